@@ -1,0 +1,17 @@
+//! Impasto: neural style transfer (Gatys et al.) on VGG19, built on candle.
+//!
+//! Data flows one way: images → tensors → features → losses → optimiser → image.
+//! Front ends (CLI, studio) step a [`session::Session`]; the engine never prints.
+
+pub mod error;
+pub mod image;
+pub mod loss;
+pub mod metrics;
+pub mod model;
+pub mod ops;
+pub mod optim;
+
+#[cfg(test)]
+mod testutil;
+
+pub use error::{Error, Result};

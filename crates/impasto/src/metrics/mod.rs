@@ -1,0 +1,3 @@
+//! Image-quality metrics used to evaluate stylisation results.
+
+pub mod ssim;

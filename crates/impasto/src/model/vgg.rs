@@ -1,0 +1,122 @@
+//! The VGG19 feature extractor: fused conv+ReLU layers and 2×2 max-pools, run only as deep as
+//! the deepest layer asked for.
+
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+
+use super::layers::{LayerId, CONVS};
+use super::weights::VggWeights;
+use crate::image::Rgb;
+use crate::ops::{cpu::conv3x3::Conv3x3Weights, Conv3x3, MaxPool2x2};
+use crate::{Error, Result};
+
+/// The ImageNet mean the Caffe VGG19 weights expect, in BGR order, on a 0..255 scale.
+pub const MEAN_BGR: [f32; 3] = [103.939, 116.779, 123.68];
+
+/// VGG19 with constant weights on one device.
+pub struct Vgg19 {
+    convs: Vec<Conv3x3>,
+    device: Device,
+}
+
+impl Vgg19 {
+    /// Builds the network from loaded weights.
+    pub fn new(weights: &VggWeights, device: &Device) -> Result<Self> {
+        let mut convs = Vec::new();
+        for (layer, &(b, i)) in weights.layers.iter().zip(CONVS.iter()) {
+            let expected = format!("block{b}_conv{i}");
+            if layer.name != expected {
+                return Err(Error::Usage(format!(
+                    "weights list {} where {expected} was expected",
+                    layer.name
+                )));
+            }
+            convs.push(Conv3x3::new(
+                Conv3x3Weights {
+                    cout: layer.cout,
+                    cin: layer.cin,
+                    w: layer.w.clone(),
+                    bias: layer.b.clone(),
+                },
+                true,
+            ));
+        }
+        Ok(Self {
+            convs,
+            device: device.clone(),
+        })
+    }
+
+    /// Loads the weights file (legacy .bin or our safetensors cache) and builds the network.
+    pub fn load(path: &Path, device: &Device) -> Result<Self> {
+        Self::new(&VggWeights::load(path)?, device)
+    }
+
+    /// The device the network runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Number of layers available (13 or 16).
+    pub fn depth(&self) -> usize {
+        self.convs.len()
+    }
+
+    /// The outputs of `layers` (in that order) for a `[n, 3, h, w]` preprocessed batch.
+    /// Stops after the deepest requested layer.
+    pub fn features(&self, x: &Tensor, layers: &[LayerId]) -> Result<Vec<Tensor>> {
+        let deepest = layers.iter().map(|l| l.0).max().unwrap_or(0);
+        if deepest >= self.convs.len() {
+            return Err(Error::Usage(format!(
+                "layer {} is beyond the {} layers in these weights",
+                LayerId(deepest).name(),
+                self.convs.len()
+            )));
+        }
+        let mut outs: Vec<Option<Tensor>> = vec![None; layers.len()];
+        let mut h = x.clone();
+        for (i, conv) in self.convs[..=deepest].iter().enumerate() {
+            if i > 0 && CONVS[i].1 == 1 {
+                h = MaxPool2x2::apply(&h)?;
+            }
+            h = conv.apply(&h)?;
+            for (slot, l) in outs.iter_mut().zip(layers) {
+                if l.0 == i {
+                    *slot = Some(h.clone());
+                }
+            }
+        }
+        Ok(outs.into_iter().flatten().collect())
+    }
+
+    /// An RGB image (0..255) as the network's input: `[1, 3, h, w]`, BGR, mean subtracted.
+    pub fn preprocess(&self, image: &Rgb) -> Result<Tensor> {
+        Ok(Tensor::from_vec(
+            to_bgr_centered(image),
+            (1, 3, image.height, image.width),
+            &self.device,
+        )?)
+    }
+}
+
+/// RGB 0..255 planar → BGR planar minus the ImageNet mean.
+pub fn to_bgr_centered(image: &Rgb) -> Vec<f32> {
+    let mut out = Vec::with_capacity(image.data.len());
+    for c in 0..3 {
+        let m = MEAN_BGR[c];
+        out.extend(image.plane(2 - c).iter().map(|v| v - m));
+    }
+    out
+}
+
+/// Inverse of [`to_bgr_centered`].
+pub fn from_bgr_centered(data: &[f32], width: usize, height: usize) -> Rgb {
+    let n = width * height;
+    let mut out = Vec::with_capacity(3 * n);
+    for c in 0..3 {
+        let b = 2 - c;
+        out.extend(data[b * n..(b + 1) * n].iter().map(|v| v + MEAN_BGR[b]));
+    }
+    Rgb::new(width, height, out)
+}

@@ -1,0 +1,252 @@
+//! CPU kernel: 3×3 convolution, stride 1, zero padding 1, NCHW f32, optional bias and ReLU.
+//!
+//! The image is processed in bands of rows. Each band is unrolled into a small column matrix
+//! (im2col restricted to the band, so memory stays bounded) and multiplied by the weights with
+//! the `gemm` crate. Bands run in parallel on the rayon pool.
+
+use rayon::prelude::*;
+
+/// Column-matrix budget per band, in f32 elements (about 2 MiB: fits in L2 with the weights).
+const BAND_ELEMS: usize = 1 << 19;
+
+/// Weights of one 3×3 convolution in `[cout, cin, 3, 3]` order, plus an optional bias.
+#[derive(Debug, Clone)]
+pub struct Conv3x3Weights {
+    /// Output channels.
+    pub cout: usize,
+    /// Input channels.
+    pub cin: usize,
+    /// `cout × cin × 9` weights, row-major.
+    pub w: Vec<f32>,
+    /// `cout` biases, or empty for none.
+    pub bias: Vec<f32>,
+}
+
+impl Conv3x3Weights {
+    /// The weights of the adjoint convolution (input gradient): channels swapped, taps flipped,
+    /// no bias. Convolving an output gradient with these gives the input gradient.
+    pub fn adjoint(&self) -> Self {
+        let (cout, cin) = (self.cout, self.cin);
+        let mut w = vec![0.0; cout * cin * 9];
+        for co in 0..cout {
+            for ci in 0..cin {
+                for k in 0..9 {
+                    w[(ci * cout + co) * 9 + (8 - k)] = self.w[(co * cin + ci) * 9 + k];
+                }
+            }
+        }
+        Self {
+            cout: cin,
+            cin: cout,
+            w,
+            bias: Vec::new(),
+        }
+    }
+}
+
+/// Raw output pointer shared by the bands; each band writes a disjoint set of columns.
+#[derive(Clone, Copy)]
+struct OutPtr(*mut f32);
+// SAFETY: bands write disjoint column ranges of the output, never the same element.
+unsafe impl Send for OutPtr {}
+unsafe impl Sync for OutPtr {}
+
+/// `out[n, cout, h, w] = relu?(conv3x3(x[n, cin, h, w], weights) + bias)`.
+pub fn conv3x3(
+    x: &[f32],
+    n: usize,
+    h: usize,
+    w: usize,
+    k: &Conv3x3Weights,
+    relu: bool,
+    out: &mut [f32],
+) {
+    let (cin, cout) = (k.cin, k.cout);
+    let hw = h * w;
+    assert_eq!(x.len(), n * cin * hw, "conv3x3: input size");
+    assert_eq!(out.len(), n * cout * hw, "conv3x3: output size");
+    assert_eq!(k.w.len(), cout * cin * 9, "conv3x3: weight size");
+    if hw == 0 || n == 0 {
+        return;
+    }
+    let kk = cin * 9;
+    let rows = (BAND_ELEMS / (kk * w)).clamp(1, h);
+    let bands = h.div_ceil(rows);
+    let out_ptr = OutPtr(out.as_mut_ptr());
+    (0..n * bands).into_par_iter().for_each(|job| {
+        let (img, band) = (job / bands, job % bands);
+        let y0 = band * rows;
+        let y1 = (y0 + rows).min(h);
+        let t = (y1 - y0) * w;
+        let xs = &x[img * cin * hw..(img + 1) * cin * hw];
+        let mut col = vec![0.0f32; kk * t];
+        im2col_band(xs, cin, h, w, y0, y1, &mut col);
+        let out_ptr = out_ptr;
+        // SAFETY: dst points at column y0*w of image `img`, rows strided by hw; the band's
+        // columns [y0*w, y1*w) are written by this job only.
+        unsafe {
+            let dst = out_ptr.0.add(img * cout * hw + y0 * w);
+            gemm::gemm(
+                cout,
+                t,
+                kk,
+                dst,
+                1,
+                hw as isize,
+                false,
+                k.w.as_ptr(),
+                1,
+                kk as isize,
+                col.as_ptr(),
+                1,
+                t as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+            for co in 0..cout {
+                let row = std::slice::from_raw_parts_mut(dst.add(co * hw), t);
+                let b = k.bias.get(co).copied().unwrap_or(0.0);
+                if relu {
+                    row.iter_mut().for_each(|v| *v = (*v + b).max(0.0));
+                } else if b != 0.0 {
+                    row.iter_mut().for_each(|v| *v += b);
+                }
+            }
+        }
+    });
+}
+
+/// Unrolls rows `y0..y1` of a `[cin, h, w]` image into `col[(ci*9 + ky*3 + kx), t]`.
+fn im2col_band(x: &[f32], cin: usize, h: usize, w: usize, y0: usize, y1: usize, col: &mut [f32]) {
+    let t = (y1 - y0) * w;
+    for ci in 0..cin {
+        let plane = &x[ci * h * w..(ci + 1) * h * w];
+        for ky in 0..3 {
+            for kx in 0..3 {
+                let dst = &mut col[(ci * 9 + ky * 3 + kx) * t..][..t];
+                for y in y0..y1 {
+                    let d = &mut dst[(y - y0) * w..][..w];
+                    let sy = y as isize + ky as isize - 1;
+                    if sy < 0 || sy >= h as isize {
+                        d.fill(0.0);
+                        continue;
+                    }
+                    let src = &plane[sy as usize * w..][..w];
+                    match kx {
+                        0 => {
+                            d[0] = 0.0;
+                            d[1..].copy_from_slice(&src[..w - 1]);
+                        }
+                        1 => d.copy_from_slice(src),
+                        _ => {
+                            d[..w - 1].copy_from_slice(&src[1..]);
+                            d[w - 1] = 0.0;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Plain reference: a direct six-fold loop, used to test the fast path.
+#[cfg(test)]
+pub fn conv3x3_reference(
+    x: &[f32],
+    n: usize,
+    h: usize,
+    w: usize,
+    k: &Conv3x3Weights,
+    relu: bool,
+) -> Vec<f32> {
+    let (cin, cout) = (k.cin, k.cout);
+    let mut out = vec![0.0; n * cout * h * w];
+    for img in 0..n {
+        for co in 0..cout {
+            for y in 0..h {
+                for xx in 0..w {
+                    let mut acc = k.bias.get(co).copied().unwrap_or(0.0) as f64;
+                    for ci in 0..cin {
+                        for ky in 0..3 {
+                            for kx in 0..3 {
+                                let sy = y as isize + ky as isize - 1;
+                                let sx = xx as isize + kx as isize - 1;
+                                if sy < 0 || sx < 0 || sy >= h as isize || sx >= w as isize {
+                                    continue;
+                                }
+                                let v = x[((img * cin + ci) * h + sy as usize) * w + sx as usize];
+                                acc += (v * k.w[(co * cin + ci) * 9 + ky * 3 + kx]) as f64;
+                            }
+                        }
+                    }
+                    let v = acc as f32;
+                    out[((img * cout + co) * h + y) * w + xx] = if relu { v.max(0.0) } else { v };
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::Lcg;
+
+    fn weights(cout: usize, cin: usize, rng: &mut Lcg) -> Conv3x3Weights {
+        Conv3x3Weights {
+            cout,
+            cin,
+            w: rng.vec(cout * cin * 9, 1.0),
+            bias: rng.vec(cout, 0.5),
+        }
+    }
+
+    #[test]
+    fn matches_reference_on_odd_shapes() {
+        let mut rng = Lcg(7);
+        for &(n, cin, cout, h, w) in &[
+            (1, 3, 8, 5, 7),
+            (2, 4, 3, 1, 1),
+            (1, 16, 5, 9, 2),
+            (1, 70, 9, 40, 33),
+        ] {
+            let k = weights(cout, cin, &mut rng);
+            let x = rng.vec(n * cin * h * w, 2.0);
+            for relu in [false, true] {
+                let mut out = vec![f32::NAN; n * cout * h * w];
+                conv3x3(&x, n, h, w, &k, relu, &mut out);
+                let r = conv3x3_reference(&x, n, h, w, &k, relu);
+                let scale = (cin * 9) as f32 * 2.0;
+                for (a, b) in out.iter().zip(&r) {
+                    assert!((a - b).abs() <= 1e-6 * scale, "{a} vs {b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn adjoint_is_the_transpose() {
+        // <conv(x), g> == <x, conv_adjoint(g)> for any x, g: the input gradient is exact.
+        let mut rng = Lcg(3);
+        let (cin, cout, h, w) = (5, 6, 7, 9);
+        let mut k = weights(cout, cin, &mut rng);
+        k.bias.clear();
+        let x = rng.vec(cin * h * w, 1.0);
+        let g = rng.vec(cout * h * w, 1.0);
+        let mut y = vec![0.0; cout * h * w];
+        conv3x3(&x, 1, h, w, &k, false, &mut y);
+        let mut gx = vec![0.0; cin * h * w];
+        conv3x3(&g, 1, h, w, &k.adjoint(), false, &mut gx);
+        let lhs: f64 = y.iter().zip(&g).map(|(a, b)| (a * b) as f64).sum();
+        let rhs: f64 = x.iter().zip(&gx).map(|(a, b)| (a * b) as f64).sum();
+        assert!(
+            (lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0),
+            "{lhs} vs {rhs}"
+        );
+    }
+}

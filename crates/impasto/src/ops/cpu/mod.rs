@@ -1,0 +1,4 @@
+//! Hand-written CPU kernels for the VGG path. They know nothing of tensors or autodiff.
+
+pub mod conv3x3;
+pub mod maxpool;
