@@ -10,8 +10,13 @@ pub mod metrics;
 pub mod model;
 pub mod ops;
 pub mod optim;
+pub mod schedule;
+pub mod session;
+pub mod settings;
+pub mod sysmem;
 
 #[cfg(test)]
 mod testutil;
 
+pub use candle_core::Device;
 pub use error::{Error, Result};

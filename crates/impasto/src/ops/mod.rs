@@ -10,7 +10,7 @@ pub mod cpu;
 
 use std::sync::Arc;
 
-use candle_core::{CpuStorage, CustomOp1, DType, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
 
 use cpu::conv3x3::Conv3x3Weights;
 
@@ -98,17 +98,83 @@ impl CustomOp1 for Conv3x3 {
     }
 
     fn bwd(&self, _x: &Tensor, res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        let g = if self.relu {
-            grad.mul(&res.gt(0.0)?.to_dtype(DType::F32)?)?
-        } else {
-            grad.clone()
-        };
         let adjoint = Conv3x3 {
             weights: self.adjoint.clone(),
             adjoint: self.weights.clone(),
             relu: false,
         };
+        if !self.relu {
+            return Ok(Some(adjoint.apply(grad)?));
+        }
+        if grad.device().is_cpu() {
+            // Fused: the ReLU mask is applied while the adjoint convolution reads its input.
+            let op = MaskedAdjoint(adjoint.weights);
+            return Ok(Some(
+                grad.contiguous()?
+                    .apply_op2_no_bwd(&res.contiguous()?, &op)?,
+            ));
+        }
+        let g = grad.mul(&res.gt(0.0)?.to_dtype(grad.dtype())?)?;
         Ok(Some(adjoint.apply(&g)?))
+    }
+}
+
+/// `conv(grad · [res > 0], adjoint weights)`: a conv+ReLU layer's input gradient (CPU).
+struct MaskedAdjoint(Arc<Conv3x3Weights>);
+
+impl CustomOp2 for MaskedAdjoint {
+    fn name(&self) -> &'static str {
+        "impasto-conv3x3-input-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (g, [n, c, h, w]) = nchw(self.name(), s1, l1)?;
+        let (res, dims) = nchw(self.name(), s2, l2)?;
+        if dims != [n, c, h, w] || c != self.0.cin {
+            candle_core::bail!(
+                "conv3x3 input grad: shapes {:?} and {dims:?} do not match",
+                [n, c, h, w]
+            );
+        }
+        let mut out = vec![0.0f32; n * self.0.cout * h * w];
+        cpu::conv3x3::conv3x3_masked(g, Some(res), n, h, w, &self.0, false, &mut out);
+        Ok((CpuStorage::F32(out), Shape::from((n, self.0.cout, h, w))))
+    }
+}
+
+/// Max-pool input gradient from the pool's input and output gradient (CPU).
+struct MaxPoolGrad;
+
+impl CustomOp2 for MaxPoolGrad {
+    fn name(&self) -> &'static str {
+        "impasto-maxpool2x2-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (x, [n, c, h, w]) = nchw(self.name(), s1, l1)?;
+        let (g, _) = nchw(self.name(), s2, l2)?;
+        if g.len() != n * c * (h / 2) * (w / 2) {
+            candle_core::bail!(
+                "maxpool grad: gradient has {} elements for input {:?}",
+                g.len(),
+                [n, c, h, w]
+            );
+        }
+        let mut out = vec![0.0f32; x.len()];
+        cpu::maxpool::maxpool2x2_backward(x, g, n * c, h, w, &mut out);
+        Ok((CpuStorage::F32(out), Shape::from((n, c, h, w))))
     }
 }
 
@@ -136,6 +202,12 @@ impl CustomOp1 for MaxPool2x2 {
     }
 
     fn bwd(&self, x: &Tensor, res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        if x.device().is_cpu() {
+            return Ok(Some(
+                x.contiguous()?
+                    .apply_op2_no_bwd(&grad.contiguous()?, &MaxPoolGrad)?,
+            ));
+        }
         let (_, _, h, w) = x.dims4()?;
         let (oh, ow) = (2 * (h / 2), 2 * (w / 2));
         let xc = x.narrow(2, 0, oh)?.narrow(3, 0, ow)?;

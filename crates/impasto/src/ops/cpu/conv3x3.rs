@@ -61,11 +61,31 @@ pub fn conv3x3(
     relu: bool,
     out: &mut [f32],
 ) {
+    conv3x3_masked(x, None, n, h, w, k, relu, out)
+}
+
+/// Like [`conv3x3`], but input elements whose `mask` element is not positive count as zero.
+/// With the adjoint weights and a layer's ReLU output as mask, this is that layer's input
+/// gradient with the ReLU derivative fused in.
+#[allow(clippy::too_many_arguments)]
+pub fn conv3x3_masked(
+    x: &[f32],
+    mask: Option<&[f32]>,
+    n: usize,
+    h: usize,
+    w: usize,
+    k: &Conv3x3Weights,
+    relu: bool,
+    out: &mut [f32],
+) {
     let (cin, cout) = (k.cin, k.cout);
     let hw = h * w;
     assert_eq!(x.len(), n * cin * hw, "conv3x3: input size");
     assert_eq!(out.len(), n * cout * hw, "conv3x3: output size");
     assert_eq!(k.w.len(), cout * cin * 9, "conv3x3: weight size");
+    if let Some(m) = mask {
+        assert_eq!(m.len(), x.len(), "conv3x3: mask size");
+    }
     if hw == 0 || n == 0 {
         return;
     }
@@ -78,9 +98,18 @@ pub fn conv3x3(
         let y0 = band * rows;
         let y1 = (y0 + rows).min(h);
         let t = (y1 - y0) * w;
-        let xs = &x[img * cin * hw..(img + 1) * cin * hw];
+        let range = img * cin * hw..(img + 1) * cin * hw;
         let mut col = vec![0.0f32; kk * t];
-        im2col_band(xs, cin, h, w, y0, y1, &mut col);
+        im2col_band(
+            &x[range.clone()],
+            mask.map(|m| &m[range]),
+            cin,
+            h,
+            w,
+            y0,
+            y1,
+            &mut col,
+        );
         let out_ptr = out_ptr;
         // SAFETY: dst points at column y0*w of image `img`, rows strided by hw; the band's
         // columns [y0*w, y1*w) are written by this job only.
@@ -120,11 +149,34 @@ pub fn conv3x3(
     });
 }
 
-/// Unrolls rows `y0..y1` of a `[cin, h, w]` image into `col[(ci*9 + ky*3 + kx), t]`.
-fn im2col_band(x: &[f32], cin: usize, h: usize, w: usize, y0: usize, y1: usize, col: &mut [f32]) {
+/// Unrolls rows `y0..y1` of a `[cin, h, w]` image into `col[(ci*9 + ky*3 + kx), t]`,
+/// zeroing elements whose mask is not positive.
+#[allow(clippy::too_many_arguments)]
+fn im2col_band(
+    x: &[f32],
+    mask: Option<&[f32]>,
+    cin: usize,
+    h: usize,
+    w: usize,
+    y0: usize,
+    y1: usize,
+    col: &mut [f32],
+) {
     let t = (y1 - y0) * w;
+    // Masked input rows for this band (one row of halo each side), built once per channel.
+    let mut masked = Vec::new();
     for ci in 0..cin {
-        let plane = &x[ci * h * w..(ci + 1) * h * w];
+        let mut plane = &x[ci * h * w..(ci + 1) * h * w];
+        if let Some(m) = mask {
+            let m = &m[ci * h * w..(ci + 1) * h * w];
+            let (r0, r1) = (y0.saturating_sub(1), (y1 + 1).min(h));
+            // Only rows r0..r1 are read below, so the rest may stay stale.
+            masked.resize(h * w, 0.0);
+            for i in r0 * w..r1 * w {
+                masked[i] = if m[i] > 0.0 { plane[i] } else { 0.0 };
+            }
+            plane = &masked;
+        }
         for ky in 0..3 {
             for kx in 0..3 {
                 let dst = &mut col[(ci * 9 + ky * 3 + kx) * t..][..t];
@@ -226,6 +278,26 @@ mod tests {
                     assert!((a - b).abs() <= 1e-6 * scale, "{a} vs {b}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn mask_zeroes_inputs() {
+        let mut rng = Lcg(5);
+        let (cin, cout, h, w) = (6, 4, 11, 8);
+        let k = weights(cout, cin, &mut rng);
+        let x = rng.vec(cin * h * w, 1.0);
+        let mask = rng.vec(cin * h * w, 1.0);
+        let xm: Vec<f32> = x
+            .iter()
+            .zip(&mask)
+            .map(|(&v, &m)| if m > 0.0 { v } else { 0.0 })
+            .collect();
+        let mut a = vec![0.0; cout * h * w];
+        conv3x3_masked(&x, Some(&mask), 1, h, w, &k, false, &mut a);
+        let b = conv3x3_reference(&xm, 1, h, w, &k, false);
+        for (a, b) in a.iter().zip(&b) {
+            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
         }
     }
 

@@ -26,6 +26,51 @@ pub fn maxpool2x2(x: &[f32], planes: usize, h: usize, w: usize, out: &mut [f32])
         });
 }
 
+/// Gradient of [`maxpool2x2`]: each window's output gradient goes to its maximum; ties share it
+/// equally. Dropped odd rows/columns get zero.
+pub fn maxpool2x2_backward(
+    x: &[f32],
+    grad: &[f32],
+    planes: usize,
+    h: usize,
+    w: usize,
+    gx: &mut [f32],
+) {
+    let (oh, ow) = (h / 2, w / 2);
+    assert_eq!(x.len(), planes * h * w, "maxpool2x2_backward: input size");
+    assert_eq!(
+        grad.len(),
+        planes * oh * ow,
+        "maxpool2x2_backward: gradient size"
+    );
+    assert_eq!(gx.len(), x.len(), "maxpool2x2_backward: output size");
+    gx.par_chunks_mut(h * w)
+        .zip(x.par_chunks(h * w))
+        .enumerate()
+        .for_each(|(p, (gp, xp))| {
+            gp.fill(0.0);
+            let g = &grad[p * oh * ow..][..oh * ow];
+            for y in 0..oh {
+                for xx in 0..ow {
+                    let idx = [
+                        2 * y * w + 2 * xx,
+                        2 * y * w + 2 * xx + 1,
+                        (2 * y + 1) * w + 2 * xx,
+                        (2 * y + 1) * w + 2 * xx + 1,
+                    ];
+                    let m = idx.iter().map(|&i| xp[i]).fold(f32::NEG_INFINITY, f32::max);
+                    let ties = idx.iter().filter(|&&i| xp[i] == m).count() as f32;
+                    let share = g[y * ow + xx] / ties;
+                    for &i in &idx {
+                        if xp[i] == m {
+                            gp[i] = share;
+                        }
+                    }
+                }
+            }
+        });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

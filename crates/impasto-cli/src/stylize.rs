@@ -1,0 +1,189 @@
+//! `impasto stylize`: load, step the session to the end, save, report.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use impasto::image::{io, resize, Rgb};
+use impasto::metrics::{gram::gram_cosine_similarity, ssim::ssim_rgb_luma};
+use impasto::model::layers::parse_weighted_layers;
+use impasto::session::{Session, Style};
+use impasto::settings::{Init, Optimizer, PreserveColor, Settings};
+use impasto::{sysmem, Error, Result};
+
+use crate::args::{OptimizerArg, PreserveArg, StylizeArgs};
+use crate::progress::Progress;
+
+/// Splits `PATH[:WEIGHT]`; a colon followed by something that is not a number is part of the path.
+fn parse_style(spec: &str) -> Result<(PathBuf, f32)> {
+    if let Some((p, w)) = spec.rsplit_once(':') {
+        if let Ok(w) = w.parse::<f32>() {
+            if !(w.is_finite() && w >= 0.0) {
+                return Err(Error::Usage(format!(
+                    "style weight in '{spec}' must be a finite number ≥ 0"
+                )));
+            }
+            return Ok((PathBuf::from(p), w));
+        }
+    }
+    Ok((PathBuf::from(spec), 1.0))
+}
+
+/// Builds the engine's settings from the command line.
+fn settings(a: &StylizeArgs) -> Result<Settings> {
+    let init = match a.init.as_str() {
+        "content" => Init::Content,
+        "noise" => Init::Noise,
+        path => Init::Image(io::load(Path::new(path))?.image),
+    };
+    Ok(Settings {
+        size: a.size,
+        scales: a.scales.clone(),
+        iters: a.iters,
+        content_weight: a.content_weight,
+        style_weight: a.style_weight,
+        tv_weight: a.tv_weight,
+        content_layers: parse_weighted_layers(&a.content_layers)?,
+        style_layers: parse_weighted_layers(&a.style_layers)?,
+        optimizer: match a.optimizer {
+            OptimizerArg::Lbfgs => Optimizer::Lbfgs,
+            OptimizerArg::Adam => Optimizer::Adam { lr: a.lr },
+        },
+        init,
+        seed: a.seed,
+        style_scale: a.style_scale,
+        preserve_color: match a.preserve_color {
+            PreserveArg::Off => PreserveColor::Off,
+            PreserveArg::Luminance => PreserveColor::Luminance,
+            PreserveArg::Histogram => PreserveColor::Histogram,
+        },
+    })
+}
+
+/// Checks the output path before any work: supported extension, existing directory.
+fn check_output(out: &Path) -> Result<()> {
+    let ext = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    if !matches!(ext.as_deref(), Some("png" | "jpg" | "jpeg")) {
+        return Err(Error::Usage(format!(
+            "{}: unsupported output type; use a .png or .jpg name",
+            out.display()
+        )));
+    }
+    let dir = out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(Error::Usage(format!(
+            "{}: the output folder {} does not exist; create it first",
+            out.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Saves `img` (with the content's alpha, resized, if it had one).
+fn save(
+    path: &Path,
+    img: &Rgb,
+    alpha: Option<&(Vec<f32>, usize, usize)>,
+    sixteen: bool,
+) -> Result<()> {
+    let a = alpha.map(|(a, w, h)| resize::resize_plane(a, *w, *h, img.width, img.height));
+    let depth = if sixteen {
+        io::BitDepth::Sixteen
+    } else {
+        io::BitDepth::Eight
+    };
+    io::save(path, img, a.as_deref(), depth)
+}
+
+/// Runs `impasto stylize`.
+pub fn run(a: StylizeArgs) -> Result<()> {
+    let start = Instant::now();
+    check_output(&a.output)?;
+    if a.save_every == Some(0) {
+        return Err(Error::Usage("--save-every must be at least 1".into()));
+    }
+    let settings = settings(&a)?;
+    settings.validate()?;
+    let content = io::load(&a.content)?;
+    let mut styles = Vec::new();
+    for spec in &a.styles {
+        let (path, weight) = parse_style(spec)?;
+        styles.push(Style {
+            image: io::load(&path)?.image,
+            weight,
+        });
+    }
+    let first_style = styles[0].image.clone();
+    let alpha = content
+        .alpha
+        .map(|p| (p, content.image.width, content.image.height));
+    let model = crate::weights::load_model(a.weights.weights.as_deref(), a.json)?;
+    let mut session = Session::new(&model, content.image.clone(), styles, settings)?;
+    let bar = Progress::new();
+    let stem = a.output.with_extension("");
+    while !session.done() {
+        let report = session.step()?;
+        bar.show(&report);
+        if let Some(n) = a.save_every {
+            if report.done_iters % n == 0 {
+                let p = PathBuf::from(format!(
+                    "{}_iter{:04}.png",
+                    stem.display(),
+                    report.done_iters
+                ));
+                save(&p, &session.image(), alpha.as_ref(), false)?;
+            }
+        }
+    }
+    bar.finish();
+    let result = session.image();
+    let sixteen = content.sixteen_bit;
+    save(&a.output, &result, alpha.as_ref(), sixteen)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let reference = resize::resize(&content.image, result.width, result.height);
+    let ssim = ssim_rgb_luma(&reference, &result)?;
+    let gram_cos = gram_cosine_similarity(&model, &first_style, &result)?;
+    let peak_mb = sysmem::peak_rss_bytes().unwrap_or(0) / (1 << 20);
+    let l = session.losses();
+    if a.json {
+        let v = serde_json::json!({
+            "output": a.output, "width": result.width, "height": result.height,
+            "seconds": seconds, "peak_rss_mb": peak_mb, "ssim": ssim, "gram_cosine": gram_cos,
+            "iters": session.plan().iter().map(|s| s.iters).sum::<usize>(),
+            "scales": session.plan().iter().map(|s| s.size).collect::<Vec<_>>(),
+            "losses": { "content": l.content, "style": l.style, "tv": l.tv, "total": l.total },
+        });
+        println!("{v}");
+    } else {
+        println!(
+            "wrote {} ({}×{}) in {:.1} s, peak memory {} MB\nSSIM {:.3} (content kept)  Gram cosine {:.3} (style matched)",
+            a.output.display(), result.width, result.height, seconds, peak_mb, ssim, gram_cos
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn style_specs() {
+        assert_eq!(parse_style("a.jpg").unwrap(), (PathBuf::from("a.jpg"), 1.0));
+        assert_eq!(
+            parse_style("a.jpg:0.5").unwrap(),
+            (PathBuf::from("a.jpg"), 0.5)
+        );
+        assert_eq!(
+            parse_style("C:x.jpg").unwrap(),
+            (PathBuf::from("C:x.jpg"), 1.0)
+        );
+        assert!(parse_style("a.jpg:-1").is_err());
+    }
+}

@@ -1,0 +1,31 @@
+//! Finding the weights, fetching them on first use.
+
+use std::path::Path;
+
+use impasto::model::{fetch, vgg::Vgg19, weights};
+use impasto::Device;
+
+/// Loads VGG19 from `--weights`, `$IMPASTO_WEIGHTS` or the cache, fetching into the cache
+/// (and saying so on stderr) when nothing is there yet.
+pub fn load_model(explicit: Option<&Path>, quiet: bool) -> impasto::Result<Vgg19> {
+    let (path, exists) = weights::resolve(explicit)?;
+    let path = if exists {
+        path
+    } else if explicit.is_some() || std::env::var_os("IMPASTO_WEIGHTS").is_some() {
+        return Err(impasto::Error::Weights {
+            path,
+            msg: "no such weights file; check the path, or unset it to use `impasto fetch`".into(),
+        });
+    } else {
+        eprintln!(
+            "impasto: VGG19 weights not found; fetching them once into {} ...",
+            weights::cache_dir()?.display()
+        );
+        fetch::fetch(&mut |line| {
+            if !quiet {
+                eprintln!("  {line}");
+            }
+        })?
+    };
+    Vgg19::load(&path, &Device::Cpu)
+}

@@ -1,0 +1,501 @@
+//! A stylisation that front ends step: one optimiser iteration per [`Session::step`], with the
+//! coarse-to-fine schedule, targets and optimiser state kept inside. Settings can change
+//! between steps without starting over.
+
+use candle_core::{Tensor, Var};
+
+use crate::image::{colour, resize, Rgb};
+use crate::loss;
+use crate::model::vgg::{self, from_bgr_centered, to_bgr_centered, Vgg19, MEAN_BGR};
+use crate::optim::{adam::Adam, lbfgs::Lbfgs, Bounds};
+use crate::schedule::{self, Stage};
+use crate::settings::{Init, Optimizer, PreserveColor, Settings};
+use crate::{sysmem, Error, Result};
+
+/// L-BFGS curvature pairs kept.
+const LBFGS_MEMORY: usize = 20;
+
+/// A style image and its blend weight.
+#[derive(Clone, Debug)]
+pub struct Style {
+    /// The painting, RGB 0..255.
+    pub image: Rgb,
+    /// Relative weight in the blend (weights are normalised to sum to 1).
+    pub weight: f32,
+}
+
+/// The loss terms at the current image, unweighted.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Losses {
+    /// Content loss (before α).
+    pub content: f64,
+    /// Style loss (before β).
+    pub style: f64,
+    /// Total variation (before γ).
+    pub tv: f64,
+    /// α·content + β·style + γ·tv.
+    pub total: f64,
+}
+
+/// What one step did.
+#[derive(Clone, Copy, Debug)]
+pub struct Report {
+    /// Index of the current scale (0-based).
+    pub stage: usize,
+    /// Number of scales.
+    pub stages: usize,
+    /// Size of the image at this scale.
+    pub width: usize,
+    /// Height of the image at this scale.
+    pub height: usize,
+    /// Iterations done at this scale.
+    pub iter: usize,
+    /// Iterations planned at this scale.
+    pub stage_iters: usize,
+    /// Iterations done over all scales.
+    pub done_iters: usize,
+    /// Iterations planned over all scales.
+    pub total_iters: usize,
+    /// Fraction of the work done, weighted by pixel count (for an ETA).
+    pub progress: f64,
+    /// Loss terms after the step.
+    pub losses: Losses,
+    /// Objective evaluations this step took.
+    pub evals: usize,
+}
+
+enum Opt {
+    Lbfgs(Lbfgs),
+    Adam(Adam),
+}
+
+/// Targets and current image at one scale.
+struct Scale {
+    width: usize,
+    height: usize,
+    content_feats: Vec<Tensor>,
+    style_grams: Vec<Tensor>,
+    x: Vec<f32>,
+    bounds: Bounds,
+}
+
+/// A running stylisation.
+pub struct Session<'m> {
+    model: &'m Vgg19,
+    content: Rgb,
+    styles: Vec<Style>,
+    settings: Settings,
+    plan: Vec<Stage>,
+    stage: usize,
+    iter: usize,
+    scale: Option<Scale>,
+    opt: Opt,
+    losses: Losses,
+}
+
+impl<'m> Session<'m> {
+    /// Prepares a run; nothing is computed until the first [`Session::step`].
+    pub fn new(
+        model: &'m Vgg19,
+        content: Rgb,
+        styles: Vec<Style>,
+        settings: Settings,
+    ) -> Result<Self> {
+        if styles.is_empty() {
+            return Err(Error::Usage(
+                "at least one style image is needed (--style PATH)".into(),
+            ));
+        }
+        if styles
+            .iter()
+            .any(|s| !(s.weight.is_finite() && s.weight >= 0.0))
+            || styles.iter().all(|s| s.weight == 0.0)
+        {
+            return Err(Error::Usage(
+                "style weights must be ≥ 0 and not all 0, e.g. --style a.jpg:0.7 --style b.jpg:0.3"
+                    .into(),
+            ));
+        }
+        settings.validate()?;
+        let plan = Self::plan_for(&settings)?;
+        let opt = Self::new_opt(settings.optimizer);
+        let s = Self {
+            model,
+            content,
+            styles,
+            settings,
+            plan,
+            stage: 0,
+            iter: 0,
+            scale: None,
+            opt,
+            losses: Losses::default(),
+        };
+        s.check_memory()?;
+        Ok(s)
+    }
+
+    fn plan_for(settings: &Settings) -> Result<Vec<Stage>> {
+        let scales = match &settings.scales {
+            Some(s) => s.clone(),
+            None => schedule::default_scales(settings.size),
+        };
+        schedule::plan(&scales, settings.iters)
+    }
+
+    fn new_opt(o: Optimizer) -> Opt {
+        match o {
+            Optimizer::Lbfgs => Opt::Lbfgs(Lbfgs::new(LBFGS_MEMORY)),
+            Optimizer::Adam { lr } => Opt::Adam(Adam::new(lr)),
+        }
+    }
+
+    /// Refuses sizes whose step would not fit in the memory available now.
+    fn check_memory(&self) -> Result<()> {
+        let Some(avail) = sysmem::available_bytes() else {
+            return Ok(());
+        };
+        let deepest = *self.settings.layers().last().expect("layers validated");
+        let largest = self.plan.iter().map(|s| s.size).max().unwrap_or(0);
+        let (w, h) = resize::fit_longer_side(self.content.width, self.content.height, largest);
+        let need = vgg::step_memory_bytes(w, h, deepest);
+        if need > avail {
+            let mut ok = largest;
+            while ok > 16 {
+                let (w, h) = resize::fit_longer_side(self.content.width, self.content.height, ok);
+                if vgg::step_memory_bytes(w, h, deepest) <= avail {
+                    break;
+                }
+                ok = ok * 9 / 10;
+            }
+            return Err(Error::TooLarge(format!(
+                "a {w}×{h} result needs about {:.1} GB of memory but {:.1} GB is available: use --size {ok} or less",
+                need as f64 / 1e9,
+                avail as f64 / 1e9
+            )));
+        }
+        Ok(())
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The coarse-to-fine plan.
+    pub fn plan(&self) -> &[Stage] {
+        &self.plan
+    }
+
+    /// True once every planned iteration has run.
+    pub fn done(&self) -> bool {
+        self.stage >= self.plan.len()
+    }
+
+    /// The loss terms after the last step.
+    pub fn losses(&self) -> Losses {
+        self.losses
+    }
+
+    /// Replaces the settings; the run continues from the current image. Targets are rebuilt
+    /// and the optimiser restarts its history, since the objective changed.
+    pub fn set_settings(&mut self, settings: Settings) -> Result<()> {
+        settings.validate()?;
+        let plan = Self::plan_for(&settings)?;
+        let restart_scale =
+            settings.size != self.settings.size || settings.scales != self.settings.scales;
+        self.settings = settings;
+        self.plan = plan;
+        self.opt = Self::new_opt(self.settings.optimizer);
+        if restart_scale || self.stage >= self.plan.len() {
+            self.stage = self.stage.min(self.plan.len() - 1);
+            self.iter = 0;
+        }
+        self.check_memory()?;
+        self.retarget()
+    }
+
+    /// Changes the blend weights of the styles (same order as given to [`Session::new`]).
+    pub fn set_style_weights(&mut self, weights: &[f32]) -> Result<()> {
+        if weights.len() != self.styles.len() {
+            return Err(Error::Usage(format!(
+                "{} style weights given for {} styles",
+                weights.len(),
+                self.styles.len()
+            )));
+        }
+        for (s, &w) in self.styles.iter_mut().zip(weights) {
+            s.weight = w;
+        }
+        self.opt = Self::new_opt(self.settings.optimizer);
+        self.retarget()
+    }
+
+    /// Rebuilds the targets at the current scale, keeping the current image.
+    fn retarget(&mut self) -> Result<()> {
+        if let Some(sc) = self.scale.take() {
+            let img = from_bgr_centered(&sc.x, sc.width, sc.height);
+            self.scale = Some(self.build_scale(sc.width.max(sc.height), Some(img))?);
+        }
+        Ok(())
+    }
+
+    /// The content photo as the optimisation sees it (luminance only in that mode).
+    fn content_at(&self, w: usize, h: usize) -> Rgb {
+        let c = resize::resize(&self.content, w, h);
+        match self.settings.preserve_color {
+            PreserveColor::Luminance => colour::luminance_only(&c),
+            _ => c,
+        }
+    }
+
+    /// A style image prepared for a result of longer side `size`.
+    fn style_at(&self, style: &Rgb, content: &Rgb, size: usize) -> Rgb {
+        let longer = ((size as f32 * self.settings.style_scale).round() as usize).max(16);
+        let (w, h) = resize::fit_longer_side(style.width, style.height, longer);
+        let s = resize::resize(style, w, h);
+        match self.settings.preserve_color {
+            PreserveColor::Off => s,
+            PreserveColor::Histogram => colour::match_colour_stats(&s, content),
+            PreserveColor::Luminance => {
+                let y = colour::match_luminance(&colour::luma(&s), &colour::luma(content));
+                Rgb::from_planes(w, h, [&y, &y, &y])
+            }
+        }
+    }
+
+    /// Targets, bounds and starting image for a scale of longer side `size`.
+    fn build_scale(&self, size: usize, start: Option<Rgb>) -> Result<Scale> {
+        let (w, h) = resize::fit_longer_side(self.content.width, self.content.height, size);
+        let model = self.model;
+        let content = self.content_at(w, h);
+        let content_layers: Vec<_> = self
+            .settings
+            .content_layers
+            .iter()
+            .map(|&(l, _)| l)
+            .collect();
+        let style_layers: Vec<_> = self.settings.style_layers.iter().map(|&(l, _)| l).collect();
+        let content_feats = model.features(&model.preprocess(&content)?, &content_layers)?;
+        let total_w: f32 = self.styles.iter().map(|s| s.weight).sum();
+        let mut style_grams: Vec<Tensor> = Vec::new();
+        let reference = resize::resize(&self.content, w, h);
+        for st in self.styles.iter().filter(|s| s.weight > 0.0) {
+            let img = self.style_at(&st.image, &reference, size);
+            let feats = model.features(&model.preprocess(&img)?, &style_layers)?;
+            for (i, f) in feats.iter().enumerate() {
+                let g = (loss::gram(f)? * (st.weight / total_w) as f64)?;
+                if i < style_grams.len() {
+                    style_grams[i] = style_grams[i].add(&g)?;
+                } else {
+                    style_grams.push(g);
+                }
+            }
+        }
+        let start = match start {
+            Some(img) if img.width == w && img.height == h => img,
+            Some(img) => resize::resize(&img, w, h),
+            None => match &self.settings.init {
+                Init::Content => content.clone(),
+                Init::Image(img) => resize::resize(img, w, h),
+                Init::Noise => noise(w, h, self.settings.seed),
+            },
+        };
+        let mut x = to_bgr_centered(&start);
+        let n = w * h;
+        let mut lo = Vec::with_capacity(3 * n);
+        let mut hi = Vec::with_capacity(3 * n);
+        for m in MEAN_BGR {
+            lo.extend(std::iter::repeat_n(-m, n));
+            hi.extend(std::iter::repeat_n(255.0 - m, n));
+        }
+        let bounds = Bounds { lo, hi };
+        bounds.project(&mut x);
+        Ok(Scale {
+            width: w,
+            height: h,
+            content_feats,
+            style_grams,
+            x,
+            bounds,
+        })
+    }
+
+    /// Evaluates the losses and their gradient at the current image without moving it:
+    /// one forward and backward pass (what `impasto bench` times).
+    pub fn evaluate(&mut self) -> Result<Losses> {
+        if self.scale.is_none() {
+            let size = self.plan[self.stage.min(self.plan.len() - 1)].size;
+            self.scale = Some(self.build_scale(size, None)?);
+        }
+        let sc = self.scale.as_ref().expect("scale built above");
+        let (l, _) = evaluate(
+            self.model,
+            &self.settings,
+            &sc.content_feats,
+            &sc.style_grams,
+            &sc.x,
+            sc.width,
+            sc.height,
+        )?;
+        Ok(l)
+    }
+
+    /// Runs one optimiser iteration (building the next scale first when one is due).
+    pub fn step(&mut self) -> Result<Report> {
+        if self.done() {
+            return Err(Error::Usage(
+                "the run is finished; nothing left to step".into(),
+            ));
+        }
+        if self.scale.is_none() || self.iter >= self.plan[self.stage].iters {
+            if self.scale.is_some() {
+                self.stage += 1;
+                self.iter = 0;
+                if self.done() {
+                    return Err(Error::Usage(
+                        "the run is finished; nothing left to step".into(),
+                    ));
+                }
+            }
+            let prev = self
+                .scale
+                .take()
+                .map(|sc| from_bgr_centered(&sc.x, sc.width, sc.height));
+            self.scale = Some(self.build_scale(self.plan[self.stage].size, prev)?);
+            self.opt = Self::new_opt(self.settings.optimizer);
+        }
+        let sc = self.scale.as_mut().expect("scale built above");
+        let model = self.model;
+        let settings = &self.settings;
+        let (w, h) = (sc.width, sc.height);
+        let mut last = Losses::default();
+        let mut objective = |x: &[f32]| -> Result<(f64, Vec<f32>)> {
+            let (l, g) = evaluate(model, settings, &sc.content_feats, &sc.style_grams, x, w, h)?;
+            last = l;
+            Ok((l.total, g))
+        };
+        let mut x = std::mem::take(&mut sc.x);
+        let info = match &mut self.opt {
+            Opt::Lbfgs(o) => o.step(&mut x, Some(&sc.bounds), &mut objective),
+            Opt::Adam(o) => o.step(&mut x, Some(&sc.bounds), &mut objective),
+        };
+        sc.x = x;
+        let info = info?;
+        self.losses = Losses {
+            total: info.loss,
+            ..last
+        };
+        self.iter += 1;
+        let stage = self.stage;
+        if self.iter >= self.plan[stage].iters && stage + 1 == self.plan.len() {
+            self.stage += 1;
+        }
+        Ok(Report {
+            stage,
+            stages: self.plan.len(),
+            width: w,
+            height: h,
+            iter: self.iter,
+            stage_iters: self.plan[stage].iters,
+            done_iters: self.plan[..stage].iter().map(|s| s.iters).sum::<usize>() + self.iter,
+            total_iters: self.plan.iter().map(|s| s.iters).sum(),
+            progress: self.progress(stage, self.iter),
+            losses: self.losses,
+            evals: info.evals,
+        })
+    }
+
+    /// Work done, weighting each iteration by its pixel count.
+    fn progress(&self, stage: usize, iter: usize) -> f64 {
+        let cost = |s: &Stage| (s.size * s.size) as f64;
+        let total: f64 = self.plan.iter().map(|s| cost(s) * s.iters as f64).sum();
+        let done: f64 = self.plan[..stage]
+            .iter()
+            .map(|s| cost(s) * s.iters as f64)
+            .sum::<f64>()
+            + cost(&self.plan[stage]) * iter as f64;
+        (done / total).min(1.0)
+    }
+
+    /// The current result as an RGB image (at the current scale; the content itself before the
+    /// first step). In luminance mode the photo's colours are put back.
+    pub fn image(&self) -> Rgb {
+        let Some(sc) = &self.scale else {
+            return self.content.clone();
+        };
+        let img = from_bgr_centered(&sc.x, sc.width, sc.height);
+        match self.settings.preserve_color {
+            PreserveColor::Luminance => {
+                let c = resize::resize(&self.content, sc.width, sc.height);
+                colour::recombine(&img, &c)
+            }
+            _ => img,
+        }
+    }
+}
+
+/// The objective and its gradient at `x` (BGR, mean subtracted, `[1, 3, h, w]`).
+fn evaluate(
+    model: &Vgg19,
+    s: &Settings,
+    content_feats: &[Tensor],
+    style_grams: &[Tensor],
+    x: &[f32],
+    w: usize,
+    h: usize,
+) -> Result<(Losses, Vec<f32>)> {
+    let var = Var::from_vec(x.to_vec(), (1, 3, h, w), model.device())?;
+    let layers = s.layers();
+    let feats = model.features(var.as_tensor(), &layers)?;
+    let feat = |id| {
+        &feats[layers
+            .iter()
+            .position(|&l| l == id)
+            .expect("layer requested")]
+    };
+    let mut content = Tensor::zeros((), candle_core::DType::F32, model.device())?;
+    for ((id, wt), target) in s.content_layers.iter().zip(content_feats) {
+        content = (content + (loss::mse(feat(*id), target)? * *wt as f64)?)?;
+    }
+    let mut style = Tensor::zeros((), candle_core::DType::F32, model.device())?;
+    for ((id, wt), target) in s.style_layers.iter().zip(style_grams) {
+        style = (style + (loss::mse(&loss::gram(feat(*id))?, target)? * *wt as f64)?)?;
+    }
+    let tv = loss::total_variation(var.as_tensor())?;
+    let total = ((&content * s.content_weight as f64)?
+        + (&style * s.style_weight as f64)?
+        + (&tv * s.tv_weight as f64)?)?;
+    let grads = total.backward()?;
+    let g = grads
+        .get(var.as_tensor())
+        .ok_or_else(|| {
+            Error::Usage(
+                "the losses do not depend on the image: check the weights and layers".into(),
+            )
+        })?
+        .flatten_all()?
+        .to_vec1::<f32>()?;
+    let scalar = |t: &Tensor| -> Result<f64> { Ok(t.to_scalar::<f32>()? as f64) };
+    let losses = Losses {
+        content: scalar(&content)?,
+        style: scalar(&style)?,
+        tv: scalar(&tv)?,
+        total: scalar(&total)?,
+    };
+    Ok((losses, g))
+}
+
+/// Uniform noise in 0..255 from a seed (xorshift64*), the same on every machine.
+fn noise(w: usize, h: usize, seed: u64) -> Rgb {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let data = (0..3 * w * h)
+        .map(|_| {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40) as f32 / (1u64 << 24) as f32 * 255.0
+        })
+        .collect();
+    Rgb::new(w, h, data)
+}
