@@ -294,7 +294,7 @@ impl<'m> Session<'m> {
         }
         let start = match start {
             Some(img) if img.width == w && img.height == h => img,
-            Some(img) => resize::resize(&img, w, h),
+            Some(img) => with_detail(&img, &content),
             None => match &self.settings.init {
                 Init::Content => content.clone(),
                 Init::Image(img) => resize::resize(img, w, h),
@@ -484,6 +484,22 @@ fn evaluate(
         total: scalar(&total)?,
     };
     Ok((losses, g))
+}
+
+/// `coarse` upsampled to the size of `content`, plus the detail of `content` that the coarse
+/// size cannot hold (content minus its own down-and-up-sampled copy). The finer scale then
+/// starts with the photo's edges instead of a blurred picture.
+fn with_detail(coarse: &Rgb, content: &Rgb) -> Rgb {
+    let (w, h) = (content.width, content.height);
+    let up = resize::resize(coarse, w, h);
+    let blurred = resize::resize(&resize::resize(content, coarse.width, coarse.height), w, h);
+    let data = up
+        .data
+        .iter()
+        .zip(content.data.iter().zip(&blurred.data))
+        .map(|(&u, (&c, &b))| (u + c - b).clamp(0.0, 255.0))
+        .collect();
+    Rgb::new(w, h, data)
 }
 
 /// Uniform noise in 0..255 from a seed (xorshift64*), the same on every machine.

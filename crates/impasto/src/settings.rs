@@ -68,12 +68,12 @@ pub struct Settings {
 
 /// Default α.
 pub const DEFAULT_CONTENT_WEIGHT: f32 = 1.0;
-/// Default β (β/α ≈ 100 keeps faces and still gives clear brushwork).
-pub const DEFAULT_STYLE_WEIGHT: f32 = 100.0;
+/// Default β: faces stay recognisable and brushwork is clear at 512 px.
+pub const DEFAULT_STYLE_WEIGHT: f32 = 15.0;
 /// Default γ.
-pub const DEFAULT_TV_WEIGHT: f32 = 1e-3;
+pub const DEFAULT_TV_WEIGHT: f32 = 1.0;
 /// Default total iterations.
-pub const DEFAULT_ITERS: usize = 200;
+pub const DEFAULT_ITERS: usize = 90;
 /// Default content layers.
 pub const DEFAULT_CONTENT_LAYERS: &str = "relu4_2";
 /// Default style layers.

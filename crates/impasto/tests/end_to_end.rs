@@ -1,0 +1,170 @@
+//! End-to-end runs of the engine with the real VGG19 weights on the bundled example images.
+
+use std::path::PathBuf;
+
+use impasto::image::{io, resize, Rgb};
+use impasto::metrics::ssim::ssim_rgb_luma;
+use impasto::model::vgg::Vgg19;
+use impasto::session::{Session, Style};
+use impasto::settings::{Init, Settings};
+use impasto::Device;
+
+fn repo(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+fn model() -> Vgg19 {
+    let w = repo("../shared/weights/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin");
+    assert!(w.exists(), "the real weights are needed at {}", w.display());
+    Vgg19::load(&w, &Device::Cpu).expect("weights load")
+}
+
+fn images() -> (Rgb, Rgb) {
+    let c = io::load(&repo("examples/portrait_astronaut.jpg"))
+        .unwrap()
+        .image;
+    let s = io::load(&repo("examples/starry_night.jpg")).unwrap().image;
+    (c, s)
+}
+
+fn run(session: &mut Session) -> Vec<f64> {
+    let mut style = Vec::new();
+    while !session.done() {
+        style.push(session.step().unwrap().losses.style);
+    }
+    style
+}
+
+#[test]
+fn stylises_at_96px_style_falls_tenfold_and_content_survives() {
+    let model = model();
+    let (content, style) = images();
+    let settings = Settings {
+        size: 96,
+        iters: 60,
+        ..Settings::default()
+    };
+    let mut s = Session::new(
+        &model,
+        content.clone(),
+        vec![Style {
+            image: style,
+            weight: 1.0,
+        }],
+        settings,
+    )
+    .unwrap();
+    let losses = run(&mut s);
+    let (first, last) = (losses[0], *losses.last().unwrap());
+    assert!(
+        last * 10.0 <= first,
+        "style loss only fell from {first} to {last}"
+    );
+    let out = s.image();
+    assert_eq!((out.width, out.height), (96, 96));
+    // The optimised pixels never leave the valid range, so the saved image is the optimised one.
+    assert!(out.data.iter().all(|v| (0.0..=255.0).contains(v)));
+    let ssim = ssim_rgb_luma(&resize::resize(&content, 96, 96), &out).unwrap();
+    assert!(
+        ssim > 0.3,
+        "SSIM {ssim}: the photo is no longer recognisable"
+    );
+}
+
+#[test]
+fn coarse_to_fine_ends_at_the_requested_size() {
+    let model = model();
+    let (content, style) = images();
+    let settings = Settings {
+        size: 128,
+        scales: Some(vec![64, 128]),
+        iters: 6,
+        ..Settings::default()
+    };
+    let mut s = Session::new(
+        &model,
+        content,
+        vec![Style {
+            image: style,
+            weight: 1.0,
+        }],
+        settings,
+    )
+    .unwrap();
+    let mut sizes = Vec::new();
+    while !s.done() {
+        let r = s.step().unwrap();
+        sizes.push(r.width);
+    }
+    assert_eq!(sizes.first(), Some(&64));
+    assert_eq!(sizes.last(), Some(&128));
+    assert_eq!(s.image().width, 128);
+}
+
+#[test]
+fn settings_change_mid_run_continues_from_the_current_image() {
+    let model = model();
+    let (content, style) = images();
+    let settings = Settings {
+        size: 64,
+        iters: 20,
+        ..Settings::default()
+    };
+    let mut s = Session::new(
+        &model,
+        content,
+        vec![Style {
+            image: style,
+            weight: 1.0,
+        }],
+        settings.clone(),
+    )
+    .unwrap();
+    for _ in 0..5 {
+        s.step().unwrap();
+    }
+    let before = s.image();
+    s.set_settings(Settings {
+        style_weight: settings.style_weight * 10.0,
+        ..settings
+    })
+    .unwrap();
+    assert_eq!(
+        s.image(),
+        before,
+        "changing a weight must not restart the image"
+    );
+    let r = s.step().unwrap();
+    assert_eq!(r.iter, 6, "the iteration count goes on");
+}
+
+#[test]
+fn same_seed_same_pixels() {
+    let model = model();
+    let (content, style) = images();
+    let settings = Settings {
+        size: 48,
+        iters: 4,
+        init: Init::Noise,
+        seed: 7,
+        ..Settings::default()
+    };
+    let mut images = Vec::new();
+    for _ in 0..2 {
+        let mut s = Session::new(
+            &model,
+            content.clone(),
+            vec![Style {
+                image: style.clone(),
+                weight: 1.0,
+            }],
+            settings.clone(),
+        )
+        .unwrap();
+        run(&mut s);
+        images.push(s.image());
+    }
+    assert_eq!(images[0], images[1]);
+}
