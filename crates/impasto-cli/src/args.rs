@@ -57,13 +57,13 @@ pub struct StylizeArgs {
     #[arg(long, value_delimiter = ',', value_name = "PX,PX,...")]
     pub scales: Option<Vec<usize>>,
     /// α: weight of the content loss.
-    #[arg(long, default_value_t = impasto::settings::DEFAULT_CONTENT_WEIGHT)]
+    #[arg(long, default_value_t = impasto::settings::DEFAULT_CONTENT_WEIGHT, allow_negative_numbers = true)]
     pub content_weight: f32,
     /// β: weight of the style loss.
-    #[arg(long, default_value_t = impasto::settings::DEFAULT_STYLE_WEIGHT)]
+    #[arg(long, default_value_t = impasto::settings::DEFAULT_STYLE_WEIGHT, allow_negative_numbers = true)]
     pub style_weight: f32,
     /// γ: weight of the total-variation loss.
-    #[arg(long, default_value_t = impasto::settings::DEFAULT_TV_WEIGHT)]
+    #[arg(long, default_value_t = impasto::settings::DEFAULT_TV_WEIGHT, allow_negative_numbers = true)]
     pub tv_weight: f32,
     /// Content layers with optional weights, e.g. relu4_2 or relu3_2:0.5,relu4_2:1.
     #[arg(long, default_value = impasto::settings::DEFAULT_CONTENT_LAYERS)]
@@ -75,7 +75,7 @@ pub struct StylizeArgs {
     #[arg(long, value_enum, default_value_t = OptimizerArg::Lbfgs)]
     pub optimizer: OptimizerArg,
     /// Adam's learning rate, in 0..255 pixel units.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 2.0, allow_negative_numbers = true)]
     pub lr: f32,
     /// Starting image: content, noise, or an image file.
     #[arg(long, default_value = "content", value_name = "content|noise|PATH")]
@@ -84,7 +84,7 @@ pub struct StylizeArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Size of the style image relative to the output before its features are taken.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub style_scale: f32,
     /// Keep the photo's colours.
     #[arg(long, value_enum, default_value_t = PreserveArg::Off)]
