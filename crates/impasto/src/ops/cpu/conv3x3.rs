@@ -1,13 +1,18 @@
 //! CPU kernel: 3×3 convolution, stride 1, zero padding 1, NCHW f32, optional bias and ReLU.
 //!
 //! The image is processed in bands of rows. Each band is unrolled into a small column matrix
-//! (im2col restricted to the band, so memory stays bounded) and multiplied by the weights with
-//! the `gemm` crate. Bands run in parallel on the rayon pool.
+//! (im2col restricted to the band, so memory stays bounded) and multiplied by the weights:
+//! with the AVX-512 kernel in [`super::gemm_avx512`] where the CPU has it, else with the
+//! `gemm` crate (AVX2/FMA or portable, chosen at run time). Bands run in parallel on rayon.
 
 use rayon::prelude::*;
 
-/// Column-matrix budget per band, in f32 elements (about 2 MiB: fits in L2 with the weights).
-const BAND_ELEMS: usize = 1 << 19;
+use super::gemm_avx512;
+
+/// Pixels per band: wide enough for efficient products, small enough for two bands a core.
+const BAND_PIXELS: usize = 1024;
+/// Column-matrix budget per band, in f32 elements (16 MiB).
+const BAND_ELEMS: usize = 1 << 22;
 
 /// Weights of one 3×3 convolution in `[cout, cin, 3, 3]` order, plus an optional bias.
 #[derive(Debug, Clone)]
@@ -97,66 +102,144 @@ pub fn conv3x3_masked(
         return;
     }
     let kk = cin * 9;
-    let rows = (BAND_ELEMS / (kk * w)).clamp(1, h);
+    let rows = (BAND_PIXELS / w).min(BAND_ELEMS / (kk * w)).clamp(1, h);
     let bands = h.div_ceil(rows);
     let out_ptr = OutPtr(out.as_mut_ptr());
+    let packed_a = gemm_avx512::available().then(|| gemm_avx512::pack_a(&k.w, cout, kk));
     (0..n * bands).into_par_iter().for_each(|job| {
         let (img, band) = (job / bands, job % bands);
         let y0 = band * rows;
         let y1 = (y0 + rows).min(h);
         let t = (y1 - y0) * w;
         let range = img * cin * hw..(img + 1) * cin * hw;
-        let mut col = vec![0.0f32; kk * t];
-        im2col_band(
-            &x[range.clone()],
-            mask.map(|m| &m[range]),
-            cin,
-            h,
-            w,
-            y0,
-            y1,
-            &mut col,
-        );
-        // SAFETY: dst points at column y0*w of image `img`, rows strided by hw; the band's
-        // columns [y0*w, y1*w) are written by this job only.
-        unsafe {
-            let dst = out_ptr.get().add(img * cout * hw + y0 * w);
-            gemm::gemm(
-                cout,
-                t,
-                kk,
-                dst,
-                1,
-                hw as isize,
-                false,
-                k.w.as_ptr(),
-                1,
-                kk as isize,
-                col.as_ptr(),
-                1,
-                t as isize,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            );
-            for co in 0..cout {
-                let row = std::slice::from_raw_parts_mut(dst.add(co * hw), t);
-                let b = k.bias.get(co).copied().unwrap_or(0.0);
-                if relu {
-                    row.iter_mut().for_each(|v| *v = (*v + b).max(0.0));
-                } else if b != 0.0 {
-                    row.iter_mut().for_each(|v| *v += b);
-                }
+        let layout = ColLayout {
+            k: kk,
+            t,
+            panel: packed_a.as_ref().map(|_| gemm_avx512::NR),
+        };
+        SCRATCH.with_borrow_mut(|(col, masked)| {
+            // Stale values in the padding of the last panel only reach output columns
+            // that are never stored.
+            if col.len() < layout.len() {
+                col.resize(layout.len(), 0.0);
             }
-        }
+            let col = &mut col[..layout.len()];
+            im2col_band(
+                &x[range.clone()],
+                mask.map(|m| &m[range]),
+                cin,
+                h,
+                w,
+                (y0, y1),
+                layout,
+                col,
+                masked,
+            );
+            // SAFETY: dst points at column y0*w of image `img`, rows strided by hw; the band's
+            // columns [y0*w, y1*w) are written by this job only.
+            let dst = unsafe { out_ptr.get().add(img * cout * hw + y0 * w) };
+            match &packed_a {
+                // SAFETY: the kernel is available (checked when packing A); sizes match.
+                #[cfg(target_arch = "x86_64")]
+                Some(pa) => unsafe {
+                    gemm_avx512::gemm_band(cout, kk, t, pa, col, &k.bias, relu, dst, hw)
+                },
+                _ => gemm_crate_band(cout, kk, t, &k.w, col, &k.bias, relu, dst, hw),
+            }
+        });
     });
 }
 
+/// The same band product with the `gemm` crate (AVX2/FMA or portable), bias and ReLU after.
+#[allow(clippy::too_many_arguments)]
+fn gemm_crate_band(
+    m: usize,
+    kk: usize,
+    t: usize,
+    a: &[f32],
+    col: &[f32],
+    bias: &[f32],
+    relu: bool,
+    dst: *mut f32,
+    hw: usize,
+) {
+    // SAFETY: the caller gives a `dst` valid for m rows of t columns at stride hw; gemm reads
+    // `a` (m × kk) and `col` (kk × t) with the strides given.
+    unsafe {
+        gemm::gemm(
+            m,
+            t,
+            kk,
+            dst,
+            1,
+            hw as isize,
+            false,
+            a.as_ptr(),
+            1,
+            kk as isize,
+            col.as_ptr(),
+            1,
+            t as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+        for co in 0..m {
+            let row = std::slice::from_raw_parts_mut(dst.add(co * hw), t);
+            let b = bias.get(co).copied().unwrap_or(0.0);
+            if relu {
+                row.iter_mut().for_each(|v| *v = (*v + b).max(0.0));
+            } else if b != 0.0 {
+                row.iter_mut().for_each(|v| *v += b);
+            }
+        }
+    }
+}
+
+/// How a band's column matrix `col[k, t]` is laid out in memory.
+#[derive(Clone, Copy)]
+struct ColLayout {
+    /// Rows (`cin × 9`).
+    k: usize,
+    /// Columns (pixels in the band).
+    t: usize,
+    /// `Some(NR)`: panels `[t / NR][k][NR]` for the AVX-512 kernel; `None`: row-major.
+    panel: Option<usize>,
+}
+
+impl ColLayout {
+    /// Elements the layout needs.
+    fn len(&self) -> usize {
+        match self.panel {
+            Some(nr) => self.t.div_ceil(nr) * nr * self.k,
+            None => self.k * self.t,
+        }
+    }
+
+    /// Writes `src` to row `k`, columns `t0..t0 + src.len()`.
+    #[inline]
+    fn put(&self, col: &mut [f32], k: usize, t0: usize, src: &[f32]) {
+        match self.panel {
+            None => col[k * self.t + t0..][..src.len()].copy_from_slice(src),
+            Some(nr) => {
+                let mut done = 0;
+                while done < src.len() {
+                    let t = t0 + done;
+                    let (p, off) = (t / nr, t % nr);
+                    let n = (nr - off).min(src.len() - done);
+                    col[(p * self.k + k) * nr + off..][..n].copy_from_slice(&src[done..done + n]);
+                    done += n;
+                }
+            }
+        }
+    }
+}
+
 /// Unrolls rows `y0..y1` of a `[cin, h, w]` image into `col[(ci*9 + ky*3 + kx), t]`,
-/// zeroing elements whose mask is not positive.
+/// zeroing elements whose mask is not positive. `masked` is scratch space.
 #[allow(clippy::too_many_arguments)]
 fn im2col_band(
     x: &[f32],
@@ -164,51 +247,56 @@ fn im2col_band(
     cin: usize,
     h: usize,
     w: usize,
-    y0: usize,
-    y1: usize,
+    (y0, y1): (usize, usize),
+    layout: ColLayout,
     col: &mut [f32],
+    masked: &mut Vec<f32>,
 ) {
-    let t = (y1 - y0) * w;
-    // Masked input rows for this band (one row of halo each side), built once per channel.
-    let mut masked = Vec::new();
+    let zeros = vec![0.0f32; w];
+    // Rows r0..r1 (the band plus one row of halo each side) are all that is read.
+    let (r0, r1) = (y0.saturating_sub(1), (y1 + 1).min(h));
     for ci in 0..cin {
-        let mut plane = &x[ci * h * w..(ci + 1) * h * w];
-        if let Some(m) = mask {
-            let m = &m[ci * h * w..(ci + 1) * h * w];
-            let (r0, r1) = (y0.saturating_sub(1), (y1 + 1).min(h));
-            // Only rows r0..r1 are read below, so the rest may stay stale.
-            masked.resize(h * w, 0.0);
-            for i in r0 * w..r1 * w {
-                masked[i] = if m[i] > 0.0 { plane[i] } else { 0.0 };
+        let full = &x[ci * h * w..(ci + 1) * h * w];
+        let (plane, base) = match mask {
+            Some(m) => {
+                let m = &m[ci * h * w..(ci + 1) * h * w];
+                masked.clear();
+                masked.extend((r0 * w..r1 * w).map(|i| if m[i] > 0.0 { full[i] } else { 0.0 }));
+                (&masked[..], r0)
             }
-            plane = &masked;
-        }
+            None => (full, 0),
+        };
         for ky in 0..3 {
             for kx in 0..3 {
-                let dst = &mut col[(ci * 9 + ky * 3 + kx) * t..][..t];
+                let k = ci * 9 + ky * 3 + kx;
                 for y in y0..y1 {
-                    let d = &mut dst[(y - y0) * w..][..w];
+                    let t0 = (y - y0) * w;
                     let sy = y as isize + ky as isize - 1;
                     if sy < 0 || sy >= h as isize {
-                        d.fill(0.0);
+                        layout.put(col, k, t0, &zeros);
                         continue;
                     }
-                    let src = &plane[sy as usize * w..][..w];
+                    let src = &plane[(sy as usize - base) * w..][..w];
                     match kx {
                         0 => {
-                            d[0] = 0.0;
-                            d[1..].copy_from_slice(&src[..w - 1]);
+                            layout.put(col, k, t0, &zeros[..1]);
+                            layout.put(col, k, t0 + 1, &src[..w - 1]);
                         }
-                        1 => d.copy_from_slice(src),
+                        1 => layout.put(col, k, t0, src),
                         _ => {
-                            d[..w - 1].copy_from_slice(&src[1..]);
-                            d[w - 1] = 0.0;
+                            layout.put(col, k, t0, &src[1..]);
+                            layout.put(col, k, t0 + w - 1, &zeros[..1]);
                         }
                     }
                 }
             }
         }
     }
+}
+
+thread_local! {
+    /// Per-thread scratch (column matrix, masked rows), reused across bands and calls.
+    static SCRATCH: std::cell::RefCell<(Vec<f32>, Vec<f32>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
 /// Plain reference: a direct six-fold loop, used to test the fast path.

@@ -1,4 +1,5 @@
 //! Hand-written CPU kernels for the VGG path. They know nothing of tensors or autodiff.
 
 pub mod conv3x3;
+pub mod gemm_avx512;
 pub mod maxpool;
