@@ -11,7 +11,19 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Keeps freed tensor buffers in the heap for reuse: without this, glibc returns every large
+/// buffer to the kernel and the next step pays page faults to get it back (about 5% of a step).
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator thresholds; called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
+}
+
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = args::Cli::parse();
     let result = match cli.command {
         args::Command::Stylize(a) => stylize::run(a),
