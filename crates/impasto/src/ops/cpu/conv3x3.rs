@@ -90,6 +90,23 @@ pub fn conv3x3_masked(
     relu: bool,
     out: &mut [f32],
 ) {
+    let fast = gemm_avx512::available();
+    conv3x3_with(x, mask, n, h, w, k, relu, out, fast)
+}
+
+/// [`conv3x3_masked`] with the kernel chosen by the caller: AVX-512 if `avx512`, else `gemm`.
+#[allow(clippy::too_many_arguments)]
+fn conv3x3_with(
+    x: &[f32],
+    mask: Option<&[f32]>,
+    n: usize,
+    h: usize,
+    w: usize,
+    k: &Conv3x3Weights,
+    relu: bool,
+    out: &mut [f32],
+    avx512: bool,
+) {
     let (cin, cout) = (k.cin, k.cout);
     let hw = h * w;
     assert_eq!(x.len(), n * cin * hw, "conv3x3: input size");
@@ -105,7 +122,7 @@ pub fn conv3x3_masked(
     let rows = (BAND_PIXELS / w).min(BAND_ELEMS / (kk * w)).clamp(1, h);
     let bands = h.div_ceil(rows);
     let out_ptr = OutPtr(out.as_mut_ptr());
-    let packed_a = gemm_avx512::available().then(|| gemm_avx512::pack_a(&k.w, cout, kk));
+    let packed_a = avx512.then(|| gemm_avx512::pack_a(&k.w, cout, kk));
     (0..n * bands).into_par_iter().for_each(|job| {
         let (img, band) = (job / bands, job % bands);
         let y0 = band * rows;
@@ -363,9 +380,13 @@ mod tests {
         ] {
             let k = weights(cout, cin, &mut rng);
             let x = rng.vec(n * cin * h * w, 2.0);
-            for relu in [false, true] {
+            // Both paths: AVX-512 (where the CPU has it) and the portable `gemm` one.
+            for (relu, avx512) in [(false, false), (true, false), (false, true), (true, true)] {
+                if avx512 && !gemm_avx512::available() {
+                    continue;
+                }
                 let mut out = vec![f32::NAN; n * cout * h * w];
-                conv3x3(&x, n, h, w, &k, relu, &mut out);
+                conv3x3_with(&x, None, n, h, w, &k, relu, &mut out, avx512);
                 let r = conv3x3_reference(&x, n, h, w, &k, relu);
                 let scale = (cin * 9) as f32 * 2.0;
                 for (a, b) in out.iter().zip(&r) {
@@ -387,11 +408,13 @@ mod tests {
             .zip(&mask)
             .map(|(&v, &m)| if m > 0.0 { v } else { 0.0 })
             .collect();
-        let mut a = vec![0.0; cout * h * w];
-        conv3x3_masked(&x, Some(&mask), 1, h, w, &k, false, &mut a);
         let b = conv3x3_reference(&xm, 1, h, w, &k, false);
-        for (a, b) in a.iter().zip(&b) {
-            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+        for avx512 in [false, gemm_avx512::available()] {
+            let mut a = vec![0.0; cout * h * w];
+            conv3x3_with(&x, Some(&mask), 1, h, w, &k, false, &mut a, avx512);
+            for (a, b) in a.iter().zip(&b) {
+                assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+            }
         }
     }
 
