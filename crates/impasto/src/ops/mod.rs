@@ -114,9 +114,13 @@ impl CustomOp1 for Conv3x3 {
                     .apply_op2_no_bwd(&res.contiguous()?, &op)?,
             ));
         }
-        let g = grad.mul(&res.gt(0.0)?.to_dtype(grad.dtype())?)?;
-        Ok(Some(adjoint.apply(&g)?))
+        Ok(Some(adjoint.apply(&relu_mask(grad, res)?)?))
     }
+}
+
+/// `grad · [res > 0]` with tensor ops (any device): the ReLU derivative.
+fn relu_mask(grad: &Tensor, res: &Tensor) -> candle_core::Result<Tensor> {
+    grad.mul(&res.gt(0.0)?.to_dtype(grad.dtype())?)
 }
 
 /// `conv(grad · [res > 0], adjoint weights)`: a conv+ReLU layer's input gradient (CPU).
@@ -208,21 +212,25 @@ impl CustomOp1 for MaxPool2x2 {
                     .apply_op2_no_bwd(&grad.contiguous()?, &MaxPoolGrad)?,
             ));
         }
-        let (_, _, h, w) = x.dims4()?;
-        let (oh, ow) = (2 * (h / 2), 2 * (w / 2));
-        let xc = x.narrow(2, 0, oh)?.narrow(3, 0, ow)?;
-        let mask = xc
-            .eq(&res.upsample_nearest2d(oh, ow)?)?
-            .to_dtype(grad.dtype())?;
-        let ties = (mask.avg_pool2d(2)? * 4.0)?;
-        let g = grad
-            .div(&ties)?
-            .upsample_nearest2d(oh, ow)?
-            .mul(&mask)?
-            .pad_with_zeros(2, 0, h - oh)?
-            .pad_with_zeros(3, 0, w - ow)?;
-        Ok(Some(g))
+        Ok(Some(maxpool_grad(x, res, grad)?))
     }
+}
+
+/// Max-pool input gradient with tensor ops (any device): each window's gradient goes to its
+/// maxima, shared equally between ties; dropped odd rows and columns get zero.
+fn maxpool_grad(x: &Tensor, res: &Tensor, grad: &Tensor) -> candle_core::Result<Tensor> {
+    let (_, _, h, w) = x.dims4()?;
+    let (oh, ow) = (2 * (h / 2), 2 * (w / 2));
+    let xc = x.narrow(2, 0, oh)?.narrow(3, 0, ow)?;
+    let mask = xc
+        .eq(&res.upsample_nearest2d(oh, ow)?)?
+        .to_dtype(grad.dtype())?;
+    let ties = (mask.avg_pool2d(2)? * 4.0)?;
+    grad.div(&ties)?
+        .upsample_nearest2d(oh, ow)?
+        .mul(&mask)?
+        .pad_with_zeros(2, 0, h - oh)?
+        .pad_with_zeros(3, 0, w - ow)
 }
 
 #[cfg(test)]
@@ -299,34 +307,77 @@ mod tests {
         grad_check(MaxPool2x2::apply, (1, 2, 7, 6), 1.0, 9);
     }
 
-    #[test]
-    fn maxpool_gradient_is_not_scaled_down() {
-        // Candle's built-in max-pool backward gives 1/4 here; the right answer is 1.
-        let x = Var::from_vec(vec![1.0f32, 5.0, 2.0, 3.0], (1, 1, 2, 2), &Device::Cpu).unwrap();
+    /// The gradient of sum(maxpool(x)) for one 2×2 window.
+    fn pool_grad(x: [f32; 4]) -> Vec<f32> {
+        let x = Var::from_vec(x.to_vec(), (1, 1, 2, 2), &Device::Cpu).unwrap();
         let y = MaxPool2x2::apply(x.as_tensor()).unwrap();
         let g = y.sum_all().unwrap().backward().unwrap();
-        let gx: Vec<f32> = g
-            .get(x.as_tensor())
+        g.get(x.as_tensor())
             .unwrap()
             .flatten_all()
             .unwrap()
             .to_vec1()
-            .unwrap();
-        assert_eq!(gx, vec![0.0, 1.0, 0.0, 0.0]);
+            .unwrap()
+    }
+
+    #[test]
+    fn maxpool_gradient_is_not_scaled_down() {
+        // Candle's built-in max-pool backward gives 1/4 here; the right answer is 1.
+        assert_eq!(pool_grad([1.0, 5.0, 2.0, 3.0]), vec![0.0, 1.0, 0.0, 0.0]);
     }
 
     #[test]
     fn maxpool_ties_share_the_gradient() {
-        let x = Var::from_vec(vec![4.0f32, 4.0, 1.0, 0.0], (1, 1, 2, 2), &Device::Cpu).unwrap();
-        let y = MaxPool2x2::apply(x.as_tensor()).unwrap();
-        let g = y.sum_all().unwrap().backward().unwrap();
-        let gx: Vec<f32> = g
-            .get(x.as_tensor())
+        assert_eq!(pool_grad([4.0, 4.0, 1.0, 0.0]), vec![0.5, 0.5, 0.0, 0.0]);
+    }
+
+    /// The tensor-op backward passes (what CUDA runs) agree with the CPU kernels.
+    #[test]
+    fn device_independent_backward_matches_the_cpu_kernels() {
+        let dev = Device::Cpu;
+        let mut rng = Lcg(17);
+        let (n, c, h, w) = (1, 3, 7, 6);
+        let x = Tensor::from_vec(rng.vec(n * c * h * w, 1.0), (n, c, h, w), &dev).unwrap();
+        let res = MaxPool2x2::apply(&x).unwrap();
+        let g = Tensor::from_vec(rng.vec(res.elem_count(), 1.0), res.shape(), &dev).unwrap();
+        let a = maxpool_grad(&x, &res, &g).unwrap();
+        let b = MaxPool2x2.bwd(&x, &res, &g).unwrap().unwrap();
+        let diff = (a - b)
             .unwrap()
-            .flatten_all()
+            .abs()
             .unwrap()
-            .to_vec1()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
             .unwrap();
-        assert_eq!(gx, vec![0.5, 0.5, 0.0, 0.0]);
+        assert!(diff < 1e-6, "max-pool gradients differ by {diff}");
+
+        let op = Conv3x3::new(
+            Conv3x3Weights {
+                cout: 4,
+                cin: 3,
+                w: rng.vec(108, 0.5),
+                bias: rng.vec(4, 0.5),
+            },
+            true,
+        );
+        let y = op.apply(&x).unwrap();
+        let g = Tensor::from_vec(rng.vec(y.elem_count(), 1.0), y.shape(), &dev).unwrap();
+        let adjoint = Conv3x3 {
+            weights: op.adjoint.clone(),
+            adjoint: op.weights.clone(),
+            relu: false,
+        };
+        let a = adjoint.apply(&relu_mask(&g, &y).unwrap()).unwrap();
+        let b = op.bwd(&x, &y, &g).unwrap().unwrap();
+        let diff = (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(diff < 1e-5, "conv input gradients differ by {diff}");
     }
 }
