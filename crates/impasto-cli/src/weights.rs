@@ -14,7 +14,7 @@ pub fn load_model(explicit: Option<&Path>, quiet: bool) -> impasto::Result<Vgg19
     } else if explicit.is_some() || std::env::var_os("IMPASTO_WEIGHTS").is_some() {
         return Err(impasto::Error::Weights {
             path,
-            msg: "no such weights file; check the path, or unset it to use `impasto fetch`".into(),
+            msg: "no such weights file; check the path, or leave out --weights and IMPASTO_WEIGHTS to use the cache (filled by `impasto fetch`)".into(),
         });
     } else {
         eprintln!(
