@@ -69,11 +69,11 @@ pub struct Settings {
 /// Default α.
 pub const DEFAULT_CONTENT_WEIGHT: f32 = 1.0;
 /// Default β: faces stay recognisable and brushwork is clear at 512 px.
-pub const DEFAULT_STYLE_WEIGHT: f32 = 30.0;
+pub const DEFAULT_STYLE_WEIGHT: f32 = 20.0;
 /// Default γ.
 pub const DEFAULT_TV_WEIGHT: f32 = 1.0;
 /// Default total iterations.
-pub const DEFAULT_ITERS: usize = 150;
+pub const DEFAULT_ITERS: usize = 120;
 /// Default content layers.
 pub const DEFAULT_CONTENT_LAYERS: &str = "relu4_2";
 /// Default style layers.
