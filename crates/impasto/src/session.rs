@@ -231,11 +231,13 @@ impl<'m> Session<'m> {
         self.retarget()
     }
 
-    /// Rebuilds the targets at the current scale, keeping the current image.
+    /// Rebuilds the targets at the current stage's size (which a new plan may have changed),
+    /// starting from the current image.
     fn retarget(&mut self) -> Result<()> {
         if let Some(sc) = self.scale.take() {
             let img = from_bgr_centered(&sc.x, sc.width, sc.height);
-            self.scale = Some(self.build_scale(sc.width.max(sc.height), Some(img))?);
+            let size = self.plan[self.stage.min(self.plan.len() - 1)].size;
+            self.scale = Some(self.build_scale(size, Some(img))?);
         }
         Ok(())
     }

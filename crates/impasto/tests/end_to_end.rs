@@ -147,6 +147,14 @@ fn settings_change_mid_run_continues_from_the_current_image() {
     );
     let r = s.step().unwrap();
     assert_eq!(r.iter, 6, "the iteration count goes on");
+    // A new output size takes effect at once, from the current picture.
+    s.set_settings(Settings {
+        size: 48,
+        ..s.settings().clone()
+    })
+    .unwrap();
+    let r = s.step().unwrap();
+    assert_eq!((r.width, r.height), (48, 48));
 }
 
 #[test]
