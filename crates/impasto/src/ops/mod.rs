@@ -70,6 +70,16 @@ impl Conv3x3 {
         self.weights.cout
     }
 
+    /// The adjoint convolution (no bias, no ReLU): applied to an output gradient it gives the
+    /// input gradient of the convolution alone.
+    fn adjoint_op(&self) -> Conv3x3 {
+        Conv3x3 {
+            weights: self.adjoint.clone(),
+            adjoint: self.weights.clone(),
+            relu: false,
+        }
+    }
+
     /// Applies the op to an `[n, cin, h, w]` tensor.
     pub fn apply(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         x.contiguous()?.apply_op1(self.clone())
@@ -98,11 +108,7 @@ impl CustomOp1 for Conv3x3 {
     }
 
     fn bwd(&self, _x: &Tensor, res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        let adjoint = Conv3x3 {
-            weights: self.adjoint.clone(),
-            adjoint: self.weights.clone(),
-            relu: false,
-        };
+        let adjoint = self.adjoint_op();
         if !self.relu {
             return Ok(Some(adjoint.apply(grad)?));
         }
@@ -331,6 +337,11 @@ mod tests {
         assert_eq!(pool_grad([4.0, 4.0, 1.0, 0.0]), vec![0.5, 0.5, 0.0, 0.0]);
     }
 
+    fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+        let d = (a - b).unwrap().abs().unwrap();
+        d.max_all().unwrap().to_scalar::<f32>().unwrap()
+    }
+
     /// The tensor-op backward passes (what CUDA runs) agree with the CPU kernels.
     #[test]
     fn device_independent_backward_matches_the_cpu_kernels() {
@@ -342,14 +353,7 @@ mod tests {
         let g = Tensor::from_vec(rng.vec(res.elem_count(), 1.0), res.shape(), &dev).unwrap();
         let a = maxpool_grad(&x, &res, &g).unwrap();
         let b = MaxPool2x2.bwd(&x, &res, &g).unwrap().unwrap();
-        let diff = (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let diff = max_abs_diff(&a, &b);
         assert!(diff < 1e-6, "max-pool gradients differ by {diff}");
 
         let op = Conv3x3::new(
@@ -363,21 +367,9 @@ mod tests {
         );
         let y = op.apply(&x).unwrap();
         let g = Tensor::from_vec(rng.vec(y.elem_count(), 1.0), y.shape(), &dev).unwrap();
-        let adjoint = Conv3x3 {
-            weights: op.adjoint.clone(),
-            adjoint: op.weights.clone(),
-            relu: false,
-        };
-        let a = adjoint.apply(&relu_mask(&g, &y).unwrap()).unwrap();
+        let a = op.adjoint_op().apply(&relu_mask(&g, &y).unwrap()).unwrap();
         let b = op.bwd(&x, &y, &g).unwrap().unwrap();
-        let diff = (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let diff = max_abs_diff(&a, &b);
         assert!(diff < 1e-5, "conv input gradients differ by {diff}");
     }
 }
