@@ -62,6 +62,10 @@ pub struct StylizeArgs {
     /// β: weight of the style loss.
     #[arg(long, default_value_t = impasto::settings::DEFAULT_STYLE_WEIGHT, allow_negative_numbers = true)]
     pub style_weight: f32,
+    /// Style-match target (Gram cosine) that ends the full-size scale once reached and raises β
+    /// while it is not; `off` keeps β fixed and runs every iteration.
+    #[arg(long, default_value = "0.95", value_name = "COSINE|off", value_parser = parse_target)]
+    pub style_target: Target,
     /// γ: weight of the total-variation loss.
     #[arg(long, default_value_t = impasto::settings::DEFAULT_TV_WEIGHT, allow_negative_numbers = true)]
     pub tv_weight: f32,
@@ -155,4 +159,17 @@ pub struct BenchArgs {
     pub json: bool,
     #[command(flatten)]
     pub weights: WeightsArg,
+}
+
+/// A style-match target, or none (`off`).
+#[derive(Clone, Copy, Debug)]
+pub struct Target(pub Option<f32>);
+
+fn parse_target(s: &str) -> std::result::Result<Target, String> {
+    if s == "off" {
+        return Ok(Target(None));
+    }
+    s.parse::<f32>()
+        .map(|v| Target(Some(v)))
+        .map_err(|_| format!("`{s}` is not a cosine: use a number in (0, 1) such as 0.95, or off"))
 }

@@ -56,6 +56,7 @@ fn settings(a: &StylizeArgs) -> Result<Settings> {
             PreserveArg::Luminance => PreserveColor::Luminance,
             PreserveArg::Histogram => PreserveColor::Histogram,
         },
+        style_target: a.style_target.0,
     })
 }
 

@@ -28,9 +28,9 @@ pub fn default_scales(size: usize) -> Vec<usize> {
     s
 }
 
-/// Splits `iters` over `scales`: every scale but the last gets five shares, the last one share.
-/// The coarse scales build the picture cheaply; a few iterations at full size add the fine
-/// strokes (more of them only trade the photo's detail for texture the metrics cannot see).
+/// Splits `iters` over `scales`: every scale but the last gets five shares, the last two.
+/// The coarse scales build the picture cheaply; the full-size iterations add the fine strokes
+/// (with a style target the run usually ends after a few of them).
 /// Every stage gets at least one iteration.
 pub fn plan(scales: &[usize], iters: usize) -> Result<Vec<Stage>> {
     if scales.is_empty() {
@@ -44,7 +44,7 @@ pub fn plan(scales: &[usize], iters: usize) -> Result<Vec<Stage>> {
     }
     let n = scales.len();
     let shares: Vec<f64> = (0..n)
-        .map(|i| if i + 1 == n && n > 1 { 1.0 } else { 5.0 })
+        .map(|i| if i + 1 == n && n > 1 { 2.0 } else { 5.0 })
         .collect();
     let total: f64 = shares.iter().sum();
     let mut counts: Vec<usize> = shares
@@ -79,7 +79,7 @@ mod tests {
         assert_eq!(p.iter().map(|s| s.iters).sum::<usize>(), 90);
         assert_eq!(
             p.iter().map(|s| s.iters).collect::<Vec<_>>(),
-            vec![42, 40, 8]
+            vec![38, 37, 15]
         );
         assert!(plan(&[128, 256], 1).is_err());
         assert_eq!(plan(&[64], 5).unwrap(), vec![Stage { size: 64, iters: 5 }]);

@@ -15,6 +15,15 @@ use crate::{sysmem, Error, Result};
 /// L-BFGS curvature pairs kept.
 const LBFGS_MEMORY: usize = 20;
 
+/// With a style target, the full-size scale checks the match every this many iterations.
+const CONTROL_EVERY: usize = 5;
+/// The most one check may raise β by.
+const CONTROL_STEP: f64 = 4.0;
+/// β stays within this factor of the setting.
+const CONTROL_RANGE: f64 = 16.0;
+/// Iterations at full size before a reached style target may end the run.
+const MIN_FINAL_ITERS: usize = 2;
+
 /// A style image and its blend weight.
 #[derive(Clone, Debug)]
 pub struct Style {
@@ -33,8 +42,11 @@ pub struct Losses {
     pub style: f64,
     /// Total variation (before γ).
     pub tv: f64,
-    /// α·content + β·style + γ·tv.
+    /// α·content + β·style + γ·tv (with the β in force, see [`Report::style_weight`]).
     pub total: f64,
+    /// Style match at the current scale: the mean over style layers of the cosine between the
+    /// result's Gram matrix and the target's (what `impasto metrics` reports at full size).
+    pub gram_cosine: f64,
 }
 
 /// What one step did.
@@ -62,6 +74,8 @@ pub struct Report {
     pub losses: Losses,
     /// Objective evaluations this step took.
     pub evals: usize,
+    /// The β in force: the setting, scaled by the style-match controller when it is on.
+    pub style_weight: f64,
 }
 
 enum Opt {
@@ -91,6 +105,8 @@ pub struct Session<'m> {
     scale: Option<Scale>,
     opt: Opt,
     losses: Losses,
+    /// The style-match controller's factor on β (1 when it is off).
+    beta_scale: f64,
 }
 
 impl<'m> Session<'m> {
@@ -130,6 +146,7 @@ impl<'m> Session<'m> {
             scale: None,
             opt,
             losses: Losses::default(),
+            beta_scale: 1.0,
         };
         s.check_memory()?;
         Ok(s)
@@ -334,6 +351,7 @@ impl<'m> Session<'m> {
         let (l, _) = evaluate(
             self.model,
             &self.settings,
+            self.style_weight(),
             &sc.content_feats,
             &sc.style_grams,
             &sc.x,
@@ -367,13 +385,23 @@ impl<'m> Session<'m> {
             self.scale = Some(self.build_scale(self.plan[self.stage].size, prev)?);
             self.opt = Self::new_opt(self.settings.optimizer);
         }
+        let beta = self.style_weight();
         let sc = self.scale.as_mut().expect("scale built above");
         let model = self.model;
         let settings = &self.settings;
         let (w, h) = (sc.width, sc.height);
         let mut last = Losses::default();
         let mut objective = |x: &[f32]| -> Result<(f64, Vec<f32>)> {
-            let (l, g) = evaluate(model, settings, &sc.content_feats, &sc.style_grams, x, w, h)?;
+            let (l, g) = evaluate(
+                model,
+                settings,
+                beta,
+                &sc.content_feats,
+                &sc.style_grams,
+                x,
+                w,
+                h,
+            )?;
             last = l;
             Ok((l.total, g))
         };
@@ -390,8 +418,17 @@ impl<'m> Session<'m> {
         };
         self.iter += 1;
         let stage = self.stage;
-        if self.iter >= self.plan[stage].iters && stage + 1 == self.plan.len() {
+        let last_stage = stage + 1 == self.plan.len();
+        let reached = self
+            .settings
+            .style_target
+            .is_some_and(|t| self.losses.gram_cosine >= t as f64);
+        if last_stage
+            && (self.iter >= self.plan[stage].iters || (reached && self.iter >= MIN_FINAL_ITERS))
+        {
             self.stage += 1;
+        } else if last_stage && self.iter % CONTROL_EVERY == 0 {
+            self.raise_style_weight();
         }
         Ok(Report {
             stage,
@@ -405,7 +442,28 @@ impl<'m> Session<'m> {
             progress: self.progress(stage, self.iter),
             losses: self.losses,
             evals: info.evals,
+            style_weight: beta,
         })
+    }
+
+    /// β as set, times the style-match controller's factor.
+    fn style_weight(&self) -> f64 {
+        self.settings.style_weight as f64 * self.beta_scale
+    }
+
+    /// The style-match controller, run every few iterations at full size while the target is
+    /// not reached: raises β by the squared ratio of the cosine's distance from 1 to the
+    /// target's (at most ×4 at a time). The objective changes, so the optimiser restarts.
+    fn raise_style_weight(&mut self) {
+        let Some(target) = self.settings.style_target else {
+            return;
+        };
+        let miss = ((1.0 - self.losses.gram_cosine).max(1e-6) / (1.0 - target as f64)).powi(2);
+        let scale = (self.beta_scale * miss.min(CONTROL_STEP)).min(CONTROL_RANGE);
+        if scale > self.beta_scale * 1.1 {
+            self.beta_scale = scale;
+            self.opt = Self::new_opt(self.settings.optimizer);
+        }
     }
 
     /// Work done, weighting each iteration by its pixel count.
@@ -438,9 +496,11 @@ impl<'m> Session<'m> {
 }
 
 /// The objective and its gradient at `x` (BGR, mean subtracted, `[1, 3, h, w]`).
+#[allow(clippy::too_many_arguments)]
 fn evaluate(
     model: &Vgg19,
     s: &Settings,
+    style_weight: f64,
     content_feats: &[Tensor],
     style_grams: &[Tensor],
     x: &[f32],
@@ -461,12 +521,15 @@ fn evaluate(
         content = (content + (loss::mse(feat(*id), target)? * *wt as f64)?)?;
     }
     let mut style = Tensor::zeros((), candle_core::DType::F32, model.device())?;
+    let mut cosine = 0.0;
     for ((id, wt), target) in s.style_layers.iter().zip(style_grams) {
-        style = (style + (loss::mse(&loss::gram(feat(*id))?, target)? * *wt as f64)?)?;
+        let g = loss::gram(feat(*id))?;
+        cosine += loss::gram_cosine(&g, target)? as f64 / s.style_layers.len() as f64;
+        style = (style + (loss::mse(&g, target)? * *wt as f64)?)?;
     }
     let tv = loss::total_variation(var.as_tensor())?;
     let total = ((&content * s.content_weight as f64)?
-        + (&style * s.style_weight as f64)?
+        + (&style * style_weight)?
         + (&tv * s.tv_weight as f64)?)?;
     let grads = total.backward()?;
     let g = grads
@@ -484,6 +547,7 @@ fn evaluate(
         style: scalar(&style)?,
         tv: scalar(&tv)?,
         total: scalar(&total)?,
+        gram_cosine: cosine,
     };
     Ok((losses, g))
 }

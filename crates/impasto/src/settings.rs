@@ -64,20 +64,25 @@ pub struct Settings {
     pub style_scale: f32,
     /// Colour preservation mode.
     pub preserve_color: PreserveColor,
+    /// Style-match target (Gram cosine). When set, β is re-tuned at the coarse scales so the
+    /// match approaches it, and the full-size scale ends once it is reached. `None`: fixed β.
+    pub style_target: Option<f32>,
 }
 
 /// Default α.
 pub const DEFAULT_CONTENT_WEIGHT: f32 = 1.0;
 /// Default β: faces stay recognisable and brushwork is clear at 512 px.
-pub const DEFAULT_STYLE_WEIGHT: f32 = 20.0;
+pub const DEFAULT_STYLE_WEIGHT: f32 = 10.0;
 /// Default γ.
 pub const DEFAULT_TV_WEIGHT: f32 = 1.0;
+/// Default style-match target: the Gram cosine a run aims for.
+pub const DEFAULT_STYLE_TARGET: f32 = 0.95;
 /// Default total iterations.
 pub const DEFAULT_ITERS: usize = 120;
 /// Default content layers.
 pub const DEFAULT_CONTENT_LAYERS: &str = "relu4_2";
 /// Default style layers.
-pub const DEFAULT_STYLE_LAYERS: &str = "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1";
+pub const DEFAULT_STYLE_LAYERS: &str = "relu1_1:10,relu2_1:0.1,relu3_1:0.1,relu4_1:0.1,relu5_1:300";
 
 impl Default for Settings {
     fn default() -> Self {
@@ -95,6 +100,7 @@ impl Default for Settings {
             seed: 0,
             style_scale: 1.0,
             preserve_color: PreserveColor::Off,
+            style_target: Some(DEFAULT_STYLE_TARGET),
         }
     }
 }
@@ -126,6 +132,13 @@ impl Settings {
                 "--style-scale {} is invalid: use a number in (0, 8]",
                 self.style_scale
             ));
+        }
+        if let Some(t) = self.style_target {
+            if !(t > 0.0 && t < 1.0) {
+                return bad(format!(
+                    "--style-target {t} is invalid: use a number in (0, 1), e.g. 0.95, or off"
+                ));
+            }
         }
         if let Optimizer::Adam { lr } = self.optimizer {
             if !(lr.is_finite() && lr > 0.0) {

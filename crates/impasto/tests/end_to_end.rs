@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use impasto::image::{io, resize, Rgb};
-use impasto::metrics::ssim::ssim_rgb_luma;
+use impasto::metrics::{gram::gram_cosine_similarity, ssim::ssim_rgb_luma};
 use impasto::model::{vgg::Vgg19, weights};
 use impasto::session::{Session, Style};
 use impasto::settings::{Init, Settings};
@@ -184,4 +184,63 @@ fn same_seed_same_pixels() {
         images.push(s.image());
     }
     assert_eq!(images[0], images[1]);
+}
+
+#[test]
+fn style_target_raises_a_weak_style_weight_and_ends_the_run_once_reached() {
+    let model = model();
+    let (content, style) = images();
+    let styles = vec![Style {
+        image: style.clone(),
+        weight: 1.0,
+    }];
+    let weak = Settings {
+        size: 64,
+        iters: 40,
+        style_weight: 0.5,
+        ..Settings::default()
+    };
+    // Without a target a weak β leaves the style far from matched.
+    let mut fixed = Session::new(
+        &model,
+        content.clone(),
+        styles.clone(),
+        Settings {
+            style_target: None,
+            ..weak.clone()
+        },
+    )
+    .unwrap();
+    let mut fixed_cos = 0.0;
+    while !fixed.done() {
+        fixed_cos = fixed.step().unwrap().losses.gram_cosine;
+    }
+    // With one, β is raised until the match is reached, and the run ends there.
+    let mut steered = Session::new(&model, content, styles, weak.clone()).unwrap();
+    let mut last = None;
+    while !steered.done() {
+        last = Some(steered.step().unwrap());
+    }
+    let last = last.unwrap();
+    let target = weak.style_target.unwrap() as f64;
+    assert!(
+        last.style_weight > weak.style_weight as f64 * 3.0,
+        "β stayed at {}",
+        last.style_weight
+    );
+    assert!(
+        last.losses.gram_cosine > fixed_cos + 0.05,
+        "steered match {} is no better than fixed {fixed_cos}",
+        last.losses.gram_cosine
+    );
+    if last.losses.gram_cosine >= target {
+        assert!(last.done_iters < 40, "the run went on after the target");
+    }
+    // The cosine the run reports is the one `impasto metrics` computes.
+    let metric = gram_cosine_similarity(&model, &style, &steered.image()).unwrap() as f64;
+    assert!(
+        (metric - last.losses.gram_cosine).abs() < 0.02,
+        "run says {} but the metric says {metric}",
+        last.losses.gram_cosine
+    );
 }
