@@ -13,7 +13,10 @@ pub fn run(a: StudioArgs) -> Result<(), Failure> {
     if a.max_runs == 0 || a.max_sessions == 0 {
         return Err(Error::Usage("--max-runs and --max-sessions must be at least 1".into()).into());
     }
-    let model = Arc::new(crate::weights::load_model(a.weights.weights.as_deref(), false)?);
+    let model = Arc::new(crate::weights::load_model(
+        a.weights.weights.as_deref(),
+        false,
+    )?);
     let config = Config {
         host: a.host,
         port: a.port,

@@ -12,7 +12,7 @@ use impasto::settings::DEFAULT_ITERS;
 use tempfile::TempDir;
 
 use crate::error::Error;
-use crate::protocol::{ClientMsg, Controls, ImageInfo, InputsReply, MAX_ITERS};
+use crate::protocol::{ClientMsg, Controls, ImageInfo, InputsReply, ServerMsg, MAX_ITERS};
 use crate::queue::Queue;
 use crate::run::{self, Command, Inputs, Outlet, RunContext};
 
@@ -107,8 +107,8 @@ impl Client {
         Ok(reply(&st))
     }
 
-    /// Handles a message from the page; an `Err` is a message for the user.
-    pub fn handle(&self, msg: ClientMsg) -> Result<(), String> {
+    /// Handles a message from the page: `Ok` carries any answer, `Err` a message for the user.
+    pub fn handle(&self, msg: ClientMsg) -> Result<Option<ServerMsg>, String> {
         let mut st = self.lock();
         match msg {
             ClientMsg::Steer { rev, controls } => {
@@ -116,7 +116,7 @@ impl Client {
                 st.rev = rev;
                 st.controls = controls.clone();
                 self.tell(&mut st, Command::Steer { rev, controls });
-                Ok(())
+                Ok(Some(ServerMsg::Steered { rev }))
             }
             ClientMsg::RenderFinal { size, iters } => {
                 let iters = iters.unwrap_or(DEFAULT_ITERS);
@@ -139,11 +139,11 @@ impl Client {
                     return Err("add a photo and a painting first".into());
                 }
                 self.tell(&mut st, Command::RenderFinal { size, iters });
-                Ok(())
+                Ok(None)
             }
             ClientMsg::CancelFinal => {
                 self.tell(&mut st, Command::CancelFinal);
-                Ok(())
+                Ok(None)
             }
         }
     }

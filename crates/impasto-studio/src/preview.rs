@@ -44,11 +44,7 @@ pub fn ssim(content: &Rgb, img: &Rgb) -> Result<f32, String> {
 
 /// Gram cosine between `style` and `img`, both at [`GRAM_SIZE`] px at most.
 pub fn gram_cosine(model: &Vgg19, style: &Rgb, img: &Rgb) -> Result<f32, String> {
-    let (w, h) = resize::fit_longer_side(
-        img.width,
-        img.height,
-        img.longer_side().min(GRAM_SIZE),
-    );
+    let (w, h) = resize::fit_longer_side(img.width, img.height, img.longer_side().min(GRAM_SIZE));
     let small = resize::resize(img, w, h);
     gram_cosine_similarity(model, style, &small).map_err(|e| e.to_string())
 }

@@ -250,6 +250,11 @@ pub enum ServerMsg {
         /// Largest final render (longer side).
         max_final_size: usize,
     },
+    /// The controls of revision `rev` were accepted; frames that carry it follow.
+    Steered {
+        /// The revision.
+        rev: u64,
+    },
     /// Waiting for a free run slot at this position (1 = next).
     Queued {
         /// Position in the queue.

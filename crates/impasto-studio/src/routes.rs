@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -19,10 +20,16 @@ use crate::{assets, run, upload, ws};
 
 /// The router for `app`.
 pub fn router(app: Arc<App>) -> Router {
-    Router::new()
-        .route("/ws", get(ws::upgrade))
+    let uploads = Router::new()
         .route("/api/session/{id}/content", post(upload_content))
         .route("/api/session/{id}/style", post(upload_style))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&app),
+            refuse_announced_oversize,
+        ));
+    Router::new()
+        .route("/ws", get(ws::upgrade))
+        .merge(uploads)
         .route("/api/session/{id}/final.png", get(download_final))
         .route("/api/status", get(status))
         .layer(DefaultBodyLimit::max(app.config.max_upload_bytes))
@@ -31,7 +38,7 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 /// The upload's file name, for messages.
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 struct UploadQuery {
     name: Option<String>,
 }
@@ -71,12 +78,12 @@ async fn upload(
     let name = upload::display_name(q.name.as_deref());
     let bytes = body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Error::TooLarge(format!(
-                "{name} is larger than the upload limit of {}; choose a smaller file",
-                human_bytes(app.config.max_upload_bytes)
-            ))
+            too_large(&name, app.config.max_upload_bytes)
         } else {
-            Error::BadInput(format!("cannot read the upload of {name}: {}", r.body_text()))
+            Error::BadInput(format!(
+                "cannot read the upload of {name}: {}",
+                r.body_text()
+            ))
         }
     })?;
     if role == Role::Style {
@@ -97,6 +104,34 @@ async fn upload(
         Role::Style => client.add_style(info, img)?,
     };
     Ok(Json(reply))
+}
+
+/// Answers 413 at once when the announced body is over the limit, before any of it is read
+/// (bodies without a length are cut off at the limit by `DefaultBodyLimit`).
+async fn refuse_announced_oversize(
+    State(app): State<Arc<App>>,
+    Query(q): Query<UploadQuery>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let limit = app.config.max_upload_bytes;
+    if announced.is_some_and(|n| n > limit as u64) {
+        let name = upload::display_name(q.name.as_deref());
+        return too_large(&name, limit).into_response();
+    }
+    next.run(req).await
+}
+
+fn too_large(name: &str, limit: usize) -> Error {
+    Error::TooLarge(format!(
+        "{name} is larger than the upload limit of {}; choose a smaller file",
+        human_bytes(limit)
+    ))
 }
 
 async fn download_final(

@@ -38,7 +38,10 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then ends every session and removes their folders.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
         let app = Arc::clone(&self.app);
         let served = axum::serve(self.listener, routes::router(self.app))
             .with_graceful_shutdown(shutdown)

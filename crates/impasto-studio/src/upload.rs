@@ -66,10 +66,14 @@ pub fn decode(dir: &Path, stored_as: &str, name: &str, bytes: &[u8]) -> Result<R
 /// Refuses images whose header declares more than [`MAX_UPLOAD_PIXELS`] (decompression bombs).
 /// Files whose header cannot be read pass on to the loader, which says what they are.
 fn check_declared_size(name: &str, bytes: &[u8]) -> Result<(), Error> {
+    // Only the header is read here, so the reader's own allocation limits are not needed.
     let dims = image::ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .ok()
-        .and_then(|r| r.into_dimensions().ok());
+        .and_then(|mut r| {
+            r.no_limits();
+            r.into_dimensions().ok()
+        });
     if let Some((w, h)) = dims {
         if w as u64 * h as u64 > MAX_UPLOAD_PIXELS {
             return Err(Error::TooLarge(format!(

@@ -75,8 +75,12 @@ async fn serve(mut socket: WebSocket, app: Arc<App>) {
                         let answer = serde_json::from_str::<ClientMsg>(&t)
                             .map_err(|e| format!("the page sent a message the server cannot read: {e}"))
                             .and_then(|m| client.handle(m));
-                        if let Err(message) = answer {
-                            if socket.send(text(&ServerMsg::Error { message })).await.is_err() {
+                        let reply = match answer {
+                            Ok(reply) => reply,
+                            Err(message) => Some(ServerMsg::Error { message }),
+                        };
+                        if let Some(r) = reply {
+                            if socket.send(text(&r)).await.is_err() {
                                 break;
                             }
                         }
