@@ -12,6 +12,7 @@ const state = {
   maxUpload: 0,
   examples: [],
   lastFrame: null,
+  pendingSteer: null,
   historyKeys: new Set(),
   points: [],
   work: Promise.resolve(),
@@ -86,10 +87,21 @@ function scheduleSteer() {
   clearTimeout(steerTimer);
   steerTimer = setTimeout(() => enqueue(sendSteer), 80);
 }
+// Sends the controls and resolves once the server has taken them (or refused them), so that
+// the next upload cannot overtake them.
 function sendSteer() {
-  if (!state.ws || state.ws.readyState !== WebSocket.OPEN) return;
+  if (!state.ws || state.ws.readyState !== WebSocket.OPEN) return Promise.resolve();
   state.rev += 1;
-  state.ws.send(JSON.stringify({ type: 'steer', rev: state.rev, controls: state.controls }));
+  const rev = state.rev;
+  state.ws.send(JSON.stringify({ type: 'steer', rev, controls: state.controls }));
+  return new Promise((resolve) => {
+    state.pendingSteer = { rev, resolve };
+    setTimeout(resolve, 5000);
+  });
+}
+function steerSettled(rev) {
+  const p = state.pendingSteer;
+  if (p && (rev === undefined || rev >= p.rev)) { state.pendingSteer = null; p.resolve(); }
 }
 
 // ---------- inputs ----------
@@ -146,7 +158,8 @@ async function upload(kind, file) {
   } else {
     state.styles.push({ name: body.styles[body.styles.length - 1].name, url });
   }
-  state.controls = body.controls;
+  // The page's controls stay as they are; the server adds a blend weight per new style.
+  state.controls.style_weights = body.controls.style_weights;
   showControls(state.controls);
   setStatus(body.content && body.styles.length ? 'starting the run…' : 'now add ' + (body.content ? 'a style image' : 'a content photo'));
 }
@@ -289,6 +302,9 @@ function handle(m) {
       showControls(state.controls);
       setStatus('ready — add a photo and a painting');
       break;
+    case 'steered':
+      steerSettled(m.rev);
+      break;
     case 'queued':
       setStatus(`waiting for a free run slot — position ${m.position} in the queue`);
       break;
@@ -324,6 +340,7 @@ function handle(m) {
       break;
     case 'error':
       showError(m.message);
+      steerSettled();
       break;
     default:
       break;
