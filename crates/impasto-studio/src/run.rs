@@ -296,7 +296,7 @@ impl Worker {
         let ssim = preview::ssim(&self.inputs.content, &img)
             .inspect_err(|e| tracing::warn!("preview SSIM: {e}"))
             .ok();
-        let gram_cosine = if self.step % GRAM_EVERY == 0 || s.done() {
+        let gram_cosine = if self.step.is_multiple_of(GRAM_EVERY) || s.done() {
             self.main_style().and_then(|style| {
                 preview::gram_cosine(model, style, &img)
                     .inspect_err(|e| tracing::warn!("preview Gram cosine: {e}"))

@@ -126,7 +126,7 @@ mod tests {
     #[test]
     fn only_this_servers_pages_may_connect() {
         let host = (header::HOST, "127.0.0.1:7860");
-        assert!(same_origin(&headers(&[host.clone()])));
+        assert!(same_origin(&headers(std::slice::from_ref(&host))));
         assert!(same_origin(&headers(&[
             host.clone(),
             (header::ORIGIN, "http://127.0.0.1:7860")
