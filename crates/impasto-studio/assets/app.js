@@ -203,7 +203,6 @@ function showFrame(f) {
   $('step').textContent = String(f.step);
   $('frame-size').textContent = `${f.width}×${f.height}`;
   if (f.ssim !== null) $('ssim').textContent = f.ssim.toFixed(3);
-  if (f.gram_cosine !== null) $('gram').textContent = f.gram_cosine.toFixed(3);
 }
 
 function addHistory(f) {
@@ -322,6 +321,9 @@ function handle(m) {
       break;
     case 'frame':
       showFrame(m);
+      break;
+    case 'gram_cosine':
+      $('gram').textContent = m.value.toFixed(3);
       break;
     case 'final_progress':
       $('final-progress').value = m.progress;

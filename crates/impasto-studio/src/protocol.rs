@@ -225,8 +225,6 @@ pub struct Frame {
     pub losses: LossValues,
     /// SSIM between the photo and the image (content kept).
     pub ssim: Option<f32>,
-    /// Gram cosine to the main style (style matched); computed every few steps.
-    pub gram_cosine: Option<f32>,
     /// The image as a `data:image/jpeg;base64,...` URL.
     pub image: String,
 }
@@ -275,6 +273,14 @@ pub enum ServerMsg {
     },
     /// A preview image; only the latest is sent when the page falls behind.
     Frame(Box<Frame>),
+    /// The Gram cosine of a preview step's image to the main style (style matched), measured
+    /// every few steps after its frame is sent.
+    GramCosine {
+        /// The preview step it belongs to.
+        step: u64,
+        /// The cosine.
+        value: f32,
+    },
     /// The final render advanced.
     FinalProgress {
         /// Fraction done (by pixel-weighted iterations).

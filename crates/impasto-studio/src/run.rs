@@ -21,7 +21,7 @@ use crate::queue::Queue;
 
 /// How often an idle worker looks at its cancel flag.
 const POLL: Duration = Duration::from_millis(100);
-/// A preview frame carries a Gram cosine every this many steps (and at the end of a run).
+/// The Gram cosine of the preview is measured every this many steps (and at the end of a run).
 const GRAM_EVERY: u64 = 4;
 /// Name of the final render inside the session's temporary folder.
 pub const FINAL_FILE: &str = "final.png";
@@ -296,15 +296,6 @@ impl Worker {
         let ssim = preview::ssim(&self.inputs.content, &img)
             .inspect_err(|e| tracing::warn!("preview SSIM: {e}"))
             .ok();
-        let gram_cosine = if self.step.is_multiple_of(GRAM_EVERY) || s.done() {
-            self.main_style().and_then(|style| {
-                preview::gram_cosine(model, style, &img)
-                    .inspect_err(|e| tracing::warn!("preview Gram cosine: {e}"))
-                    .ok()
-            })
-        } else {
-            None
-        };
         let image = match preview::jpeg_data_url(&img) {
             Ok(url) => url,
             Err(e) => return self.fail(e),
@@ -319,11 +310,24 @@ impl Worker {
             height: report.height,
             losses,
             ssim,
-            gram_cosine,
             image,
         };
         let json: Arc<str> = ServerMsg::Frame(Box::new(frame)).to_json().into();
         self.ctx.outlet.frames.send_replace(Some(json));
+        // The Gram cosine costs two VGG passes: it follows the frame, so it never delays one.
+        if self.step.is_multiple_of(GRAM_EVERY) || s.done() {
+            let value = self.main_style().and_then(|style| {
+                preview::gram_cosine(model, style, &img)
+                    .inspect_err(|e| tracing::warn!("preview Gram cosine: {e}"))
+                    .ok()
+            });
+            if let Some(value) = value {
+                self.send(ServerMsg::GramCosine {
+                    step: self.step,
+                    value,
+                });
+            }
+        }
         self.last_image = Some(img);
     }
 

@@ -112,11 +112,13 @@ async fn an_upload_starts_a_run_whose_frames_carry_their_settings() {
     assert!(f.ssim.is_some_and(|s| (-1.0..=1.0).contains(&s)));
     assert!(f.losses.total.is_finite() && f.losses.style > 0.0);
     // A Gram cosine comes every few steps.
-    ws.until("a frame with a Gram cosine", |m| match m {
-        ServerMsg::Frame(f) => f.gram_cosine,
-        _ => None,
-    })
-    .await;
+    let g = ws
+        .until("a Gram cosine", |m| match m {
+            ServerMsg::GramCosine { value, .. } => Some(*value),
+            _ => None,
+        })
+        .await;
+    assert!((0.0..=1.0).contains(&g), "{g}");
     // The upload lives in this session's folder and nowhere else in the temp root.
     let dirs = server.session_dirs();
     assert_eq!(dirs.len(), 1);
