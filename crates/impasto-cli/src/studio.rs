@@ -13,6 +13,12 @@ pub fn run(a: StudioArgs) -> Result<(), Failure> {
     if a.max_runs == 0 || a.max_sessions == 0 {
         return Err(Error::Usage("--max-runs and --max-sessions must be at least 1".into()).into());
     }
+    // The studio logs sessions opening and closing, and failures, on stderr.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .with_target(false)
+        .init();
     let model = Arc::new(crate::weights::load_model(
         a.weights.weights.as_deref(),
         false,

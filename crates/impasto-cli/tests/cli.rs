@@ -411,5 +411,8 @@ fn studio_options_are_checked() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
     let o = impasto(&["studio", "--port", &port], cache.path());
-    assert_usage_error(&o, &["cannot listen on 127.0.0.1:", "choose another --port"]);
+    assert_usage_error(
+        &o,
+        &["cannot listen on 127.0.0.1:", "choose another --port"],
+    );
 }

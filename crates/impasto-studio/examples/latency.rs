@@ -144,7 +144,12 @@ async fn measure(model: Arc<Vgg19>, size: usize, moves: usize) -> (Vec<f64>, f64
         ("style", "starry_night.jpg"),
     ] {
         let bytes = std::fs::read(repo("examples").join(name)).unwrap();
-        post(addr, &format!("/api/session/{session}/{kind}?name={name}"), &bytes).await;
+        post(
+            addr,
+            &format!("/api/session/{session}/{kind}?name={name}"),
+            &bytes,
+        )
+        .await;
     }
     while !matches!(next(&mut ws).await, ServerMsg::Idle) {}
     // ... then a long one that goes on at full size.

@@ -51,7 +51,24 @@ impl Server {
     }
 }
 
-/// Runs the studio on its own runtime until Ctrl-C; `on_ready` hears the address first.
+/// Completes on Ctrl-C, or on SIGTERM where there is one.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Runs the studio on its own runtime until Ctrl-C (or SIGTERM); `on_ready` hears the address
+/// first. Every session's folder is removed before it returns.
 pub fn run_blocking(
     config: Config,
     model: Arc<Vgg19>,
@@ -65,10 +82,6 @@ pub fn run_blocking(
     rt.block_on(async {
         let server = Server::bind(config, model).await?;
         on_ready(server.local_addr());
-        server
-            .run(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
+        server.run(stop_signal()).await
     })
 }

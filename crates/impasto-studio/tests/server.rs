@@ -595,3 +595,16 @@ async fn unreadable_messages_and_foreign_pages_are_refused() {
     .await;
     assert_eq!(r.status, 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_the_server_removes_every_session_folder() {
+    let server = TestServer::start(|_| {}).await;
+    let mut ws = Ws::connect(server.addr).await;
+    start_run(&mut ws, SIZE, 1000).await;
+    ws.frame(1).await;
+    assert_eq!(server.session_dirs().len(), 1);
+    // The page stays open while the server stops.
+    let root = server.shutdown().await;
+    let left: Vec<_> = std::fs::read_dir(root.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}

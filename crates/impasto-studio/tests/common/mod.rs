@@ -57,6 +57,7 @@ pub struct TestServer {
     /// The parent of the sessions' temporary folders.
     pub temp_root: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), impasto_studio::Error>>>,
 }
 
 impl TestServer {
@@ -72,14 +73,27 @@ impl TestServer {
         let server = Server::bind(config, model()).await.unwrap();
         let addr = server.local_addr();
         let (stop, stopped) = oneshot::channel();
-        tokio::spawn(server.run(async {
+        let task = tokio::spawn(server.run(async {
             let _ = stopped.await;
         }));
         Self {
             addr,
             temp_root,
             stop: Some(stop),
+            task: Some(task),
         }
+    }
+
+    /// Stops the server, waits until it has ended every session, and hands back the folder
+    /// that held the sessions' folders.
+    pub async fn shutdown(mut self) -> tempfile::TempDir {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(PATIENCE, self.task.take().unwrap())
+            .await
+            .expect("the server stops in time")
+            .unwrap()
+            .unwrap();
+        std::mem::replace(&mut self.temp_root, tempfile::tempdir().unwrap())
     }
 
     /// The session folders that exist now.
