@@ -69,7 +69,10 @@ async fn serve(mut socket: WebSocket, app: Arc<App>) {
     tracing::info!(session = %client.id, "session opened");
     if socket.send(text(&app.hello(&client.id))).await.is_ok() {
         loop {
+            // In this order: the page's steering first; then a frame before an event, so that
+            // the last frame of a run reaches the page before the run's `idle`.
             tokio::select! {
+                biased;
                 msg = socket.recv() => match msg {
                     Some(Ok(Message::Text(t))) => {
                         let answer = serde_json::from_str::<ClientMsg>(&t)
@@ -88,11 +91,6 @@ async fn serve(mut socket: WebSocket, app: Arc<App>) {
                     Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
                     Some(Ok(_)) => {}
                 },
-                Some(event) = events_rx.recv() => {
-                    if socket.send(text(&event)).await.is_err() {
-                        break;
-                    }
-                }
                 changed = frames_rx.changed() => {
                     if changed.is_err() {
                         break;
@@ -102,6 +100,11 @@ async fn serve(mut socket: WebSocket, app: Arc<App>) {
                         if socket.send(Message::Text(f.as_ref().into())).await.is_err() {
                             break;
                         }
+                    }
+                }
+                Some(event) = events_rx.recv() => {
+                    if socket.send(text(&event)).await.is_err() {
+                        break;
                     }
                 }
             }

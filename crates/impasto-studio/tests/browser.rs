@@ -1,6 +1,7 @@
-//! End to end in a real headless Chromium (WebDriver through chromedriver): load the page,
-//! upload the two example images through the file inputs, wait for a preview, move the style
-//! slider, see the preview change, take the README screenshot, render and download the result.
+//! End to end in a real headless Chromium (WebDriver through chromedriver): load the page, see
+//! a non-image refused, upload the two example images through the file inputs, wait for a
+//! preview, move the style slider, see the preview change, take the README screenshot, render
+//! and download the result.
 
 mod common;
 
@@ -147,6 +148,31 @@ async fn the_studio_works_in_headless_chromium() {
         text(&c, "status").await.starts_with("ready").then_some(())
     })
     .await;
+
+    // A file that is not an image is refused, and the page says why.
+    let notes = profile.path().join("notes.txt");
+    std::fs::write(&notes, "not a picture\n").unwrap();
+    c.find(Locator::Id("content-input"))
+        .await
+        .unwrap()
+        .send_keys(&notes.display().to_string())
+        .await
+        .unwrap();
+    let shown = poll("the refusal on the page", PATIENCE, || async {
+        attr(&c, "error", "hidden").await.is_none().then_some(())?;
+        Some(text(&c, "error-text").await)
+    })
+    .await;
+    assert!(
+        shown.starts_with("notes.txt: not a PNG or JPEG image (found text)"),
+        "{shown}"
+    );
+    c.find(Locator::Id("error-close"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 
     // A short coarse-to-fine preview run (128 → 256 px), so the test takes seconds.
     set_number(&c, "preview-iters", "36").await;
