@@ -4,6 +4,7 @@
 //! is a session with its own temporary folder and a worker thread that steps the engine's
 //! `Session`, applying the page's controls between steps. Run slots are limited; the other
 //! sessions wait in a visible queue. The engine knows nothing of any of this.
+#![warn(missing_docs)]
 
 mod app;
 mod assets;
@@ -23,4 +24,3 @@ pub use client::MAX_STYLES;
 pub use config::Config;
 pub use error::Error;
 pub use server::{run_blocking, Server};
-pub use upload::{MAX_SIDE, MAX_UPLOAD_PIXELS};

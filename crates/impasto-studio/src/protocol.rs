@@ -213,7 +213,7 @@ pub struct Frame {
     pub controls: Controls,
     /// Steps taken by this session's preview so far.
     pub step: u64,
-    /// Current scale (0-based) and number of scales.
+    /// Current scale (0-based).
     pub stage: usize,
     /// Number of scales.
     pub stages: usize,
