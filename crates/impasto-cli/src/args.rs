@@ -1,5 +1,6 @@
 //! The command line, as clap sees it.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -22,6 +23,8 @@ pub enum Command {
     Metrics(MetricsArgs),
     /// Time the core step (VGG forward, losses, backward to the image).
     Bench(BenchArgs),
+    /// Serve Impasto Studio: a browser page whose sliders steer a running stylisation live.
+    Studio(StudioArgs),
 }
 
 /// Where the weights come from.
@@ -157,6 +160,27 @@ pub struct BenchArgs {
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub weights: WeightsArg,
+}
+
+#[derive(Args, Debug)]
+pub struct StudioArgs {
+    /// Address to listen on (only this machine by default).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Port to listen on.
+    #[arg(long, default_value_t = 7860)]
+    pub port: u16,
+    /// Open the studio in the default browser.
+    #[arg(long)]
+    pub open: bool,
+    /// Runs computing at once; further sessions wait in a queue.
+    #[arg(long, default_value_t = 1)]
+    pub max_runs: usize,
+    /// Open sessions (browser tabs) at once.
+    #[arg(long, default_value_t = 16)]
+    pub max_sessions: usize,
     #[command(flatten)]
     pub weights: WeightsArg,
 }

@@ -4,6 +4,7 @@ mod args;
 mod bench;
 mod metrics;
 mod progress;
+mod studio;
 mod stylize;
 mod weights;
 
@@ -26,20 +27,45 @@ fn main() -> ExitCode {
     tune_allocator();
     let cli = args::Cli::parse();
     let result = match cli.command {
-        args::Command::Stylize(a) => stylize::run(a),
-        args::Command::Fetch(a) => fetch(a),
-        args::Command::Metrics(a) => metrics::run(a),
-        args::Command::Bench(a) => bench::run(a),
+        args::Command::Stylize(a) => stylize::run(a).map_err(Failure::from),
+        args::Command::Fetch(a) => fetch(a).map_err(Failure::from),
+        args::Command::Metrics(a) => metrics::run(a).map_err(Failure::from),
+        args::Command::Bench(a) => bench::run(a).map_err(Failure::from),
+        args::Command::Studio(a) => studio::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("impasto: error: {e}");
-            if e.is_user_error() {
+            eprintln!("impasto: error: {}", e.message);
+            if e.user {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE
             }
+        }
+    }
+}
+
+/// A command's failure: the message, and whether the user's input caused it (exit code 2).
+pub struct Failure {
+    message: String,
+    user: bool,
+}
+
+impl From<impasto::Error> for Failure {
+    fn from(e: impasto::Error) -> Self {
+        Self {
+            message: e.to_string(),
+            user: e.is_user_error(),
+        }
+    }
+}
+
+impl From<impasto_studio::Error> for Failure {
+    fn from(e: impasto_studio::Error) -> Self {
+        Self {
+            message: e.to_string(),
+            user: matches!(e, impasto_studio::Error::Bind { .. }),
         }
     }
 }

@@ -355,3 +355,64 @@ fn fetch_downloads_and_verifies_the_weights() {
         std::fs::read(weights()).unwrap()
     );
 }
+
+/// Kills the spawned studio when the test ends, however it ends.
+struct Studio(std::process::Child);
+
+impl Drop for Studio {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn studio_serves_its_page_on_localhost() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let cache = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_impasto"))
+        .args(["studio", "--port", "0"])
+        .env("IMPASTO_WEIGHTS", weights())
+        .env("IMPASTO_CACHE", cache.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("impasto runs");
+    let stderr = child.stderr.take().unwrap();
+    let studio = Studio(child);
+    let mut line = String::new();
+    BufReader::new(stderr).read_line(&mut line).unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in: {line}"));
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        s,
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut page = String::new();
+    s.read_to_string(&mut page).unwrap();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("<title>Impasto Studio</title>"));
+    drop(studio);
+}
+
+#[test]
+fn studio_options_are_checked() {
+    let cache = tempfile::tempdir().unwrap();
+    let o = impasto(&["studio", "--max-runs", "0"], cache.path());
+    assert_usage_error(&o, &["--max-runs"]);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let o = impasto(&["studio", "--port", &port], cache.path());
+    assert_usage_error(
+        &o,
+        &["cannot listen on 127.0.0.1:", "choose another --port"],
+    );
+}

@@ -214,11 +214,24 @@ impl<'m> Session<'m> {
         self.losses
     }
 
-    /// Replaces the settings; the run continues from the current image. Targets are rebuilt
-    /// and the optimiser restarts its history, since the objective changed.
+    /// Replaces the settings; the run continues from the current image. A change of the loss
+    /// weights alone takes effect at the next step (the optimiser keeps its curvature history,
+    /// still a fair model of the new objective); any other change rebuilds the targets and
+    /// restarts the optimiser.
     pub fn set_settings(&mut self, settings: Settings) -> Result<()> {
         settings.validate()?;
         let plan = Self::plan_for(&settings)?;
+        let weights_only = Settings {
+            content_weight: self.settings.content_weight,
+            style_weight: self.settings.style_weight,
+            tv_weight: self.settings.tv_weight,
+            style_target: self.settings.style_target,
+            ..settings.clone()
+        } == self.settings;
+        if weights_only && self.scale.is_some() && !self.done() {
+            self.settings = settings;
+            return Ok(());
+        }
         let restart_scale =
             settings.size != self.settings.size || settings.scales != self.settings.scales;
         self.settings = settings;

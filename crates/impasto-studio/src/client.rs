@@ -1,0 +1,216 @@
+//! One page's session: its temporary folder, uploaded images, controls, and the worker that
+//! runs them. Closing it cancels the worker; the folder goes when the worker lets go of it.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use impasto::image::Rgb;
+use impasto::model::vgg::Vgg19;
+use impasto::settings::DEFAULT_ITERS;
+use tempfile::TempDir;
+
+use crate::error::Error;
+use crate::protocol::{ClientMsg, Controls, ImageInfo, InputsReply, ServerMsg, MAX_ITERS};
+use crate::queue::Queue;
+use crate::run::{self, Command, Inputs, Outlet, RunContext};
+
+/// Most style images one session may blend.
+pub const MAX_STYLES: usize = 4;
+
+/// What the server shares with every session.
+pub struct Shared {
+    /// The network.
+    pub model: Arc<Vgg19>,
+    /// Run slots.
+    pub queue: Arc<Queue>,
+    /// Largest final render.
+    pub max_final_size: usize,
+}
+
+/// One page's studio session.
+pub struct Client {
+    /// Random id; upload and download URLs carry it.
+    pub id: String,
+    dir: Arc<TempDir>,
+    cancel: Arc<AtomicBool>,
+    outlet: Outlet,
+    shared: Arc<Shared>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    content: Option<(ImageInfo, Arc<Rgb>)>,
+    styles: Vec<(ImageInfo, Arc<Rgb>)>,
+    rev: u64,
+    controls: Controls,
+    uploads: u64,
+    worker: Option<Sender<Command>>,
+}
+
+impl Client {
+    /// A session with its own temporary folder.
+    pub fn new(id: String, dir: TempDir, shared: Arc<Shared>, outlet: Outlet) -> Self {
+        Self {
+            id,
+            dir: Arc::new(dir),
+            cancel: Arc::new(AtomicBool::new(false)),
+            outlet,
+            shared,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The session's temporary folder.
+    pub fn dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    /// A fresh file name inside the folder for the next upload.
+    pub fn next_upload_name(&self) -> String {
+        let mut st = self.lock();
+        st.uploads += 1;
+        format!("upload-{}.img", st.uploads)
+    }
+
+    /// Refuses another style image once the session has [`MAX_STYLES`].
+    pub fn check_style_room(&self) -> Result<(), Error> {
+        if self.lock().styles.len() >= MAX_STYLES {
+            return Err(too_many_styles());
+        }
+        Ok(())
+    }
+
+    /// Sets the photo; the run restarts from it.
+    pub fn set_content(&self, info: ImageInfo, img: Rgb) -> Result<InputsReply, Error> {
+        let mut st = self.lock();
+        st.content = Some((info, Arc::new(img)));
+        self.inputs_changed(&mut st)?;
+        Ok(reply(&st))
+    }
+
+    /// Adds a painting with blend weight 1; the run goes on from the current image.
+    pub fn add_style(&self, info: ImageInfo, img: Rgb) -> Result<InputsReply, Error> {
+        let mut st = self.lock();
+        if st.styles.len() >= MAX_STYLES {
+            return Err(too_many_styles());
+        }
+        st.styles.push((info, Arc::new(img)));
+        st.controls.style_weights.push(1.0);
+        self.inputs_changed(&mut st)?;
+        Ok(reply(&st))
+    }
+
+    /// Handles a message from the page: `Ok` carries any answer, `Err` a message for the user.
+    pub fn handle(&self, msg: ClientMsg) -> Result<Option<ServerMsg>, String> {
+        let mut st = self.lock();
+        match msg {
+            ClientMsg::Steer { rev, controls } => {
+                controls.validate(st.styles.len())?;
+                st.rev = rev;
+                st.controls = controls.clone();
+                self.tell(&mut st, Command::Steer { rev, controls });
+                Ok(Some(ServerMsg::Steered { rev }))
+            }
+            ClientMsg::RenderFinal { size, iters } => {
+                let iters = iters.unwrap_or(DEFAULT_ITERS);
+                let max = self.shared.max_final_size;
+                if !(16..=max).contains(&size) {
+                    return Err(format!(
+                        "final size {size} px is out of range: use 16 to {max} px"
+                    ));
+                }
+                if !(1..=MAX_ITERS).contains(&iters) {
+                    return Err(format!(
+                        "{iters} final iterations is out of range: use 1 to {MAX_ITERS}"
+                    ));
+                }
+                st.controls
+                    .settings(size, iters)
+                    .validate()
+                    .map_err(|e| e.to_string())?;
+                if st.worker.is_none() {
+                    return Err("add a photo and a painting first".into());
+                }
+                self.tell(&mut st, Command::RenderFinal { size, iters });
+                Ok(None)
+            }
+            ClientMsg::CancelFinal => {
+                self.tell(&mut st, Command::CancelFinal);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Ends the session: the worker stops within a step and the folder is removed after it.
+    pub fn close(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+        self.lock().worker = None;
+    }
+
+    /// Sends a command to the worker, if there is one.
+    fn tell(&self, st: &mut State, cmd: Command) {
+        if let Some(w) = &st.worker {
+            if w.send(cmd).is_err() {
+                st.worker = None;
+            }
+        }
+    }
+
+    /// Starts the worker once there is a photo and a painting, or gives it the new images.
+    fn inputs_changed(&self, st: &mut State) -> Result<(), Error> {
+        let Some((_, content)) = &st.content else {
+            return Ok(());
+        };
+        if st.styles.is_empty() {
+            return Ok(());
+        }
+        let inputs = Inputs {
+            content: Arc::clone(content),
+            styles: st.styles.iter().map(|(_, img)| Arc::clone(img)).collect(),
+        };
+        let controls = st.controls.clone();
+        if let Some(w) = &st.worker {
+            let cmd = Command::Inputs {
+                inputs: inputs.clone(),
+                controls: controls.clone(),
+            };
+            if w.send(cmd).is_ok() {
+                return Ok(());
+            }
+        }
+        let ctx = RunContext {
+            model: Arc::clone(&self.shared.model),
+            queue: Arc::clone(&self.shared.queue),
+            dir: Arc::clone(&self.dir),
+            final_url: format!("/api/session/{}/{}", self.id, run::FINAL_FILE),
+            cancel: Arc::clone(&self.cancel),
+            outlet: self.outlet.clone(),
+        };
+        let worker = run::spawn(ctx, inputs, st.rev, controls)
+            .map_err(|e| Error::Internal(format!("cannot start a run: {e}")))?;
+        st.worker = Some(worker);
+        Ok(())
+    }
+}
+
+fn too_many_styles() -> Error {
+    Error::BadInput(format!(
+        "this session already blends {MAX_STYLES} style images, the most it can; \
+         reload the page to start over"
+    ))
+}
+
+fn reply(st: &State) -> InputsReply {
+    InputsReply {
+        content: st.content.as_ref().map(|(i, _)| i.clone()),
+        styles: st.styles.iter().map(|(i, _)| i.clone()).collect(),
+        controls: st.controls.clone(),
+    }
+}

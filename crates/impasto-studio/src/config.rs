@@ -1,0 +1,37 @@
+//! How the studio server is set up.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+
+/// Server settings; `Config::default()` listens on 127.0.0.1:7860 with one run at a time.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Address to listen on (localhost unless told otherwise).
+    pub host: IpAddr,
+    /// Port (0 picks a free one).
+    pub port: u16,
+    /// Runs computing at once; the other sessions wait in a queue.
+    pub max_runs: usize,
+    /// Sessions (open pages) at once.
+    pub max_sessions: usize,
+    /// Largest upload body in bytes.
+    pub max_upload_bytes: usize,
+    /// Largest final render (longer side, pixels).
+    pub max_final_size: usize,
+    /// Where each session's temporary folder is made.
+    pub temp_root: PathBuf,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 7860,
+            max_runs: 1,
+            max_sessions: 16,
+            max_upload_bytes: 25 << 20,
+            max_final_size: 2048,
+            temp_root: std::env::temp_dir(),
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Binding and running the server, in a caller's runtime or on its own.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use impasto::model::vgg::Vgg19;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::error::Error;
+use crate::routes;
+
+/// A bound studio server, not yet serving.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
+}
+
+impl Server {
+    /// Listens on `config.host:config.port` for a studio running `model`.
+    pub async fn bind(config: Config, model: Arc<Vgg19>) -> Result<Self, Error> {
+        let addr = SocketAddr::new(config.host, config.port);
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| Error::Bind { addr, source })?;
+        Ok(Self {
+            listener,
+            app: Arc::new(App::new(config, model)),
+        })
+    }
+
+    /// The address it listens on (with the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, then ends every session and removes their folders.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
+        let app = Arc::clone(&self.app);
+        let served = axum::serve(self.listener, routes::router(self.app))
+            .with_graceful_shutdown(shutdown)
+            .await;
+        app.close_all();
+        served.map_err(Error::Serve)
+    }
+}
+
+/// Completes on Ctrl-C, or on SIGTERM where there is one.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Runs the studio on its own runtime until Ctrl-C (or SIGTERM); `on_ready` hears the address
+/// first. Every session's folder is removed before it returns.
+pub fn run_blocking(
+    config: Config,
+    model: Arc<Vgg19>,
+    on_ready: impl FnOnce(SocketAddr),
+) -> Result<(), Error> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(Error::Serve)?;
+    rt.block_on(async {
+        let server = Server::bind(config, model).await?;
+        on_ready(server.local_addr());
+        server.run(stop_signal()).await
+    })
+}

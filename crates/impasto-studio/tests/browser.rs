@@ -1,0 +1,265 @@
+//! End to end in a real headless Chromium (WebDriver through chromedriver): load the page, see
+//! a non-image refused, upload the two example images through the file inputs, wait for a
+//! preview, move the style slider, see the preview change, take the README screenshot, render
+//! and download the result.
+
+mod common;
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{http, png_size, repo, TestServer, PATIENCE};
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const INSTALL: &str = "install them with `apt-get install -y chromium chromium-driver` \
+                       (.ci/run does this)";
+
+/// chromedriver on a free port, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    async fn start() -> Self {
+        for exe in [CHROMEDRIVER, CHROMIUM] {
+            assert!(
+                Path::new(exe).exists(),
+                "{exe} is missing: the browser test needs Chromium and ChromeDriver; {INSTALL}"
+            );
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER}: {e}; {INSTALL}"));
+        let driver = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        poll(
+            "chromedriver to listen",
+            Duration::from_secs(30),
+            || async {
+                tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .ok()
+                    .map(|_| ())
+            },
+        )
+        .await;
+        driver
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Calls `probe` every 100 ms until it gives a value, failing the test after `limit`.
+async fn poll<T, F, Fut>(what: &str, limit: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn text(c: &Client, id: &str) -> String {
+    c.find(Locator::Id(id)).await.unwrap().text().await.unwrap()
+}
+
+async fn attr(c: &Client, id: &str, name: &str) -> Option<String> {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .attr(name)
+        .await
+        .unwrap()
+}
+
+/// Types `value` into the number field `id` and leaves it (which fires `change`).
+async fn set_number(c: &Client, id: &str, value: &str) {
+    let field = c.find(Locator::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+    field.send_keys(&Key::Tab.to_string()).await.unwrap();
+}
+
+async fn browser(driver: &Driver, profile: &Path) -> Client {
+    let caps = serde_json::json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                format!("--user-data-dir={}", profile.display()),
+                "--window-size=1400,1150",
+            ],
+        },
+    });
+    let serde_json::Value::Object(caps) = caps else {
+        unreachable!()
+    };
+    ClientBuilder::new(HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .unwrap_or_else(|e| panic!("chromedriver could not start Chromium: {e}; {INSTALL}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_studio_works_in_headless_chromium() {
+    let driver = Driver::start().await;
+    let server = TestServer::start(|_| {}).await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+
+    c.goto(&format!("http://{}/", server.addr)).await.unwrap();
+    poll("the session to open", PATIENCE, || async {
+        text(&c, "status").await.starts_with("ready").then_some(())
+    })
+    .await;
+
+    // A file that is not an image is refused, and the page says why.
+    let notes = profile.path().join("notes.txt");
+    std::fs::write(&notes, "not a picture\n").unwrap();
+    c.find(Locator::Id("content-input"))
+        .await
+        .unwrap()
+        .send_keys(&notes.display().to_string())
+        .await
+        .unwrap();
+    let shown = poll("the refusal on the page", PATIENCE, || async {
+        attr(&c, "error", "hidden").await.is_none().then_some(())?;
+        Some(text(&c, "error-text").await)
+    })
+    .await;
+    assert!(
+        shown.starts_with("notes.txt: not a PNG or JPEG image (found text)"),
+        "{shown}"
+    );
+    c.find(Locator::Id("error-close"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // A short coarse-to-fine preview run (128 → 256 px), so the test takes seconds.
+    set_number(&c, "preview-iters", "36").await;
+    let photo = repo("examples/portrait_astronaut.jpg")
+        .canonicalize()
+        .unwrap();
+    let painting = repo("examples/starry_night.jpg").canonicalize().unwrap();
+    let content_input = c.find(Locator::Id("content-input")).await.unwrap();
+    content_input
+        .send_keys(&photo.display().to_string())
+        .await
+        .unwrap();
+    let style_input = c.find(Locator::Id("style-input")).await.unwrap();
+    style_input
+        .send_keys(&painting.display().to_string())
+        .await
+        .unwrap();
+
+    let first = poll("a preview", PATIENCE, || async {
+        attr(&c, "preview", "src")
+            .await
+            .filter(|s| s.starts_with("data:image/jpeg;base64,"))
+    })
+    .await;
+    assert!(text(&c, "frame-info").await.contains("β 20 "));
+
+    // Move the style slider to its end (β = 1000) with the keyboard.
+    let slider = c.find(Locator::Id("style-weight")).await.unwrap();
+    slider.send_keys(&Key::End.to_string()).await.unwrap();
+    assert_eq!(text(&c, "style-weight-out").await, "1000");
+    let changed = poll("a preview made with β = 1000", PATIENCE, || async {
+        let info = text(&c, "frame-info").await;
+        let src = attr(&c, "preview", "src").await?;
+        (info.contains("β 1000 ") && src != first).then_some(src)
+    })
+    .await;
+    assert_ne!(changed, first);
+    // The frame before the change went into the history strip, with its settings.
+    let history = c
+        .find_all(Locator::Css("#history-strip .hist"))
+        .await
+        .unwrap();
+    assert!(!history.is_empty());
+    assert!(history[0].text().await.unwrap().contains("β 20 "));
+
+    // Let the run reach full preview size, then take the README's screenshot.
+    poll("the preview run to finish", PATIENCE, || async {
+        text(&c, "status").await.starts_with("done").then_some(())
+    })
+    .await;
+    let shot = c.screenshot().await.unwrap();
+    assert!(shot.starts_with(b"\x89PNG"));
+    let docs = repo("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(docs.join("studio.png"), &shot).unwrap();
+
+    // Render the final image at 256 px and download it.
+    set_number(&c, "final-size", "256").await;
+    set_number(&c, "final-iters", "8").await;
+    c.find(Locator::Id("render-final"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let href = poll("the download link", PATIENCE, || async {
+        if attr(&c, "download", "hidden").await.is_some() {
+            return None;
+        }
+        attr(&c, "download", "href").await
+    })
+    .await;
+    let path = href
+        .strip_prefix(&format!("http://{}", server.addr))
+        .unwrap_or(&href)
+        .to_string();
+    let r = http(server.addr, "GET", &path, &[], &[]).await;
+    assert_eq!(r.status, 200);
+    let (w, h) = png_size(&r.body);
+    assert_eq!(w.max(h), 256);
+    assert!(text(&c, "download").await.contains(&format!("{w}×{h}")));
+
+    // No error was shown along the way.
+    assert!(
+        attr(&c, "error", "hidden").await.is_some(),
+        "{}",
+        text(&c, "error-text").await
+    );
+    c.close().await.unwrap();
+}
