@@ -197,7 +197,8 @@ async fn the_studio_works_in_headless_chromium() {
             .filter(|s| s.starts_with("data:image/jpeg;base64,"))
     })
     .await;
-    assert!(text(&c, "frame-info").await.contains("β 20 "));
+    let default_beta = format!("β {} ", impasto::settings::DEFAULT_STYLE_WEIGHT);
+    assert!(text(&c, "frame-info").await.contains(&default_beta));
 
     // Move the style slider to its end (β = 1000) with the keyboard.
     let slider = c.find(Locator::Id("style-weight")).await.unwrap();
@@ -216,7 +217,7 @@ async fn the_studio_works_in_headless_chromium() {
         .await
         .unwrap();
     assert!(!history.is_empty());
-    assert!(history[0].text().await.unwrap().contains("β 20 "));
+    assert!(history[0].text().await.unwrap().contains(&default_beta));
 
     // Let the run reach full preview size, then take the README's screenshot.
     poll("the preview run to finish", PATIENCE, || async {

@@ -230,6 +230,9 @@ impl<'m> Session<'m> {
         } == self.settings;
         if weights_only && self.scale.is_some() && !self.done() {
             self.settings = settings;
+            if let Opt::Lbfgs(o) = &mut self.opt {
+                o.forget_value();
+            }
             return Ok(());
         }
         let restart_scale =
@@ -440,7 +443,7 @@ impl<'m> Session<'m> {
             && (self.iter >= self.plan[stage].iters || (reached && self.iter >= MIN_FINAL_ITERS))
         {
             self.stage += 1;
-        } else if last_stage && self.iter % CONTROL_EVERY == 0 {
+        } else if last_stage && self.iter.is_multiple_of(CONTROL_EVERY) {
             self.raise_style_weight();
         }
         Ok(Report {

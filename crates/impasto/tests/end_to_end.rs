@@ -147,6 +147,7 @@ fn settings_change_mid_run_continues_from_the_current_image() {
     );
     let r = s.step().unwrap();
     assert_eq!(r.iter, 6, "the iteration count goes on");
+    assert_ne!(s.image(), before, "the run moves on under the new weights");
     // A new output size takes effect at once, from the current picture.
     s.set_settings(Settings {
         size: 48,
@@ -243,4 +244,42 @@ fn style_target_raises_a_weak_style_weight_and_ends_the_run_once_reached() {
         "run says {} but the metric says {metric}",
         last.losses.gram_cosine
     );
+}
+
+#[test]
+fn a_weight_change_mid_run_descends_on_the_new_objective() {
+    let model = model();
+    let (content, style) = images();
+    let settings = Settings {
+        size: 64,
+        iters: 30,
+        style_target: None,
+        ..Settings::default()
+    };
+    let styles = vec![Style {
+        image: style,
+        weight: 1.0,
+    }];
+    let mut s = Session::new(&model, content, styles, settings.clone()).unwrap();
+    for _ in 0..8 {
+        s.step().unwrap();
+    }
+    for beta in [settings.style_weight / 100.0, settings.style_weight * 100.0] {
+        s.set_settings(Settings {
+            style_weight: beta,
+            ..settings.clone()
+        })
+        .unwrap();
+        let at_change = s.evaluate().unwrap().total;
+        let mut last = at_change;
+        for _ in 0..3 {
+            let now = s.step().unwrap().losses.total;
+            assert!(
+                now <= last,
+                "β {beta}: the objective rose from {last} to {now}"
+            );
+            last = now;
+        }
+        assert!(last < at_change, "β {beta}: no progress from {at_change}");
+    }
 }

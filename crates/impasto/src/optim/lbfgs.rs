@@ -29,6 +29,12 @@ impl Lbfgs {
         self.current = None;
     }
 
+    /// Keeps the curvature history but forgets the cached value at the current point: for a
+    /// changed objective whose curvature is still close (new loss weights, same targets).
+    pub fn forget_value(&mut self) {
+        self.current = None;
+    }
+
     /// `-H·g` by the two-loop recursion, with `H₀ = (sᵀy / yᵀy)·I`.
     fn direction(&self, g: &[f32]) -> Vec<f32> {
         let mut q: Vec<f64> = g.iter().map(|&v| v as f64).collect();
