@@ -4,13 +4,10 @@ use base64::Engine as _;
 use image::codecs::jpeg::JpegEncoder;
 use image::{ExtendedColorType, ImageEncoder};
 use impasto::image::{resize, Rgb};
-use impasto::metrics::{gram::gram_cosine_similarity, ssim::ssim_rgb_luma};
-use impasto::model::vgg::Vgg19;
+use impasto::metrics::ssim::ssim_rgb_luma;
 
 /// JPEG quality of preview frames.
 const PREVIEW_QUALITY: u8 = 85;
-/// Longer side at which the Gram cosine of a preview is measured (two VGG passes).
-const GRAM_SIZE: usize = 128;
 
 /// `img` as a `data:image/jpeg;base64,...` URL.
 pub fn jpeg_data_url(img: &Rgb) -> Result<String, String> {
@@ -40,13 +37,6 @@ pub fn jpeg_data_url(img: &Rgb) -> Result<String, String> {
 pub fn ssim(content: &Rgb, img: &Rgb) -> Result<f32, String> {
     let reference = resize::resize(content, img.width, img.height);
     ssim_rgb_luma(&reference, img).map_err(|e| e.to_string())
-}
-
-/// Gram cosine between `style` and `img`, both at [`GRAM_SIZE`] px at most.
-pub fn gram_cosine(model: &Vgg19, style: &Rgb, img: &Rgb) -> Result<f32, String> {
-    let (w, h) = resize::fit_longer_side(img.width, img.height, img.longer_side().min(GRAM_SIZE));
-    let small = resize::resize(img, w, h);
-    gram_cosine_similarity(model, style, &small).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

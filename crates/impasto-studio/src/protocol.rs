@@ -277,8 +277,8 @@ pub enum ServerMsg {
     },
     /// A preview image; only the latest is sent when the page falls behind.
     Frame(Box<Frame>),
-    /// The Gram cosine of a preview step's image to the main style (style matched), measured
-    /// every few steps after its frame is sent.
+    /// The Gram cosine of a preview step's image to the blended styles at the preview's current
+    /// scale (style matched), sent after every frame.
     GramCosine {
         /// The preview step it belongs to.
         step: u64,

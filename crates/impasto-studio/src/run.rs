@@ -21,8 +21,6 @@ use crate::queue::Queue;
 
 /// How often an idle worker looks at its cancel flag.
 const POLL: Duration = Duration::from_millis(100);
-/// The Gram cosine of the preview is measured every this many steps (and at the end of a run).
-const GRAM_EVERY: u64 = 4;
 /// Name of the final render inside the session's temporary folder.
 pub const FINAL_FILE: &str = "final.png";
 
@@ -275,7 +273,7 @@ impl Worker {
         match s.step() {
             Ok(report) => {
                 self.step += 1;
-                self.publish(model, s, &report);
+                self.publish(s, &report);
             }
             Err(e) => {
                 *preview = None;
@@ -285,7 +283,7 @@ impl Worker {
     }
 
     /// Sends the step's losses, and the image with its controls and quality numbers.
-    fn publish(&mut self, model: &Vgg19, s: &Session<'_>, report: &Report) {
+    fn publish(&mut self, s: &Session<'_>, report: &Report) {
         let losses = report.losses.into();
         self.send(ServerMsg::Step {
             rev: self.rev,
@@ -314,31 +312,13 @@ impl Worker {
         };
         let json: Arc<str> = ServerMsg::Frame(Box::new(frame)).to_json().into();
         self.ctx.outlet.frames.send_replace(Some(json));
-        // The Gram cosine costs two VGG passes: it follows the frame, so it never delays one.
-        if self.step.is_multiple_of(GRAM_EVERY) || s.done() {
-            let value = self.main_style().and_then(|style| {
-                preview::gram_cosine(model, style, &img)
-                    .inspect_err(|e| tracing::warn!("preview Gram cosine: {e}"))
-                    .ok()
-            });
-            if let Some(value) = value {
-                self.send(ServerMsg::GramCosine {
-                    step: self.step,
-                    value,
-                });
-            }
-        }
+        // The run measures its Gram cosine (to the blended styles, at the current scale) from
+        // the Gram matrices its loss computes anyway; it follows the frame.
+        self.send(ServerMsg::GramCosine {
+            step: self.step,
+            value: report.losses.gram_cosine as f32,
+        });
         self.last_image = Some(img);
-    }
-
-    /// The style with the largest blend weight (the one the Gram cosine is measured against).
-    fn main_style(&self) -> Option<&Rgb> {
-        self.inputs
-            .styles
-            .iter()
-            .zip(&self.controls.style_weights)
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map(|(img, _)| img.as_ref())
     }
 
     /// Runs a full-size render with the current controls; other commands wait until it ends.
