@@ -21,6 +21,9 @@ const CONTROL_EVERY: usize = 5;
 const CONTROL_STEP: f64 = 4.0;
 /// β stays within this factor of the setting.
 const CONTROL_RANGE: f64 = 16.0;
+/// How far below the style target the first scale may end before its result is recoloured
+/// to the painting's palette.
+const RECOLOUR_MARGIN: f64 = 0.07;
 /// Iterations at full size before a reached style target may end the run.
 const MIN_FINAL_ITERS: usize = 2;
 
@@ -397,7 +400,8 @@ impl<'m> Session<'m> {
             let prev = self
                 .scale
                 .take()
-                .map(|sc| from_bgr_centered(&sc.x, sc.width, sc.height));
+                .map(|sc| from_bgr_centered(&sc.x, sc.width, sc.height))
+                .map(|img| self.recolour_if_far(img));
             self.scale = Some(self.build_scale(self.plan[self.stage].size, prev)?);
             self.opt = Self::new_opt(self.settings.optimizer);
         }
@@ -460,6 +464,30 @@ impl<'m> Session<'m> {
             evals: info.evals,
             style_weight: beta,
         })
+    }
+
+    /// After the first scale, with a style target and the default start: when the match is
+    /// still far from the target, the photo's colours are what holds it back (a night photo
+    /// against a bright painting, say), and no β fixes that in the iterations left. The
+    /// result is then recoloured to the main painting's colour mean and covariance.
+    fn recolour_if_far(&self, img: Rgb) -> Rgb {
+        let far = self
+            .settings
+            .style_target
+            .is_some_and(|t| self.losses.gram_cosine < t as f64 - RECOLOUR_MARGIN);
+        if self.stage != 1
+            || !far
+            || self.settings.init != Init::Content
+            || self.settings.preserve_color != PreserveColor::Off
+        {
+            return img;
+        }
+        let main = self
+            .styles
+            .iter()
+            .max_by(|a, b| a.weight.total_cmp(&b.weight))
+            .expect("at least one style");
+        colour::match_colour_stats(&img, &main.image)
     }
 
     /// β as set, times the style-match controller's factor.

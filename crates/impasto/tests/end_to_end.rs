@@ -283,3 +283,45 @@ fn a_weight_change_mid_run_descends_on_the_new_objective() {
         assert!(last < at_change, "β {beta}: no progress from {at_change}");
     }
 }
+
+#[test]
+fn a_dark_photo_far_from_the_painting_takes_its_palette_after_the_first_scale() {
+    let model = model();
+    let (content, style) = images();
+    // A night-dark version of the photo: its colours alone keep the style match far off.
+    let dark = Rgb::new(
+        content.width,
+        content.height,
+        content.data.iter().map(|v| v * 0.1).collect(),
+    );
+    let mean = |img: &Rgb| img.data.iter().sum::<f32>() / img.data.len() as f32;
+    let settings = Settings {
+        size: 96,
+        scales: Some(vec![48, 96]),
+        iters: 24,
+        ..Settings::default()
+    };
+    let first_at_full_size = |settings: Settings| {
+        let styles = vec![Style {
+            image: style.clone(),
+            weight: 1.0,
+        }];
+        let mut s = Session::new(&model, dark.clone(), styles, settings).unwrap();
+        loop {
+            let r = s.step().unwrap();
+            if r.stage == 1 {
+                return s.image();
+            }
+        }
+    };
+    let steered = mean(&first_at_full_size(settings.clone()));
+    let fixed = mean(&first_at_full_size(Settings {
+        style_target: None,
+        ..settings
+    }));
+    let painting = mean(&style);
+    assert!(
+        (steered - painting).abs() < 20.0 && (fixed - painting).abs() > 40.0,
+        "mean level: painting {painting}, steered {steered}, fixed β {fixed}"
+    );
+}
