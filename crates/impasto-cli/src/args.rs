@@ -66,7 +66,8 @@ pub struct StylizeArgs {
     #[arg(long, default_value_t = impasto::settings::DEFAULT_STYLE_WEIGHT, allow_negative_numbers = true)]
     pub style_weight: f32,
     /// Style-match target (Gram cosine) that ends the full-size scale once reached and raises β
-    /// while it is not; `off` keeps β fixed and runs every iteration.
+    /// while it is not (and recolours to the painting's palette when the first scale ends far
+    /// below it); `off` keeps β fixed and runs every iteration.
     #[arg(long, default_value = "0.95", value_name = "COSINE|off", value_parser = parse_target)]
     pub style_target: Target,
     /// γ: weight of the total-variation loss.

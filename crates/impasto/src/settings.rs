@@ -64,8 +64,9 @@ pub struct Settings {
     pub style_scale: f32,
     /// Colour preservation mode.
     pub preserve_color: PreserveColor,
-    /// Style-match target (Gram cosine). When set, β is re-tuned at the coarse scales so the
-    /// match approaches it, and the full-size scale ends once it is reached. `None`: fixed β.
+    /// Style-match target (Gram cosine). When set, β is raised at full size while the match is
+    /// short, the run ends once it is reached, and a first scale that ends far below it is
+    /// recoloured to the painting's palette. `None`: fixed β, every iteration.
     pub style_target: Option<f32>,
 }
 
