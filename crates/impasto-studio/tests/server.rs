@@ -178,12 +178,7 @@ async fn steering_changes_the_running_preview_without_restarting() {
         },
     })
     .await;
-    let msg = ws
-        .until("an error", |m| match m {
-            ServerMsg::Error { message } => Some(message.clone()),
-            _ => None,
-        })
-        .await;
+    let msg = ws.error().await;
     assert!(
         msg.contains("preview size 5000 px is out of range"),
         "{msg}"
@@ -196,12 +191,7 @@ async fn steering_changes_the_running_preview_without_restarting() {
         },
     })
     .await;
-    let msg = ws
-        .until("an error", |m| match m {
-            ServerMsg::Error { message } => Some(message.clone()),
-            _ => None,
-        })
-        .await;
+    let msg = ws.error().await;
     assert!(
         msg.contains("2 style weights given for 1 style images"),
         "{msg}"
@@ -280,12 +270,7 @@ async fn final_render_offers_a_png_at_the_asked_size() {
         iters: None,
     })
     .await;
-    let msg = ws
-        .until("an error", |m| match m {
-            ServerMsg::Error { message } => Some(message.clone()),
-            _ => None,
-        })
-        .await;
+    let msg = ws.error().await;
     assert!(
         msg.contains("final size 100000 px is out of range"),
         "{msg}"
@@ -546,24 +531,14 @@ async fn unreadable_messages_and_foreign_pages_are_refused() {
     let server = TestServer::start(|c| c.max_sessions = 1).await;
     let mut ws = Ws::connect(server.addr).await;
     ws.send_text("{not json").await;
-    let msg = ws
-        .until("an error", |m| match m {
-            ServerMsg::Error { message } => Some(message.clone()),
-            _ => None,
-        })
-        .await;
+    let msg = ws.error().await;
     assert!(msg.contains("cannot read"), "{msg}");
     ws.send(&ClientMsg::RenderFinal {
         size: 64,
         iters: Some(2),
     })
     .await;
-    let msg = ws
-        .until("an error", |m| match m {
-            ServerMsg::Error { message } => Some(message.clone()),
-            _ => None,
-        })
-        .await;
+    let msg = ws.error().await;
     assert!(msg.contains("add a photo and a painting first"), "{msg}");
 
     // A second page is over the session limit: it hears why.

@@ -367,6 +367,15 @@ impl Ws {
     }
 
     /// Sends a message.
+    /// Waits for the next error message and returns its text.
+    pub async fn error(&mut self) -> String {
+        self.until("an error", |m| match m {
+            ServerMsg::Error { message } => Some(message.clone()),
+            _ => None,
+        })
+        .await
+    }
+
     pub async fn send(&mut self, msg: &ClientMsg) {
         let text = serde_json::to_string(msg).unwrap();
         self.stream.send(Message::Text(text.into())).await.unwrap();
