@@ -27,5 +27,5 @@ pub fn load_model(explicit: Option<&Path>, quiet: bool) -> impasto::Result<Vgg19
             }
         })?
     };
-    Vgg19::load(&path, &Device::Cpu)
+    Vgg19::load(&path, &Device::Cpu, impasto::Precision::F32)
 }

@@ -199,7 +199,10 @@ async fn main() {
             other => panic!("unknown option {other}; use --sizes, --moves, --weights"),
         }
     }
-    let model = Arc::new(Vgg19::load(&weights(explicit), &Device::Cpu).expect("weights load"));
+    let model = Arc::new(
+        Vgg19::load(&weights(explicit), &Device::Cpu, impasto::Precision::F32)
+            .expect("weights load"),
+    );
     println!("| preview size | moves | median ms | min ms | max ms | median step ms |");
     println!("| --- | --- | --- | --- | --- | --- |");
     for size in sizes {

@@ -8,6 +8,7 @@ pub mod image;
 pub mod loss;
 pub mod metrics;
 pub mod model;
+pub mod objective;
 pub mod ops;
 pub mod optim;
 pub mod schedule;
@@ -20,3 +21,4 @@ mod testutil;
 
 pub use candle_core::Device;
 pub use error::{Error, Result};
+pub use ops::cpu::Precision;

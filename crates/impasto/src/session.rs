@@ -2,11 +2,13 @@
 //! coarse-to-fine schedule, targets and optimiser state kept inside. Settings can change
 //! between steps without starting over.
 
-use candle_core::{Tensor, Var};
+use candle_core::Tensor;
 
 use crate::image::{colour, resize, Rgb};
 use crate::loss;
 use crate::model::vgg::{self, from_bgr_centered, to_bgr_centered, Vgg19, MEAN_BGR};
+use crate::objective::evaluate;
+pub use crate::objective::Losses;
 use crate::optim::{adam::Adam, lbfgs::Lbfgs, Bounds};
 use crate::schedule::{self, Stage};
 use crate::settings::{Init, Optimizer, PreserveColor, Settings};
@@ -34,22 +36,6 @@ pub struct Style {
     pub image: Rgb,
     /// Relative weight in the blend (weights are normalised to sum to 1).
     pub weight: f32,
-}
-
-/// The loss terms at the current image, unweighted.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Losses {
-    /// Content loss (before α).
-    pub content: f64,
-    /// Style loss (before β).
-    pub style: f64,
-    /// Total variation (before γ).
-    pub tv: f64,
-    /// α·content + β·style + γ·tv (with the β in force, see [`Report::style_weight`]).
-    pub total: f64,
-    /// Style match at the current scale: the mean over style layers of the cosine between the
-    /// result's Gram matrix and the target's (what `impasto metrics` reports at full size).
-    pub gram_cosine: f64,
 }
 
 /// What one step did.
@@ -537,63 +523,6 @@ impl<'m> Session<'m> {
             _ => img,
         }
     }
-}
-
-/// The objective and its gradient at `x` (BGR, mean subtracted, `[1, 3, h, w]`).
-#[allow(clippy::too_many_arguments)]
-fn evaluate(
-    model: &Vgg19,
-    s: &Settings,
-    style_weight: f64,
-    content_feats: &[Tensor],
-    style_grams: &[Tensor],
-    x: &[f32],
-    w: usize,
-    h: usize,
-) -> Result<(Losses, Vec<f32>)> {
-    let var = Var::from_vec(x.to_vec(), (1, 3, h, w), model.device())?;
-    let layers = s.layers();
-    let feats = model.features(var.as_tensor(), &layers)?;
-    let feat = |id| {
-        &feats[layers
-            .iter()
-            .position(|&l| l == id)
-            .expect("layer requested")]
-    };
-    let mut content = Tensor::zeros((), candle_core::DType::F32, model.device())?;
-    for ((id, wt), target) in s.content_layers.iter().zip(content_feats) {
-        content = (content + (loss::mse(feat(*id), target)? * *wt as f64)?)?;
-    }
-    let mut style = Tensor::zeros((), candle_core::DType::F32, model.device())?;
-    let mut cosine = 0.0;
-    for ((id, wt), target) in s.style_layers.iter().zip(style_grams) {
-        let g = loss::gram(feat(*id))?;
-        cosine += loss::gram_cosine(&g, target)? as f64 / s.style_layers.len() as f64;
-        style = (style + (loss::mse(&g, target)? * *wt as f64)?)?;
-    }
-    let tv = loss::total_variation(var.as_tensor())?;
-    let total = ((&content * s.content_weight as f64)?
-        + (&style * style_weight)?
-        + (&tv * s.tv_weight as f64)?)?;
-    let grads = total.backward()?;
-    let g = grads
-        .get(var.as_tensor())
-        .ok_or_else(|| {
-            Error::Usage(
-                "the losses do not depend on the image: check the weights and layers".into(),
-            )
-        })?
-        .flatten_all()?
-        .to_vec1::<f32>()?;
-    let scalar = |t: &Tensor| -> Result<f64> { Ok(t.to_scalar::<f32>()? as f64) };
-    let losses = Losses {
-        content: scalar(&content)?,
-        style: scalar(&style)?,
-        tv: scalar(&tv)?,
-        total: scalar(&total)?,
-        gram_cosine: cosine,
-    };
-    Ok((losses, g))
 }
 
 /// `coarse` upsampled to the size of `content`, plus the detail of `content` that the coarse

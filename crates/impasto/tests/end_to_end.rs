@@ -27,7 +27,7 @@ fn model() -> Vgg19 {
         w.exists(),
         "the VGG19 weights are needed: run `cargo run --release -- fetch` first"
     );
-    Vgg19::load(&w, &Device::Cpu).expect("weights load")
+    Vgg19::load(&w, &Device::Cpu, impasto::Precision::F32).expect("weights load")
 }
 
 fn images() -> (Rgb, Rgb) {

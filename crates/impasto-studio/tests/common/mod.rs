@@ -45,7 +45,10 @@ pub fn model() -> Arc<Vgg19> {
                 path.is_file(),
                 "the VGG19 weights are needed: run `cargo run --release -- fetch` first"
             );
-            Arc::new(Vgg19::load(&path, &Device::Cpu).expect("the weights load"))
+            Arc::new(
+                Vgg19::load(&path, &Device::Cpu, impasto::Precision::F32)
+                    .expect("the weights load"),
+            )
         })
         .clone()
 }

@@ -2,6 +2,7 @@
 
 pub mod fetch;
 pub mod layers;
+pub mod tape;
 pub mod torch_legacy;
 pub mod vgg;
 pub mod weights;

@@ -8,7 +8,8 @@ use candle_core::{Device, Tensor};
 use super::layers::{LayerId, CONVS};
 use super::weights::VggWeights;
 use crate::image::Rgb;
-use crate::ops::{cpu::conv3x3::Conv3x3Weights, Conv3x3, MaxPool2x2};
+use crate::ops::cpu::{conv3x3::Conv3x3Weights, Precision};
+use crate::ops::{Conv3x3, MaxPool2x2};
 use crate::{Error, Result};
 
 /// The ImageNet mean the Caffe VGG19 weights expect, in BGR order, on a 0..255 scale.
@@ -18,11 +19,12 @@ pub const MEAN_BGR: [f32; 3] = [103.939, 116.779, 123.68];
 pub struct Vgg19 {
     convs: Vec<Conv3x3>,
     device: Device,
+    precision: Precision,
 }
 
 impl Vgg19 {
-    /// Builds the network from loaded weights.
-    pub fn new(weights: &VggWeights, device: &Device) -> Result<Self> {
+    /// Builds the network from loaded weights, its convolutions running in `precision`.
+    pub fn new(weights: &VggWeights, device: &Device, precision: Precision) -> Result<Self> {
         let mut convs = Vec::new();
         for (layer, &(b, i)) in weights.layers.iter().zip(CONVS.iter()) {
             let expected = format!("block{b}_conv{i}");
@@ -40,17 +42,42 @@ impl Vgg19 {
                     bias: layer.b.clone(),
                 },
                 true,
+                precision,
             ));
         }
         Ok(Self {
             convs,
             device: device.clone(),
+            precision,
         })
     }
 
     /// Loads the weights file (legacy .bin or our safetensors cache) and builds the network.
-    pub fn load(path: &Path, device: &Device) -> Result<Self> {
-        Self::new(&VggWeights::load(path)?, device)
+    pub fn load(path: &Path, device: &Device, precision: Precision) -> Result<Self> {
+        Self::new(&VggWeights::load(path)?, device, precision)
+    }
+
+    /// The precision the convolutions run in.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// The convolutions, in network order.
+    pub(crate) fn convs(&self) -> &[Conv3x3] {
+        &self.convs
+    }
+
+    /// Checks that the weights reach every layer in `layers`; returns the deepest one's index.
+    pub(crate) fn check_layers(&self, layers: &[LayerId]) -> Result<usize> {
+        let deepest = layers.iter().map(|l| l.0).max().unwrap_or(0);
+        if deepest >= self.convs.len() {
+            return Err(Error::Usage(format!(
+                "layer {} is beyond the {} layers in these weights",
+                LayerId(deepest).name(),
+                self.convs.len()
+            )));
+        }
+        Ok(deepest)
     }
 
     /// The device the network runs on.
@@ -66,14 +93,7 @@ impl Vgg19 {
     /// The outputs of `layers` (in that order) for a `[n, 3, h, w]` preprocessed batch.
     /// Stops after the deepest requested layer.
     pub fn features(&self, x: &Tensor, layers: &[LayerId]) -> Result<Vec<Tensor>> {
-        let deepest = layers.iter().map(|l| l.0).max().unwrap_or(0);
-        if deepest >= self.convs.len() {
-            return Err(Error::Usage(format!(
-                "layer {} is beyond the {} layers in these weights",
-                LayerId(deepest).name(),
-                self.convs.len()
-            )));
-        }
+        let deepest = self.check_layers(layers)?;
         let mut outs: Vec<Option<Tensor>> = vec![None; layers.len()];
         let mut h = x.clone();
         for (i, conv) in self.convs[..=deepest].iter().enumerate() {

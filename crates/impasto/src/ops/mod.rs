@@ -4,15 +4,18 @@
 //! Candle's own conv2d backward always computes a kernel gradient and goes through a slow
 //! transposed convolution; its max-pool backward scales gradients wrongly. These ops replace
 //! both. Forward passes run the kernels in [`cpu`]; backward passes are written with tensor
-//! ops (and these same ops), so they do not depend on the device.
+//! ops (and these same ops), so they do not depend on the device. On the CPU the engine does
+//! not use these backward passes: `model::tape` runs the network's own backward kernels.
 
 pub mod cpu;
 
 use std::sync::Arc;
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 
+use cpu::conv::ConvKernel;
 use cpu::conv3x3::Conv3x3Weights;
+use cpu::{Mask, Precision};
 
 impl From<candle_core::Error> for crate::Error {
     fn from(e: candle_core::Error) -> Self {
@@ -44,17 +47,18 @@ fn nchw<'a>(
 /// The weights are constants held by the op: no weight gradient exists.
 #[derive(Clone)]
 pub struct Conv3x3 {
-    weights: Arc<Conv3x3Weights>,
-    adjoint: Arc<Conv3x3Weights>,
+    weights: Arc<ConvKernel>,
+    adjoint: Arc<ConvKernel>,
     relu: bool,
 }
 
 impl Conv3x3 {
-    /// An op for these weights (`[cout, cin, 3, 3]`, bias `[cout]`).
-    pub fn new(weights: Conv3x3Weights, relu: bool) -> Self {
-        let adjoint = Arc::new(weights.adjoint());
+    /// An op for these weights (`[cout, cin, 3, 3]`, bias `[cout]`), its products run in
+    /// `precision`.
+    pub fn new(weights: Conv3x3Weights, relu: bool, precision: Precision) -> Self {
+        let adjoint = Arc::new(ConvKernel::new(weights.adjoint(), precision));
         Self {
-            weights: Arc::new(weights),
+            weights: Arc::new(ConvKernel::new(weights, precision)),
             adjoint,
             relu,
         }
@@ -62,12 +66,17 @@ impl Conv3x3 {
 
     /// Input channels.
     pub fn cin(&self) -> usize {
-        self.weights.cin
+        self.weights.cin()
     }
 
     /// Output channels.
     pub fn cout(&self) -> usize {
-        self.weights.cout
+        self.weights.cout()
+    }
+
+    /// The CPU kernels: forward, and adjoint (input gradient, no bias).
+    pub fn kernels(&self) -> (&ConvKernel, &ConvKernel) {
+        (&self.weights, &self.adjoint)
     }
 
     /// The adjoint convolution (no bias, no ReLU): applied to an output gradient it gives the
@@ -93,32 +102,19 @@ impl CustomOp1 for Conv3x3 {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let (x, [n, c, h, w]) = nchw(self.name(), s, l)?;
-        if c != self.weights.cin {
-            candle_core::bail!(
-                "conv3x3: {c} input channels, weights expect {}",
-                self.weights.cin
-            );
+        if c != self.cin() {
+            candle_core::bail!("conv3x3: {c} input channels, weights expect {}", self.cin());
         }
-        let mut out = vec![0.0f32; n * self.weights.cout * h * w];
-        cpu::conv3x3::conv3x3(x, n, h, w, &self.weights, self.relu, &mut out);
-        Ok((
-            CpuStorage::F32(out),
-            Shape::from((n, self.weights.cout, h, w)),
-        ))
+        let mut out = vec![0.0f32; n * self.cout() * h * w];
+        self.weights
+            .run(x, Mask::None, n, h, w, self.relu, &mut out);
+        Ok((CpuStorage::F32(out), Shape::from((n, self.cout(), h, w))))
     }
 
     fn bwd(&self, _x: &Tensor, res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
         let adjoint = self.adjoint_op();
         if !self.relu {
             return Ok(Some(adjoint.apply(grad)?));
-        }
-        if grad.device().is_cpu() {
-            // Fused: the ReLU mask is applied while the adjoint convolution reads its input.
-            let op = MaskedAdjoint(adjoint.weights);
-            return Ok(Some(
-                grad.contiguous()?
-                    .apply_op2_no_bwd(&res.contiguous()?, &op)?,
-            ));
         }
         Ok(Some(adjoint.apply(&relu_mask(grad, res)?)?))
     }
@@ -127,65 +123,6 @@ impl CustomOp1 for Conv3x3 {
 /// `grad · [res > 0]` with tensor ops (any device): the ReLU derivative.
 fn relu_mask(grad: &Tensor, res: &Tensor) -> candle_core::Result<Tensor> {
     grad.mul(&res.gt(0.0)?.to_dtype(grad.dtype())?)
-}
-
-/// `conv(grad · [res > 0], adjoint weights)`: a conv+ReLU layer's input gradient (CPU).
-struct MaskedAdjoint(Arc<Conv3x3Weights>);
-
-impl CustomOp2 for MaskedAdjoint {
-    fn name(&self) -> &'static str {
-        "impasto-conv3x3-input-grad"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (g, [n, c, h, w]) = nchw(self.name(), s1, l1)?;
-        let (res, dims) = nchw(self.name(), s2, l2)?;
-        if dims != [n, c, h, w] || c != self.0.cin {
-            candle_core::bail!(
-                "conv3x3 input grad: shapes {:?} and {dims:?} do not match",
-                [n, c, h, w]
-            );
-        }
-        let mut out = vec![0.0f32; n * self.0.cout * h * w];
-        cpu::conv3x3::conv3x3_masked(g, Some(res), n, h, w, &self.0, false, &mut out);
-        Ok((CpuStorage::F32(out), Shape::from((n, self.0.cout, h, w))))
-    }
-}
-
-/// Max-pool input gradient from the pool's input and output gradient (CPU).
-struct MaxPoolGrad;
-
-impl CustomOp2 for MaxPoolGrad {
-    fn name(&self) -> &'static str {
-        "impasto-maxpool2x2-grad"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (x, [n, c, h, w]) = nchw(self.name(), s1, l1)?;
-        let (g, _) = nchw(self.name(), s2, l2)?;
-        if g.len() != n * c * (h / 2) * (w / 2) {
-            candle_core::bail!(
-                "maxpool grad: gradient has {} elements for input {:?}",
-                g.len(),
-                [n, c, h, w]
-            );
-        }
-        let mut out = vec![0.0f32; x.len()];
-        cpu::maxpool::maxpool2x2_backward(x, g, n * c, h, w, &mut out);
-        Ok((CpuStorage::F32(out), Shape::from((n, c, h, w))))
-    }
 }
 
 /// 2×2 max-pool, stride 2. The gradient of a window goes to its maximum; ties share it equally.
@@ -207,17 +144,11 @@ impl CustomOp1 for MaxPool2x2 {
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let (x, [n, c, h, w]) = nchw(self.name(), s, l)?;
         let mut out = vec![0.0f32; n * c * (h / 2) * (w / 2)];
-        cpu::maxpool::maxpool2x2(x, n * c, h, w, &mut out);
+        cpu::maxpool::maxpool2x2(x, n * c, h, w, &mut out, None);
         Ok((CpuStorage::F32(out), Shape::from((n, c, h / 2, w / 2))))
     }
 
     fn bwd(&self, x: &Tensor, res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        if x.device().is_cpu() {
-            return Ok(Some(
-                x.contiguous()?
-                    .apply_op2_no_bwd(&grad.contiguous()?, &MaxPoolGrad)?,
-            ));
-        }
         Ok(Some(maxpool_grad(x, res, grad)?))
     }
 }
@@ -304,7 +235,7 @@ mod tests {
             w: rng.vec(108, 0.5),
             bias: vec![3.0, -3.0, 3.0, -3.0],
         };
-        let op = Conv3x3::new(w, true);
+        let op = Conv3x3::new(w, true, Precision::F32);
         grad_check(|x| op.apply(x), (2, 3, 6, 5), 0.3, 5);
     }
 
@@ -335,41 +266,5 @@ mod tests {
     #[test]
     fn maxpool_ties_share_the_gradient() {
         assert_eq!(pool_grad([4.0, 4.0, 1.0, 0.0]), vec![0.5, 0.5, 0.0, 0.0]);
-    }
-
-    fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-        let d = (a - b).unwrap().abs().unwrap();
-        d.max_all().unwrap().to_scalar::<f32>().unwrap()
-    }
-
-    /// The tensor-op backward passes (what CUDA runs) agree with the CPU kernels.
-    #[test]
-    fn device_independent_backward_matches_the_cpu_kernels() {
-        let dev = Device::Cpu;
-        let mut rng = Lcg(17);
-        let (n, c, h, w) = (1, 3, 7, 6);
-        let x = Tensor::from_vec(rng.vec(n * c * h * w, 1.0), (n, c, h, w), &dev).unwrap();
-        let res = MaxPool2x2::apply(&x).unwrap();
-        let g = Tensor::from_vec(rng.vec(res.elem_count(), 1.0), res.shape(), &dev).unwrap();
-        let a = maxpool_grad(&x, &res, &g).unwrap();
-        let b = MaxPool2x2.bwd(&x, &res, &g).unwrap().unwrap();
-        let diff = max_abs_diff(&a, &b);
-        assert!(diff < 1e-6, "max-pool gradients differ by {diff}");
-
-        let op = Conv3x3::new(
-            Conv3x3Weights {
-                cout: 4,
-                cin: 3,
-                w: rng.vec(108, 0.5),
-                bias: rng.vec(4, 0.5),
-            },
-            true,
-        );
-        let y = op.apply(&x).unwrap();
-        let g = Tensor::from_vec(rng.vec(y.elem_count(), 1.0), y.shape(), &dev).unwrap();
-        let a = op.adjoint_op().apply(&relu_mask(&g, &y).unwrap()).unwrap();
-        let b = op.bwd(&x, &y, &g).unwrap().unwrap();
-        let diff = max_abs_diff(&a, &b);
-        assert!(diff < 1e-5, "conv input gradients differ by {diff}");
     }
 }

@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use super::gemm_avx512;
+use super::{gemm_avx512, Mask};
 
 /// Pixels per band: wide enough for efficient products, small enough for two bands a core.
 const BAND_PIXELS: usize = 1024;
@@ -73,16 +73,16 @@ pub fn conv3x3(
     relu: bool,
     out: &mut [f32],
 ) {
-    conv3x3_masked(x, None, n, h, w, k, relu, out)
+    conv3x3_masked(x, Mask::None, n, h, w, k, relu, out)
 }
 
-/// Like [`conv3x3`], but input elements whose `mask` element is not positive count as zero.
-/// With the adjoint weights and a layer's ReLU output as mask, this is that layer's input
-/// gradient with the ReLU derivative fused in.
+/// Like [`conv3x3`], but input elements the mask rules out count as zero. With the adjoint
+/// weights and a layer's ReLU mask, this is that layer's input gradient with the ReLU
+/// derivative fused in.
 #[allow(clippy::too_many_arguments)]
 pub fn conv3x3_masked(
     x: &[f32],
-    mask: Option<&[f32]>,
+    mask: Mask,
     n: usize,
     h: usize,
     w: usize,
@@ -98,7 +98,7 @@ pub fn conv3x3_masked(
 #[allow(clippy::too_many_arguments)]
 fn conv3x3_with(
     x: &[f32],
-    mask: Option<&[f32]>,
+    mask: Mask,
     n: usize,
     h: usize,
     w: usize,
@@ -112,9 +112,7 @@ fn conv3x3_with(
     assert_eq!(x.len(), n * cin * hw, "conv3x3: input size");
     assert_eq!(out.len(), n * cout * hw, "conv3x3: output size");
     assert_eq!(k.w.len(), cout * cin * 9, "conv3x3: weight size");
-    if let Some(m) = mask {
-        assert_eq!(m.len(), x.len(), "conv3x3: mask size");
-    }
+    mask.check(x.len());
     if hw == 0 || n == 0 {
         return;
     }
@@ -142,8 +140,8 @@ fn conv3x3_with(
             }
             let col = &mut col[..layout.len()];
             im2col_band(
-                &x[range.clone()],
-                mask.map(|m| &m[range]),
+                &x[range],
+                mask.image(img, cin * hw),
                 cin,
                 h,
                 w,
@@ -260,7 +258,7 @@ impl ColLayout {
 #[allow(clippy::too_many_arguments)]
 fn im2col_band(
     x: &[f32],
-    mask: Option<&[f32]>,
+    mask: Mask,
     cin: usize,
     h: usize,
     w: usize,
@@ -275,13 +273,13 @@ fn im2col_band(
     for ci in 0..cin {
         let full = &x[ci * h * w..(ci + 1) * h * w];
         let (plane, base) = match mask {
-            Some(m) => {
-                let m = &m[ci * h * w..(ci + 1) * h * w];
+            Mask::None => (full, 0),
+            _ => {
                 masked.clear();
-                masked.extend((r0 * w..r1 * w).map(|i| if m[i] > 0.0 { full[i] } else { 0.0 }));
+                masked.extend_from_slice(&full[r0 * w..r1 * w]);
+                mask.apply(ci * h * w + r0 * w, masked);
                 (&masked[..], r0)
             }
-            None => (full, 0),
         };
         for ky in 0..3 {
             for kx in 0..3 {
@@ -386,7 +384,7 @@ mod tests {
                     continue;
                 }
                 let mut out = vec![f32::NAN; n * cout * h * w];
-                conv3x3_with(&x, None, n, h, w, &k, relu, &mut out, avx512);
+                conv3x3_with(&x, Mask::None, n, h, w, &k, relu, &mut out, avx512);
                 let r = conv3x3_reference(&x, n, h, w, &k, relu);
                 let scale = (cin * 9) as f32 * 2.0;
                 for (a, b) in out.iter().zip(&r) {
@@ -411,7 +409,17 @@ mod tests {
         let b = conv3x3_reference(&xm, 1, h, w, &k, false);
         for avx512 in [false, gemm_avx512::available()] {
             let mut a = vec![0.0; cout * h * w];
-            conv3x3_with(&x, Some(&mask), 1, h, w, &k, false, &mut a, avx512);
+            conv3x3_with(
+                &x,
+                Mask::Positive(&mask),
+                1,
+                h,
+                w,
+                &k,
+                false,
+                &mut a,
+                avx512,
+            );
             for (a, b) in a.iter().zip(&b) {
                 assert!((a - b).abs() < 1e-4, "{a} vs {b}");
             }

@@ -1,0 +1,198 @@
+//! The network's own forward and backward pass on the CPU.
+//!
+//! The forward pass keeps only what the backward pass needs: each ReLU's mask as bits and
+//! each max-pool's winners as bytes, not the activations. The backward pass runs the adjoint
+//! convolutions with the masks fused into their input, from the deepest layer down, adding the
+//! loss gradient of each layer where it was asked for.
+
+use super::layers::{LayerId, CONVS};
+use super::vgg::Vgg19;
+use crate::ops::cpu::{bits::positive_bits, maxpool, Mask};
+use crate::{Error, Result};
+
+/// What one layer kept for the backward pass.
+struct Saved {
+    /// Winners of the max-pool in front of the convolution, if there is one.
+    pool: Option<Vec<u8>>,
+    /// The ReLU mask of the convolution's output.
+    mask: Vec<u64>,
+    /// Input channels of the convolution.
+    cin: usize,
+    /// Size the convolution ran at.
+    h: usize,
+    w: usize,
+}
+
+/// A recorded forward pass of one image, ready for [`Vgg19::backward`].
+pub struct Tape {
+    saved: Vec<Saved>,
+    /// Size of the input image.
+    h: usize,
+    w: usize,
+}
+
+/// The features of the requested layers, each `(data, [c, h, w])`.
+pub type Features = Vec<(Vec<f32>, [usize; 3])>;
+
+impl Vgg19 {
+    /// Runs `x` (`[3, h, w]`, preprocessed) to the deepest of `layers` and returns their
+    /// outputs, in the order asked, with a tape for [`Vgg19::backward`]. CPU only.
+    pub fn forward(
+        &self,
+        x: &[f32],
+        h: usize,
+        w: usize,
+        layers: &[LayerId],
+    ) -> Result<(Features, Tape)> {
+        let deepest = self.check_layers(layers)?;
+        assert_eq!(x.len(), 3 * h * w, "forward: input size");
+        let mut outs: Vec<Option<(Vec<f32>, [usize; 3])>> = vec![None; layers.len()];
+        let mut saved = Vec::with_capacity(deepest + 1);
+        let (mut cur, mut ch, mut hh, mut ww) = (x.to_vec(), 3, h, w);
+        for (i, conv) in self.convs()[..=deepest].iter().enumerate() {
+            let pool = if i > 0 && CONVS[i].1 == 1 {
+                let (oh, ow) = (hh / 2, ww / 2);
+                let mut out = vec![0.0; ch * oh * ow];
+                let mut win = vec![0u8; out.len()];
+                maxpool::maxpool2x2(&cur, ch, hh, ww, &mut out, Some(&mut win));
+                (cur, hh, ww) = (out, oh, ow);
+                Some(win)
+            } else {
+                None
+            };
+            let (fwd, _) = conv.kernels();
+            let mut out = vec![0.0; fwd.cout() * hh * ww];
+            fwd.run(&cur, Mask::None, 1, hh, ww, true, &mut out);
+            saved.push(Saved {
+                pool,
+                mask: positive_bits(&out),
+                cin: ch,
+                h: hh,
+                w: ww,
+            });
+            ch = fwd.cout();
+            for (slot, l) in outs.iter_mut().zip(layers) {
+                if l.0 == i {
+                    *slot = Some((out.clone(), [ch, hh, ww]));
+                }
+            }
+            cur = out;
+        }
+        Ok((outs.into_iter().flatten().collect(), Tape { saved, h, w }))
+    }
+
+    /// The gradient with respect to the input image of a loss whose gradients with respect to
+    /// the recorded layers' outputs are `grads` (same order as the layers given to
+    /// [`Vgg19::forward`]; `None` where the loss does not use a layer).
+    pub fn backward(
+        &self,
+        tape: &Tape,
+        layers: &[LayerId],
+        grads: &[Option<Vec<f32>>],
+    ) -> Result<Vec<f32>> {
+        if grads.len() != layers.len() {
+            return Err(Error::Usage(format!(
+                "backward: {} gradients for {} layers",
+                grads.len(),
+                layers.len()
+            )));
+        }
+        let deepest = tape.saved.len() - 1;
+        let mut g: Option<Vec<f32>> = None;
+        for i in (0..=deepest).rev() {
+            let s = &tape.saved[i];
+            let cout = self.convs()[i].cout();
+            for (l, lg) in layers.iter().zip(grads) {
+                if let (true, Some(lg)) = (l.0 == i, lg) {
+                    if lg.len() != cout * s.h * s.w {
+                        return Err(Error::Usage(format!(
+                            "backward: gradient of {} has {} values, expected {}",
+                            l.name(),
+                            lg.len(),
+                            cout * s.h * s.w
+                        )));
+                    }
+                    match &mut g {
+                        Some(g) => g.iter_mut().zip(lg).for_each(|(a, b)| *a += b),
+                        None => g = Some(lg.clone()),
+                    }
+                }
+            }
+            let Some(gout) = g.take() else {
+                continue;
+            };
+            let (_, adj) = self.convs()[i].kernels();
+            let mut gin = vec![0.0; s.cin * s.h * s.w];
+            let mask = Mask::Bits {
+                bits: &s.mask,
+                offset: 0,
+            };
+            adj.run(&gout, mask, 1, s.h, s.w, false, &mut gin);
+            g = Some(match &s.pool {
+                Some(win) => {
+                    let prev = &tape.saved[i - 1];
+                    let mut up = vec![0.0; s.cin * prev.h * prev.w];
+                    maxpool::maxpool2x2_backward(win, &gin, s.cin, prev.h, prev.w, &mut up);
+                    up
+                }
+                None => gin,
+            });
+        }
+        Ok(g.unwrap_or_else(|| vec![0.0; 3 * tape.h * tape.w]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::cpu::Precision;
+    use crate::testutil::{real_weights, Lcg};
+    use candle_core::{Device, Tensor, Var};
+
+    /// The tape's gradient equals candle's autodiff through the same network, for a loss that
+    /// weighs the default style and content layers with random factors.
+    #[test]
+    fn backward_matches_autodiff() {
+        let model = Vgg19::load(&real_weights(), &Device::Cpu, Precision::F32).unwrap();
+        let layers: Vec<LayerId> = [
+            "relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1",
+        ]
+        .iter()
+        .map(|n| LayerId::parse(n).unwrap())
+        .collect();
+        let (h, w) = (37, 42);
+        let mut rng = Lcg(3);
+        let x = rng.vec(3 * h * w, 100.0);
+        let (feats, tape) = model.forward(&x, h, w, &layers).unwrap();
+        let r: Vec<Vec<f32>> = feats.iter().map(|(f, _)| rng.vec(f.len(), 1.0)).collect();
+        let grads: Vec<Option<Vec<f32>>> = r.iter().cloned().map(Some).collect();
+        let ours = model.backward(&tape, &layers, &grads).unwrap();
+
+        let var = Var::from_vec(x.clone(), (1, 3, h, w), &Device::Cpu).unwrap();
+        let fs = model.features(var.as_tensor(), &layers).unwrap();
+        let mut loss = Tensor::zeros((), candle_core::DType::F32, &Device::Cpu).unwrap();
+        for ((f, r), (mine, _)) in fs.iter().zip(&r).zip(&feats) {
+            let theirs: Vec<f32> = f.flatten_all().unwrap().to_vec1().unwrap();
+            assert_eq!(&theirs, mine, "forward features differ");
+            let rt = Tensor::from_vec(r.clone(), f.shape(), &Device::Cpu).unwrap();
+            loss = (loss + f.mul(&rt).unwrap().sum_all().unwrap()).unwrap();
+        }
+        let g = loss.backward().unwrap();
+        let want: Vec<f32> = g
+            .get(var.as_tensor())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let err = ours
+            .iter()
+            .zip(&want)
+            .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(
+            err < 1e-4 * scale,
+            "max error {err} against gradients up to {scale}"
+        );
+    }
+}
