@@ -2,4 +2,5 @@
 
 pub mod conv3x3;
 pub mod gemm_avx512;
+pub mod gemm_bf16;
 pub mod maxpool;
