@@ -133,19 +133,30 @@ impl<'a> Mask<'a> {
             Mask::None => {}
             Mask::Positive(m) => {
                 for (v, &m) in dst.iter_mut().zip(&m[off..]) {
-                    if m <= 0.0 {
-                        *v = 0.0;
-                    }
+                    *v = if m > 0.0 { *v } else { 0.0 };
                 }
             }
             Mask::Bits { bits, offset } => {
-                for (i, v) in dst.iter_mut().enumerate() {
-                    let b = offset + off + i;
-                    if bits[b / 64] >> (b % 64) & 1 == 0 {
-                        *v = 0.0;
+                let start = offset + off;
+                for (k, chunk) in dst.chunks_mut(16).enumerate() {
+                    let word = bits_at(bits, start + 16 * k);
+                    for (l, v) in chunk.iter_mut().enumerate() {
+                        *v = if word >> l & 1 != 0 { *v } else { 0.0 };
                     }
                 }
             }
         }
     }
+}
+
+/// The 16 bits from bit `b` on (bits past the end read as zero).
+#[inline]
+fn bits_at(bits: &[u64], b: usize) -> u32 {
+    let (w, sh) = (b / 64, b % 64);
+    let lo = bits[w] >> sh;
+    let hi = match (sh, bits.get(w + 1)) {
+        (0, _) | (_, None) => 0,
+        (_, Some(next)) => next << (64 - sh),
+    };
+    ((lo | hi) & 0xffff) as u32
 }

@@ -339,6 +339,29 @@ fn run_band(
     });
     // Phase 3: transform the products back, add the bias, apply ReLU, store.
     let hw = h * w;
+    let tile_at = |t: usize| (4 * (band.ty0 + t / band.tx_n), 4 * (t % band.tx_n));
+    let out_base: Vec<u32> = (0..tp)
+        .map(|t| tile_at(t.min(band.tiles - 1)))
+        .map(|(y, x)| (y * w + x) as u32)
+        .collect();
+    let rows_left: Vec<i32> = (0..tp)
+        .map(|t| {
+            if t < band.tiles {
+                h as i32 - tile_at(t).0 as i32
+            } else {
+                0
+            }
+        })
+        .collect();
+    let cols_left: Vec<i32> = (0..tp)
+        .map(|t| {
+            if t < band.tiles {
+                w as i32 - tile_at(t).1 as i32
+            } else {
+                0
+            }
+        })
+        .collect();
     let o = Shared(out.as_mut_ptr());
     let mv = &s.m;
     (0..cout).into_par_iter().for_each(|co| {
@@ -351,7 +374,9 @@ fn run_band(
         };
         let place = Placement {
             band,
-            h,
+            out_base: &out_base,
+            rows_left: &rows_left,
+            cols_left: &cols_left,
             w,
             bias,
             relu,
@@ -431,7 +456,11 @@ struct OutSrc<'a> {
 #[derive(Clone, Copy)]
 struct Placement<'a> {
     band: &'a Band,
-    h: usize,
+    /// Per tile: offset of its top-left output, and how many of its rows and columns lie
+    /// inside the image (0 for padding tiles).
+    out_base: &'a [u32],
+    rows_left: &'a [i32],
+    cols_left: &'a [i32],
     w: usize,
     bias: f32,
     relu: bool,
@@ -473,15 +502,33 @@ fn at(m: [&V16; 6]) -> [V16; 4] {
 
 /// The input transform body: `Bᵀ·d·B` for every group of 16 tiles of one channel.
 #[inline(always)]
-unsafe fn input_transform_body(plane: &[f32], bases: &[u32], pw: usize, dst: VDst) {
+unsafe fn input_transform_body<const AVX512: bool>(
+    plane: &[f32],
+    bases: &[u32],
+    pw: usize,
+    dst: VDst,
+) {
     for (g, group) in bases.chunks_exact(LANES).enumerate() {
         let mut d = [[[0.0f32; LANES]; 6]; 6];
-        for (l, &b) in group.iter().enumerate() {
-            let b = b as usize;
+        #[cfg(target_arch = "x86_64")]
+        if AVX512 {
+            use std::arch::x86_64::*;
+            let idx = _mm512_loadu_si512(group.as_ptr() as *const _);
             for (r, row) in d.iter_mut().enumerate() {
-                let src = &plane[b + r * pw..][..6];
-                for c in 0..6 {
-                    row[c][l] = src[c];
+                for (c, v) in row.iter_mut().enumerate() {
+                    let at = _mm512_add_epi32(idx, _mm512_set1_epi32((r * pw + c) as i32));
+                    _mm512_storeu_ps(v.as_mut_ptr(), _mm512_i32gather_ps::<4>(at, plane.as_ptr()));
+                }
+            }
+        }
+        if !AVX512 || cfg!(not(target_arch = "x86_64")) {
+            for (l, &b) in group.iter().enumerate() {
+                let b = b as usize;
+                for (r, row) in d.iter_mut().enumerate() {
+                    let src = &plane[b + r * pw..][..6];
+                    for c in 0..6 {
+                        row[c][l] = src[c];
+                    }
                 }
             }
         }
@@ -534,7 +581,11 @@ unsafe fn input_transform_body(plane: &[f32], bases: &[u32], pw: usize, dst: VDs
 
 /// The output transform body: `Aᵀ·m·A` + bias, ReLU, for every group of 16 tiles.
 #[inline(always)]
-unsafe fn output_transform_body(src: OutSrc, place: Placement, out: &mut [f32]) {
+unsafe fn output_transform_body<const AVX512: bool>(
+    src: OutSrc,
+    place: Placement,
+    out: &mut [f32],
+) {
     let band = place.band;
     for g in 0..band.padded / LANES {
         let t0 = g * LANES;
@@ -565,19 +616,32 @@ unsafe fn output_transform_body(src: OutSrc, place: Placement, out: &mut [f32]) 
                 }
             }
         }
-        for l in 0..LANES.min(band.tiles.saturating_sub(t0)) {
-            let t = t0 + l;
-            let (ty, tx) = (band.ty0 + t / band.tx_n, t % band.tx_n);
+        let (base, rows, cols) = (
+            &place.out_base[t0..][..LANES],
+            &place.rows_left[t0..][..LANES],
+            &place.cols_left[t0..][..LANES],
+        );
+        #[cfg(target_arch = "x86_64")]
+        if AVX512 {
+            use std::arch::x86_64::*;
+            let base = _mm512_loadu_si512(base.as_ptr() as *const _);
+            let rows = _mm512_loadu_si512(rows.as_ptr() as *const _);
+            let cols = _mm512_loadu_si512(cols.as_ptr() as *const _);
             for (a, ya) in y.iter().enumerate() {
-                let yy = 4 * ty + a;
-                if yy >= place.h {
-                    break;
-                }
+                let in_rows = _mm512_cmpgt_epi32_mask(rows, _mm512_set1_epi32(a as i32));
                 for (b, yab) in ya.iter().enumerate() {
-                    let xx = 4 * tx + b;
-                    if xx < place.w {
-                        out[yy * place.w + xx] = yab[l];
-                    }
+                    let k = in_rows & _mm512_cmpgt_epi32_mask(cols, _mm512_set1_epi32(b as i32));
+                    let at = _mm512_add_epi32(base, _mm512_set1_epi32((a * place.w + b) as i32));
+                    let v = _mm512_loadu_ps(yab.as_ptr());
+                    _mm512_mask_i32scatter_ps::<4>(out.as_mut_ptr(), k, at, v);
+                }
+            }
+            continue;
+        }
+        for l in 0..LANES {
+            for (a, ya) in y.iter().enumerate().take(rows[l].max(0) as usize) {
+                for (b, yab) in ya.iter().enumerate().take(cols[l].max(0) as usize) {
+                    out[base[l] as usize + a * place.w + b] = yab[l];
                 }
             }
         }
@@ -596,9 +660,9 @@ macro_rules! dispatch {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f")]
-                unsafe fn avx512($($arg: $ty),*) { $body($($arg),*) }
+                unsafe fn avx512($($arg: $ty),*) { $body::<true>($($arg),*) }
                 #[target_feature(enable = "avx2,fma")]
-                unsafe fn avx2($($arg: $ty),*) { $body($($arg),*) }
+                unsafe fn avx2($($arg: $ty),*) { $body::<false>($($arg),*) }
                 match isa {
                     Isa::Avx512 => return avx512($($arg),*),
                     Isa::Avx2 => return avx2($($arg),*),
@@ -606,7 +670,7 @@ macro_rules! dispatch {
                 }
             }
             let _ = isa;
-            $body($($arg),*)
+            $body::<false>($($arg),*)
         }
     };
 }
