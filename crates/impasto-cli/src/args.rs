@@ -35,6 +35,17 @@ pub struct WeightsArg {
     pub weights: Option<PathBuf>,
 }
 
+/// Precision of the convolutions.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrecisionArg {
+    /// f32 throughout.
+    F32,
+    /// bf16 products with f32 sums (needs AVX512_BF16); Gram matrices and losses stay f32.
+    Bf16,
+    /// Whichever of the two this CPU runs faster (measured once, in milliseconds).
+    Auto,
+}
+
 #[derive(Args, Debug)]
 pub struct StylizeArgs {
     /// The photo to repaint (PNG or JPEG).
@@ -103,6 +114,9 @@ pub struct StylizeArgs {
     /// Print one JSON object on stdout at the end.
     #[arg(long)]
     pub json: bool,
+    /// Precision of the convolutions: f32, bf16 or auto.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub precision: PrecisionArg,
     #[command(flatten)]
     pub weights: WeightsArg,
 }
@@ -161,6 +175,9 @@ pub struct BenchArgs {
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Precision of the convolutions: f32, bf16 or auto.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub precision: PrecisionArg,
     #[command(flatten)]
     pub weights: WeightsArg,
 }

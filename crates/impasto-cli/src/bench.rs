@@ -1,9 +1,13 @@
-//! `impasto bench`: median time of the core step at a given size.
+//! `impasto bench`: median time of the core step at a given size, and of each layer.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use impasto::image::{io, resize};
+use impasto::model::layers::LayerId;
+use impasto::model::tape::LayerTime;
+use impasto::model::vgg::{to_bgr_centered, Vgg19};
+use impasto::ops::cpu::Isa;
 use impasto::session::{Session, Style};
 use impasto::settings::Settings;
 use impasto::{sysmem, Error, Result};
@@ -38,13 +42,16 @@ pub fn run(a: BenchArgs) -> Result<()> {
     // Square images, as the PyTorch reference step uses.
     let content = resize::resize(&io::load(&content)?.image, a.size, a.size);
     let style = resize::resize(&io::load(&style)?.image, a.size, a.size);
-    let model = crate::weights::load_model(a.weights.weights.as_deref(), a.json)?;
+    let precision = crate::weights::precision(a.precision)?;
+    let model = crate::weights::load_model(a.weights.weights.as_deref(), a.json, precision)?;
     let settings = Settings {
         size: a.size,
         scales: Some(vec![a.size]),
         iters: 1,
         ..Settings::default()
     };
+    let layers = settings.layers();
+    let input = to_bgr_centered(&content);
     let mut session = Session::new(
         &model,
         content,
@@ -64,20 +71,76 @@ pub fn run(a: BenchArgs) -> Result<()> {
     }
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
+    let per_layer = layer_times(&model, &input, a.size, &layers, a.steps)?;
     let peak = sysmem::peak_rss_bytes().unwrap_or(0) / (1 << 20);
+    let isa = format!("{:?}", Isa::get()).to_lowercase();
     if a.json {
+        let layers: Vec<_> = per_layer
+            .iter()
+            .map(|l| {
+                serde_json::json!({
+                    "layer": l.layer, "shape": l.shape, "gflop": l.gflop,
+                    "forward_ms": l.forward_s * 1e3, "backward_ms": l.backward_s * 1e3,
+                    "forward_gflops": l.gflop / l.forward_s, "backward_gflops": l.gflop / l.backward_s,
+                })
+            })
+            .collect();
         println!(
             "{}",
-            serde_json::json!({ "size": a.size, "steps": a.steps, "median_ms": median, "min_ms": times[0], "peak_rss_mb": peak, "threads": rayon_threads() })
+            serde_json::json!({
+                "size": a.size, "precision": precision, "isa": isa, "steps": a.steps,
+                "median_ms": median, "min_ms": times[0], "peak_rss_mb": peak,
+                "threads": std::thread::available_parallelism().map_or(1, |n| n.get()), "layers": layers,
+            })
         );
     } else {
-        println!("{} px: median {median:.1} ms per step (min {:.1} ms over {} steps), peak RSS {peak} MB", a.size, times[0], a.steps);
+        println!(
+            "{} px, {}, {isa}: median {median:.1} ms per step (min {:.1} ms over {} steps), peak RSS {peak} MB",
+            a.size, precision.name(), times[0], a.steps
+        );
+        println!("layer     shape            forward           backward          (GFLOP/s as direct convolution)");
+        for l in &per_layer {
+            println!(
+                "{:<9} {:>4}×{:>4}×{:<4}  {:>7.1} ms {:>5.0}  {:>7.1} ms {:>5.0}",
+                l.layer,
+                l.shape[0],
+                l.shape[1],
+                l.shape[2],
+                l.forward_s * 1e3,
+                l.gflop / l.forward_s,
+                l.backward_s * 1e3,
+                l.gflop / l.backward_s
+            );
+        }
     }
     Ok(())
 }
 
-fn rayon_threads() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+/// Median per-layer times of `runs` forward and backward passes through the network alone,
+/// with each requested layer's output as its own gradient.
+fn layer_times(
+    model: &Vgg19,
+    input: &[f32],
+    size: usize,
+    layers: &[LayerId],
+    runs: usize,
+) -> Result<Vec<LayerTime>> {
+    let mut all: Vec<Vec<LayerTime>> = Vec::new();
+    for _ in 0..runs {
+        let (feats, mut tape) = model.forward(input, size, size, layers)?;
+        let grads: Vec<_> = feats.into_iter().map(|(f, _)| Some(f)).collect();
+        model.backward(&mut tape, layers, &grads)?;
+        all.push(tape.layer_times(model));
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Ok((0..all[0].len())
+        .map(|i| LayerTime {
+            forward_s: median(all.iter().map(|r| r[i].forward_s).collect()),
+            backward_s: median(all.iter().map(|r| r[i].backward_s).collect()),
+            ..all[0][i].clone()
+        })
+        .collect())
 }

@@ -13,7 +13,12 @@ pub fn run(a: MetricsArgs) -> Result<()> {
     let style = io::load(&a.style)?.image;
     let reference = resize::resize(&content, output.width, output.height);
     let ssim = ssim_rgb_luma(&reference, &output)?;
-    let model = crate::weights::load_model(a.weights.weights.as_deref(), a.json)?;
+    // Metrics always run in f32, so results of either precision are measured alike.
+    let model = crate::weights::load_model(
+        a.weights.weights.as_deref(),
+        a.json,
+        impasto::Precision::F32,
+    )?;
     let gram = gram_cosine_similarity(&model, &style, &output)?;
     if a.json {
         println!(

@@ -22,6 +22,7 @@ pub fn run(a: StudioArgs) -> Result<(), Failure> {
     let model = Arc::new(crate::weights::load_model(
         a.weights.weights.as_deref(),
         false,
+        impasto::Precision::auto(),
     )?);
     let config = Config {
         host: a.host,

@@ -124,7 +124,8 @@ pub fn run(a: StylizeArgs) -> Result<()> {
     let alpha = content
         .alpha
         .map(|p| (p, content.image.width, content.image.height));
-    let model = crate::weights::load_model(a.weights.weights.as_deref(), a.json)?;
+    let precision = crate::weights::precision(a.precision)?;
+    let model = crate::weights::load_model(a.weights.weights.as_deref(), a.json, precision)?;
     let mut session = Session::new(&model, content.image.clone(), styles, settings)?;
     let bar = Progress::new();
     let stem = a.output.with_extension("");
@@ -155,7 +156,7 @@ pub fn run(a: StylizeArgs) -> Result<()> {
     if a.json {
         let v = serde_json::json!({
             "output": a.output, "width": result.width, "height": result.height,
-            "seconds": seconds, "peak_rss_mb": peak_mb, "ssim": ssim, "gram_cosine": gram_cos,
+            "seconds": seconds, "peak_rss_mb": peak_mb, "precision": precision, "ssim": ssim, "gram_cosine": gram_cos,
             "iters": session.plan().iter().map(|s| s.iters).sum::<usize>(),
             "scales": session.plan().iter().map(|s| s.size).collect::<Vec<_>>(),
             "losses": { "content": l.content, "style": l.style, "tv": l.tv, "total": l.total },
@@ -163,8 +164,8 @@ pub fn run(a: StylizeArgs) -> Result<()> {
         println!("{v}");
     } else {
         println!(
-            "wrote {} ({}×{}) in {:.1} s, peak memory {} MB\nSSIM {:.3} (content kept)  Gram cosine {:.3} (style matched)",
-            a.output.display(), result.width, result.height, seconds, peak_mb, ssim, gram_cos
+            "wrote {} ({}×{}) in {:.1} s ({}), peak memory {} MB\nSSIM {:.3} (content kept)  Gram cosine {:.3} (style matched)",
+            a.output.display(), result.width, result.height, seconds, precision.name(), peak_mb, ssim, gram_cos
         );
     }
     Ok(())

@@ -3,16 +3,34 @@
 use std::path::Path;
 
 use impasto::model::{fetch, vgg::Vgg19, weights};
-use impasto::Device;
+use impasto::{Device, Error, Precision};
+
+use crate::args::PrecisionArg;
+
+/// The precision asked for, or a usage error when this CPU cannot run it.
+pub fn precision(arg: PrecisionArg) -> impasto::Result<Precision> {
+    match arg {
+        PrecisionArg::F32 => Ok(Precision::F32),
+        PrecisionArg::Auto => Ok(Precision::auto()),
+        PrecisionArg::Bf16 if impasto::ops::cpu::gemm_bf16::available() => Ok(Precision::Bf16),
+        PrecisionArg::Bf16 => Err(Error::Usage(
+            "--precision bf16 needs a CPU with AVX512_BF16, which this one lacks: use --precision f32 or auto".into(),
+        )),
+    }
+}
 
 /// Loads VGG19 from `--weights`, `$IMPASTO_WEIGHTS` or the cache, fetching into the cache
-/// (and saying so on stderr) when nothing is there yet.
-pub fn load_model(explicit: Option<&Path>, quiet: bool) -> impasto::Result<Vgg19> {
+/// (and saying so on stderr) when nothing is there yet. Convolutions run in `precision`.
+pub fn load_model(
+    explicit: Option<&Path>,
+    quiet: bool,
+    precision: Precision,
+) -> impasto::Result<Vgg19> {
     let (path, exists) = weights::resolve(explicit)?;
     let path = if exists {
         path
     } else if explicit.is_some() || std::env::var_os("IMPASTO_WEIGHTS").is_some() {
-        return Err(impasto::Error::Weights {
+        return Err(Error::Weights {
             path,
             msg: "no such weights file; check the path, or leave out --weights and IMPASTO_WEIGHTS to use the cache (filled by `impasto fetch`)".into(),
         });
@@ -27,5 +45,5 @@ pub fn load_model(explicit: Option<&Path>, quiet: bool) -> impasto::Result<Vgg19
             }
         })?
     };
-    Vgg19::load(&path, &Device::Cpu, impasto::Precision::F32)
+    Vgg19::load(&path, &Device::Cpu, precision)
 }

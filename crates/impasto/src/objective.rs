@@ -56,7 +56,7 @@ pub fn evaluate(
         let g = grads.get(image.as_tensor()).ok_or_else(no_gradient)?;
         return Ok((losses, g.flatten_all()?.to_vec1::<f32>()?));
     }
-    let (feats, tape) = model.forward(x, h, w, &layers)?;
+    let (feats, mut tape) = model.forward(x, h, w, &layers)?;
     let vars = feats
         .into_iter()
         .map(|(data, [c, fh, fw])| Var::from_vec(data, (1, c, fh, fw), dev))
@@ -76,7 +76,7 @@ pub fn evaluate(
     if feat_grads.iter().all(Option::is_none) && grads.get(image.as_tensor()).is_none() {
         return Err(no_gradient());
     }
-    let mut g = model.backward(&tape, &layers, &feat_grads)?;
+    let mut g = model.backward(&mut tape, &layers, &feat_grads)?;
     if let Some(tv) = grads.get(image.as_tensor()) {
         let tv = tv.flatten_all()?.to_vec1::<f32>()?;
         g.iter_mut().zip(&tv).for_each(|(a, b)| *a += b);

@@ -5,6 +5,8 @@
 //! convolutions with the masks fused into their input, from the deepest layer down, adding the
 //! loss gradient of each layer where it was asked for.
 
+use std::time::Instant;
+
 use super::layers::{LayerId, CONVS};
 use super::vgg::Vgg19;
 use crate::ops::cpu::{bits::positive_bits, maxpool, Mask};
@@ -26,9 +28,48 @@ struct Saved {
 /// A recorded forward pass of one image, ready for [`Vgg19::backward`].
 pub struct Tape {
     saved: Vec<Saved>,
+    /// Seconds of each layer (its max-pool included): forward, backward.
+    seconds: Vec<[f64; 2]>,
     /// Size of the input image.
     h: usize,
     w: usize,
+}
+
+/// Time and work of one layer in a recorded pass.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LayerTime {
+    /// Layer name, e.g. `conv3_1`.
+    pub layer: String,
+    /// Output size: channels, height, width.
+    pub shape: [usize; 3],
+    /// Forward seconds (convolution, ReLU, mask, and the max-pool in front if any).
+    pub forward_s: f64,
+    /// Backward seconds (input gradient with the mask fused, max-pool gradient).
+    pub backward_s: f64,
+    /// Multiply-adds ×2 of the convolution done directly, in GFLOP, per direction: the usual
+    /// yardstick, so a Winograd layer's rate can exceed the machine's FMA peak.
+    pub gflop: f64,
+}
+
+impl Tape {
+    /// Per-layer times of the forward pass and, once it has run, of the backward pass.
+    pub fn layer_times(&self, model: &Vgg19) -> Vec<LayerTime> {
+        self.saved
+            .iter()
+            .zip(&self.seconds)
+            .enumerate()
+            .map(|(i, (s, t))| {
+                let cout = model.convs()[i].cout();
+                LayerTime {
+                    layer: LayerId(i).name().replace("relu", "conv"),
+                    shape: [cout, s.h, s.w],
+                    forward_s: t[0],
+                    backward_s: t[1],
+                    gflop: 2.0 * 9.0 * (s.cin * cout * s.h * s.w) as f64 / 1e9,
+                }
+            })
+            .collect()
+    }
 }
 
 /// The features of the requested layers, each `(data, [c, h, w])`.
@@ -48,8 +89,10 @@ impl Vgg19 {
         assert_eq!(x.len(), 3 * h * w, "forward: input size");
         let mut outs: Vec<Option<(Vec<f32>, [usize; 3])>> = vec![None; layers.len()];
         let mut saved = Vec::with_capacity(deepest + 1);
+        let mut seconds = Vec::with_capacity(deepest + 1);
         let (mut cur, mut ch, mut hh, mut ww) = (x.to_vec(), 3, h, w);
         for (i, conv) in self.convs()[..=deepest].iter().enumerate() {
+            let start = Instant::now();
             let pool = if i > 0 && CONVS[i].1 == 1 {
                 let (oh, ow) = (hh / 2, ww / 2);
                 let mut out = vec![0.0; ch * oh * ow];
@@ -70,6 +113,7 @@ impl Vgg19 {
                 h: hh,
                 w: ww,
             });
+            seconds.push([start.elapsed().as_secs_f64(), 0.0]);
             ch = fwd.cout();
             for (slot, l) in outs.iter_mut().zip(layers) {
                 if l.0 == i {
@@ -78,7 +122,13 @@ impl Vgg19 {
             }
             cur = out;
         }
-        Ok((outs.into_iter().flatten().collect(), Tape { saved, h, w }))
+        let tape = Tape {
+            saved,
+            seconds,
+            h,
+            w,
+        };
+        Ok((outs.into_iter().flatten().collect(), tape))
     }
 
     /// The gradient with respect to the input image of a loss whose gradients with respect to
@@ -86,7 +136,7 @@ impl Vgg19 {
     /// [`Vgg19::forward`]; `None` where the loss does not use a layer).
     pub fn backward(
         &self,
-        tape: &Tape,
+        tape: &mut Tape,
         layers: &[LayerId],
         grads: &[Option<Vec<f32>>],
     ) -> Result<Vec<f32>> {
@@ -100,6 +150,7 @@ impl Vgg19 {
         let deepest = tape.saved.len() - 1;
         let mut g: Option<Vec<f32>> = None;
         for i in (0..=deepest).rev() {
+            let start = Instant::now();
             let s = &tape.saved[i];
             let cout = self.convs()[i].cout();
             for (l, lg) in layers.iter().zip(grads) {
@@ -137,6 +188,7 @@ impl Vgg19 {
                 }
                 None => gin,
             });
+            tape.seconds[i][1] = start.elapsed().as_secs_f64();
         }
         Ok(g.unwrap_or_else(|| vec![0.0; 3 * tape.h * tape.w]))
     }
@@ -163,10 +215,10 @@ mod tests {
         let (h, w) = (37, 42);
         let mut rng = Lcg(3);
         let x = rng.vec(3 * h * w, 100.0);
-        let (feats, tape) = model.forward(&x, h, w, &layers).unwrap();
+        let (feats, mut tape) = model.forward(&x, h, w, &layers).unwrap();
         let r: Vec<Vec<f32>> = feats.iter().map(|(f, _)| rng.vec(f.len(), 1.0)).collect();
         let grads: Vec<Option<Vec<f32>>> = r.iter().cloned().map(Some).collect();
-        let ours = model.backward(&tape, &layers, &grads).unwrap();
+        let ours = model.backward(&mut tape, &layers, &grads).unwrap();
 
         let var = Var::from_vec(x.clone(), (1, 3, h, w), &Device::Cpu).unwrap();
         let fs = model.features(var.as_tensor(), &layers).unwrap();

@@ -9,7 +9,7 @@
 
 pub mod cpu;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 
@@ -47,36 +47,78 @@ fn nchw<'a>(
 /// The weights are constants held by the op: no weight gradient exists.
 #[derive(Clone)]
 pub struct Conv3x3 {
-    weights: Arc<ConvKernel>,
-    adjoint: Arc<ConvKernel>,
+    weights: Arc<LazyKernel>,
+    adjoint: Arc<LazyKernel>,
     relu: bool,
+}
+
+/// A kernel prepared on first use: transformed weights cost memory, and most runs never
+/// reach the deepest layers.
+struct LazyKernel {
+    raw: Arc<Conv3x3Weights>,
+    /// Whether this is the adjoint (input-gradient) convolution of `raw`.
+    adjoint: bool,
+    precision: Precision,
+    cell: OnceLock<ConvKernel>,
+}
+
+impl LazyKernel {
+    /// The kernel, prepared now if this is its first use.
+    fn get(&self) -> &ConvKernel {
+        self.cell.get_or_init(|| {
+            let w = if self.adjoint {
+                self.raw.adjoint()
+            } else {
+                (*self.raw).clone()
+            };
+            ConvKernel::new(w, self.precision)
+        })
+    }
 }
 
 impl Conv3x3 {
     /// An op for these weights (`[cout, cin, 3, 3]`, bias `[cout]`), its products run in
     /// `precision`.
     pub fn new(weights: Conv3x3Weights, relu: bool, precision: Precision) -> Self {
-        let adjoint = Arc::new(ConvKernel::new(weights.adjoint(), precision));
+        let raw = Arc::new(weights);
+        let lazy = |adjoint| {
+            Arc::new(LazyKernel {
+                raw: raw.clone(),
+                adjoint,
+                precision,
+                cell: OnceLock::new(),
+            })
+        };
         Self {
-            weights: Arc::new(ConvKernel::new(weights, precision)),
-            adjoint,
+            weights: lazy(false),
+            adjoint: lazy(true),
             relu,
         }
     }
 
     /// Input channels.
     pub fn cin(&self) -> usize {
-        self.weights.cin()
+        let r = &self.weights.raw;
+        if self.weights.adjoint {
+            r.cout
+        } else {
+            r.cin
+        }
     }
 
     /// Output channels.
     pub fn cout(&self) -> usize {
-        self.weights.cout()
+        let r = &self.weights.raw;
+        if self.weights.adjoint {
+            r.cin
+        } else {
+            r.cout
+        }
     }
 
     /// The CPU kernels: forward, and adjoint (input gradient, no bias).
     pub fn kernels(&self) -> (&ConvKernel, &ConvKernel) {
-        (&self.weights, &self.adjoint)
+        (self.weights.get(), self.adjoint.get())
     }
 
     /// The adjoint convolution (no bias, no ReLU): applied to an output gradient it gives the
@@ -107,6 +149,7 @@ impl CustomOp1 for Conv3x3 {
         }
         let mut out = vec![0.0f32; n * self.cout() * h * w];
         self.weights
+            .get()
             .run(x, Mask::None, n, h, w, self.relu, &mut out);
         Ok((CpuStorage::F32(out), Shape::from((n, self.cout(), h, w))))
     }

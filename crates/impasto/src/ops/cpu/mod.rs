@@ -79,14 +79,66 @@ pub enum Precision {
 }
 
 impl Precision {
-    /// The fastest precision this CPU runs well: bf16 where it has bf16 dot products.
+    /// The faster precision on this CPU, measured once: bf16 where the CPU has bf16 dot
+    /// products and they outrun f32 FMAs by a clear margin, f32 otherwise. Some CPUs report
+    /// AVX512_BF16 but run it at half the f32 rate, so the flag alone does not decide.
     pub fn auto() -> Precision {
-        if gemm_bf16::available() {
-            Precision::Bf16
-        } else {
-            Precision::F32
+        static CHOICE: OnceLock<Precision> = OnceLock::new();
+        *CHOICE.get_or_init(|| match product_rates() {
+            Some((f32_rate, bf16_rate)) if bf16_rate > 1.2 * f32_rate => Precision::Bf16,
+            _ => Precision::F32,
+        })
+    }
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
         }
     }
+}
+
+/// Products per second of the f32 and bf16 kernels on a convolution-sized block (best of a
+/// few short runs, a few milliseconds in all); `None` without AVX512_BF16.
+#[cfg(target_arch = "x86_64")]
+pub fn product_rates() -> Option<(f64, f64)> {
+    if !gemm_bf16::available() || !gemm_avx512::available() {
+        return None;
+    }
+    let (m, k, t) = (64, 512, 192);
+    let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.1).collect();
+    let b: Vec<f32> = (0..k * t).map(|i| (i % 5) as f32 * 0.1).collect();
+    let (pa, pa16) = (gemm_avx512::pack_a(&a, m, k), gemm_bf16::pack_a(&a, m, k));
+    let (mut pb, mut pb16) = (Vec::new(), Vec::new());
+    gemm_avx512::pack_b(&b, k, t, &mut pb);
+    gemm_bf16::pack_b(&b, k, t, &mut pb16);
+    let mut out = vec![0.0f32; m * t];
+    let best = |f: &mut dyn FnMut()| {
+        (0..5)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                for _ in 0..4 {
+                    f();
+                }
+                start.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let dst = out.as_mut_ptr();
+    // SAFETY: both kernels are available (checked above) and the operands were packed for
+    // these sizes; dst holds m rows of t columns.
+    let f32_time =
+        best(&mut || unsafe { gemm_avx512::gemm_band(m, k, t, &pa, &pb, &[], false, dst, t) });
+    let bf16_time =
+        best(&mut || unsafe { gemm_bf16::gemm_band(m, k, t, &pa16, &pb16, &[], false, dst, t) });
+    Some((1.0 / f32_time, 1.0 / bf16_time))
+}
+
+/// Products per second of the f32 and bf16 kernels; `None` off x86_64.
+#[cfg(not(target_arch = "x86_64"))]
+pub fn product_rates() -> Option<(f64, f64)> {
+    None
 }
 
 /// Which inputs of a convolution count as zero: a ReLU's derivative applied on the way in.
