@@ -21,8 +21,11 @@ const POS: usize = 36;
 const LANES: usize = 16;
 /// Columns of one packed panel of the product kernels (a multiple of [`LANES`]).
 const PANEL: usize = gemm_avx512::NR;
-/// Budget for a band's transformed inputs and products, in bytes.
-const BAND_BYTES: usize = 32 << 20;
+/// Smallest budget for a band's transformed inputs and products, in bytes: about one core's
+/// L2 cache, where they stay between the three phases.
+const BAND_MIN_BYTES: usize = 2 << 20;
+/// Largest budget for a band, in bytes.
+const BAND_MAX_BYTES: usize = 32 << 20;
 
 /// The weight transform `G` of F(4×4, 3×3).
 const G: [[f64; 3]; 6] = [
@@ -127,7 +130,7 @@ struct Scratch {
 thread_local! {
     static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch { v: Vec::new(), v16: Vec::new(), m: Vec::new() }) };
     /// One zero-padded input plane band per worker thread.
-    static PLANE: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static PLANE: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
 /// A raw pointer shared by parallel jobs that write disjoint elements.
@@ -144,27 +147,35 @@ impl<T> Shared<T> {
     }
 }
 
-/// One band of tile rows and where its tiles sit.
+/// One band of tile rows. Tile `t` of the band is tile `t % txp` of row `ty0 + t / txp`:
+/// rows are padded to a multiple of 16 tiles, so every group of 16 lies in one row.
 struct Band {
     /// First tile row.
     ty0: usize,
-    /// Tiles in the band.
-    tiles: usize,
-    /// Tiles rounded up to whole panels.
-    padded: usize,
+    /// Tile rows in the band.
+    rows: usize,
     /// Tiles per row.
     tx_n: usize,
-    /// Rows of the zero-padded input plane band.
-    plane_rows: usize,
-    /// Width of the zero-padded input plane band.
-    plane_w: usize,
+    /// Tiles per row, padded to a multiple of [`LANES`].
+    txp: usize,
+    /// Tiles rounded up to whole panels.
+    padded: usize,
 }
 
 impl Band {
-    /// Offset in the padded plane of the top-left input of tile `t` (clamped into the band).
-    fn tile_base(&self, t: usize) -> usize {
-        let t = t.min(self.tiles - 1);
-        4 * (t / self.tx_n) * self.plane_w + 4 * (t % self.tx_n)
+    /// Tiles of the band that belong to a row (padding ones included).
+    fn tiles(&self) -> usize {
+        self.rows * self.txp
+    }
+
+    /// Rows of the input plane band: the tiles' rows plus one of padding above and below.
+    fn plane_rows(&self) -> usize {
+        4 * self.rows + 2
+    }
+
+    /// Length of one phase of a plane row (see [`fill_plane`]).
+    fn phase_len(&self) -> usize {
+        self.txp + 2
     }
 }
 
@@ -190,7 +201,11 @@ pub fn conv3x3(
     }
     let (ty_n, tx_n) = (h.div_ceil(4), w.div_ceil(4));
     let per_tile = POS * (cin + cout) * 4;
-    let rows = (BAND_BYTES / per_tile / tx_n).clamp(1, ty_n);
+    let tx_n_padded = tx_n.div_ceil(LANES) * LANES;
+    // Every band reads all the transformed weights, so layers with large weights (deep ones,
+    // small images) take larger bands; the others keep theirs in L2.
+    let budget = (k.bytes() / 2).clamp(BAND_MIN_BYTES, BAND_MAX_BYTES);
+    let rows = (budget / per_tile / tx_n_padded).clamp(1, ty_n);
     let isa = Isa::get();
     SCRATCH.with_borrow_mut(|s| {
         for img in 0..n {
@@ -198,15 +213,14 @@ pub fn conv3x3(
             let mi = mask.image(img, cin * hw);
             let oi = &mut out[img * cout * hw..][..cout * hw];
             for ty0 in (0..ty_n).step_by(rows) {
-                let ty1 = (ty0 + rows).min(ty_n);
-                let tiles = (ty1 - ty0) * tx_n;
+                let rows = rows.min(ty_n - ty0);
+                let txp = tx_n.div_ceil(LANES) * LANES;
                 let band = Band {
                     ty0,
-                    tiles,
-                    padded: tiles.div_ceil(PANEL) * PANEL,
+                    rows,
                     tx_n,
-                    plane_rows: 4 * (ty1 - ty0) + 2,
-                    plane_w: 4 * tx_n + 2,
+                    txp,
+                    padded: (rows * txp).div_ceil(PANEL) * PANEL,
                 };
                 run_band(xi, mi, h, w, k, relu, &band, isa, s, oi);
             }
@@ -241,7 +255,6 @@ fn run_band(
     if s.m.len() < POS * tp * cout {
         s.m.resize(POS * tp * cout, 0.0);
     }
-    let bases: Vec<u32> = (0..tp).map(|t| band.tile_base(t) as u32).collect();
     let v = Shared(s.v.as_mut_ptr());
     let v16 = Shared(s.v16.as_mut_ptr() as *mut u16);
     let layout = match &k.u {
@@ -252,10 +265,10 @@ fn run_band(
     // their even partner, so a pair is written by one job).
     let step = if bf16 { 2 } else { 1 };
     (0..cin.div_ceil(step)).into_par_iter().for_each(|job| {
-        PLANE.with_borrow_mut(|plane| {
+        PLANE.with_borrow_mut(|(plane, row)| {
             // A bf16 pair past an odd channel count gets zeros for its missing half.
             for ci in job * step..job * step + step {
-                fill_plane(x, mask, ci, h, w, band, plane);
+                fill_plane(x, mask, ci, h, w, band, plane, row);
                 let dst = if bf16 {
                     VDst::Bf16 {
                         base: v16.get(),
@@ -273,7 +286,7 @@ fn run_band(
                     }
                 };
                 // SAFETY: each job writes the elements of its own channels only.
-                unsafe { input_transform(isa, plane, &bases, band.plane_w, dst) };
+                unsafe { input_transform(isa, plane, band, dst) };
             }
         })
     });
@@ -339,29 +352,6 @@ fn run_band(
     });
     // Phase 3: transform the products back, add the bias, apply ReLU, store.
     let hw = h * w;
-    let tile_at = |t: usize| (4 * (band.ty0 + t / band.tx_n), 4 * (t % band.tx_n));
-    let out_base: Vec<u32> = (0..tp)
-        .map(|t| tile_at(t.min(band.tiles - 1)))
-        .map(|(y, x)| (y * w + x) as u32)
-        .collect();
-    let rows_left: Vec<i32> = (0..tp)
-        .map(|t| {
-            if t < band.tiles {
-                h as i32 - tile_at(t).0 as i32
-            } else {
-                0
-            }
-        })
-        .collect();
-    let cols_left: Vec<i32> = (0..tp)
-        .map(|t| {
-            if t < band.tiles {
-                w as i32 - tile_at(t).1 as i32
-            } else {
-                0
-            }
-        })
-        .collect();
     let o = Shared(out.as_mut_ptr());
     let mv = &s.m;
     (0..cout).into_par_iter().for_each(|co| {
@@ -374,9 +364,7 @@ fn run_band(
         };
         let place = Placement {
             band,
-            out_base: &out_base,
-            rows_left: &rows_left,
-            cols_left: &cols_left,
+            h,
             w,
             bias,
             relu,
@@ -387,7 +375,10 @@ fn run_band(
     });
 }
 
-/// Copies input channel `ci` of the band's rows into the zero-padded `plane`, masked.
+/// Copies input channel `ci` of the band's rows into `plane`, masked, zero-padded, and split
+/// by column phase: element `(r, j, i)` at `(r * 4 + j) * phase_len + i` holds image column
+/// `4i + j - 1` of band row `r`. The six inputs of a tile's row are then four contiguous
+/// runs over 16 neighbouring tiles. Channels past `cin` (a bf16 pair's missing half) are zero.
 fn fill_plane(
     x: &[f32],
     mask: Mask,
@@ -396,23 +387,29 @@ fn fill_plane(
     w: usize,
     band: &Band,
     plane: &mut Vec<f32>,
+    row: &mut Vec<f32>,
 ) {
-    let pw = band.plane_w;
+    let pl = band.phase_len();
     plane.clear();
-    plane.resize(band.plane_rows * pw + LANES, 0.0);
+    plane.resize(band.plane_rows() * 4 * pl, 0.0);
     if ci * h * w >= x.len() {
         return;
     }
     let y0 = 4 * band.ty0 as isize - 1;
-    for r in 0..band.plane_rows {
+    for r in 0..band.plane_rows() {
         let y = y0 + r as isize;
         if y < 0 || y >= h as isize {
             continue;
         }
         let off = (ci * h + y as usize) * w;
-        let dst = &mut plane[r * pw + 1..][..w];
-        dst.copy_from_slice(&x[off..][..w]);
-        mask.apply(off, dst);
+        row.clear();
+        row.extend_from_slice(&x[off..][..w]);
+        mask.apply(off, row);
+        let dst = &mut plane[r * 4 * pl..][..4 * pl];
+        for (xx, &v) in row.iter().enumerate() {
+            let xp = xx + 1;
+            dst[(xp % 4) * pl + xp / 4] = v;
+        }
     }
 }
 
@@ -456,11 +453,7 @@ struct OutSrc<'a> {
 #[derive(Clone, Copy)]
 struct Placement<'a> {
     band: &'a Band,
-    /// Per tile: offset of its top-left output, and how many of its rows and columns lie
-    /// inside the image (0 for padding tiles).
-    out_base: &'a [u32],
-    rows_left: &'a [i32],
-    cols_left: &'a [i32],
+    h: usize,
     w: usize,
     bias: f32,
     relu: bool,
@@ -502,34 +495,15 @@ fn at(m: [&V16; 6]) -> [V16; 4] {
 
 /// The input transform body: `Bᵀ·d·B` for every group of 16 tiles of one channel.
 #[inline(always)]
-unsafe fn input_transform_body<const AVX512: bool>(
-    plane: &[f32],
-    bases: &[u32],
-    pw: usize,
-    dst: VDst,
-) {
-    for (g, group) in bases.chunks_exact(LANES).enumerate() {
+unsafe fn input_transform_body(plane: &[f32], band: &Band, dst: VDst) {
+    let pl = band.phase_len();
+    for g in 0..band.tiles() / LANES {
+        let (ty, tx0) = (g * LANES / band.txp, g * LANES % band.txp);
         let mut d = [[[0.0f32; LANES]; 6]; 6];
-        #[cfg(target_arch = "x86_64")]
-        if AVX512 {
-            use std::arch::x86_64::*;
-            let idx = _mm512_loadu_si512(group.as_ptr() as *const _);
-            for (r, row) in d.iter_mut().enumerate() {
-                for (c, v) in row.iter_mut().enumerate() {
-                    let at = _mm512_add_epi32(idx, _mm512_set1_epi32((r * pw + c) as i32));
-                    _mm512_storeu_ps(v.as_mut_ptr(), _mm512_i32gather_ps::<4>(at, plane.as_ptr()));
-                }
-            }
-        }
-        if !AVX512 || cfg!(not(target_arch = "x86_64")) {
-            for (l, &b) in group.iter().enumerate() {
-                let b = b as usize;
-                for (r, row) in d.iter_mut().enumerate() {
-                    let src = &plane[b + r * pw..][..6];
-                    for c in 0..6 {
-                        row[c][l] = src[c];
-                    }
-                }
+        for (r, row) in d.iter_mut().enumerate() {
+            let prow = &plane[(4 * ty + r) * 4 * pl..][..4 * pl];
+            for (c, v) in row.iter_mut().enumerate() {
+                v.copy_from_slice(&prow[(c % 4) * pl + tx0 + c / 4..][..LANES]);
             }
         }
         // Along rows of the tile (index r), column by column, then along columns.
@@ -581,14 +555,14 @@ unsafe fn input_transform_body<const AVX512: bool>(
 
 /// The output transform body: `Aᵀ·m·A` + bias, ReLU, for every group of 16 tiles.
 #[inline(always)]
-unsafe fn output_transform_body<const AVX512: bool>(
-    src: OutSrc,
-    place: Placement,
-    out: &mut [f32],
-) {
+unsafe fn output_transform_body(src: OutSrc, place: Placement, out: &mut [f32]) {
     let band = place.band;
-    for g in 0..band.padded / LANES {
+    for g in 0..band.tiles() / LANES {
         let t0 = g * LANES;
+        let (ty, tx0) = (band.ty0 + t0 / band.txp, t0 % band.txp);
+        if tx0 >= band.tx_n {
+            continue;
+        }
         let mut m = [[[0.0f32; LANES]; 6]; 6];
         for (i, mi) in m.iter_mut().enumerate() {
             for (j, mij) in mi.iter_mut().enumerate() {
@@ -616,34 +590,20 @@ unsafe fn output_transform_body<const AVX512: bool>(
                 }
             }
         }
-        let (base, rows, cols) = (
-            &place.out_base[t0..][..LANES],
-            &place.rows_left[t0..][..LANES],
-            &place.cols_left[t0..][..LANES],
-        );
-        #[cfg(target_arch = "x86_64")]
-        if AVX512 {
-            use std::arch::x86_64::*;
-            let base = _mm512_loadu_si512(base.as_ptr() as *const _);
-            let rows = _mm512_loadu_si512(rows.as_ptr() as *const _);
-            let cols = _mm512_loadu_si512(cols.as_ptr() as *const _);
-            for (a, ya) in y.iter().enumerate() {
-                let in_rows = _mm512_cmpgt_epi32_mask(rows, _mm512_set1_epi32(a as i32));
-                for (b, yab) in ya.iter().enumerate() {
-                    let k = in_rows & _mm512_cmpgt_epi32_mask(cols, _mm512_set1_epi32(b as i32));
-                    let at = _mm512_add_epi32(base, _mm512_set1_epi32((a * place.w + b) as i32));
-                    let v = _mm512_loadu_ps(yab.as_ptr());
-                    _mm512_mask_i32scatter_ps::<4>(out.as_mut_ptr(), k, at, v);
+        // Columns 4·tx0 .. 4·tx0 + 64 of each output row, interleaved from the tiles.
+        let n = (place.w - 4 * tx0).min(4 * LANES);
+        let mut line = [0.0f32; 4 * LANES];
+        for (a, ya) in y.iter().enumerate() {
+            let yy = 4 * ty + a;
+            if yy >= place.h {
+                break;
+            }
+            for l in 0..LANES {
+                for b in 0..4 {
+                    line[4 * l + b] = ya[b][l];
                 }
             }
-            continue;
-        }
-        for l in 0..LANES {
-            for (a, ya) in y.iter().enumerate().take(rows[l].max(0) as usize) {
-                for (b, yab) in ya.iter().enumerate().take(cols[l].max(0) as usize) {
-                    out[base[l] as usize + a * place.w + b] = yab[l];
-                }
-            }
+            out[yy * place.w + 4 * tx0..][..n].copy_from_slice(&line[..n]);
         }
     }
 }
@@ -660,9 +620,9 @@ macro_rules! dispatch {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f")]
-                unsafe fn avx512($($arg: $ty),*) { $body::<true>($($arg),*) }
+                unsafe fn avx512($($arg: $ty),*) { $body($($arg),*) }
                 #[target_feature(enable = "avx2,fma")]
-                unsafe fn avx2($($arg: $ty),*) { $body::<false>($($arg),*) }
+                unsafe fn avx2($($arg: $ty),*) { $body($($arg),*) }
                 match isa {
                     Isa::Avx512 => return avx512($($arg),*),
                     Isa::Avx2 => return avx2($($arg),*),
@@ -670,12 +630,12 @@ macro_rules! dispatch {
                 }
             }
             let _ = isa;
-            $body::<false>($($arg),*)
+            $body($($arg),*)
         }
     };
 }
 
-dispatch!(input_transform, input_transform_body, (plane: &[f32], bases: &[u32], pw: usize, dst: VDst));
+dispatch!(input_transform, input_transform_body, (plane: &[f32], band: &Band, dst: VDst));
 dispatch!(output_transform, output_transform_body, (src: OutSrc, place: Placement, out: &mut [f32]));
 
 #[cfg(test)]
