@@ -265,10 +265,10 @@ fn run_band(
     // their even partner, so a pair is written by one job).
     let step = if bf16 { 2 } else { 1 };
     (0..cin.div_ceil(step)).into_par_iter().for_each(|job| {
-        PLANE.with_borrow_mut(|(plane, row)| {
+        PLANE.with_borrow_mut(|scratch| {
             // A bf16 pair past an odd channel count gets zeros for its missing half.
             for ci in job * step..job * step + step {
-                fill_plane(x, mask, ci, h, w, band, plane, row);
+                fill_plane(x, mask, ci, h, w, band, scratch);
                 let dst = if bf16 {
                     VDst::Bf16 {
                         base: v16.get(),
@@ -286,7 +286,7 @@ fn run_band(
                     }
                 };
                 // SAFETY: each job writes the elements of its own channels only.
-                unsafe { input_transform(isa, plane, band, dst) };
+                unsafe { input_transform(isa, &scratch.0, band, dst) };
             }
         })
     });
@@ -386,8 +386,7 @@ fn fill_plane(
     h: usize,
     w: usize,
     band: &Band,
-    plane: &mut Vec<f32>,
-    row: &mut Vec<f32>,
+    (plane, row): &mut (Vec<f32>, Vec<f32>),
 ) {
     let pl = band.phase_len();
     plane.clear();
