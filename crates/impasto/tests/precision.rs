@@ -1,0 +1,90 @@
+//! bf16 convolutions: stable from the very first L-BFGS iteration at small sizes (where bf16
+//! autocast in PyTorch blows up), and on the same path as f32.
+
+use std::path::PathBuf;
+
+use impasto::image::{io, Rgb};
+use impasto::model::{vgg::Vgg19, weights};
+use impasto::ops::cpu::gemm_bf16;
+use impasto::session::{Session, Style};
+use impasto::settings::Settings;
+use impasto::{Device, Precision};
+
+fn repo(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+fn model(precision: Precision) -> Vgg19 {
+    let shared = repo("../shared/weights").join(weights::WEIGHTS_FILE);
+    let w = if shared.is_file() {
+        shared
+    } else {
+        weights::resolve(None).unwrap().0
+    };
+    Vgg19::load(&w, &Device::Cpu, precision).expect("weights load")
+}
+
+fn image(name: &str) -> Rgb {
+    io::load(&repo("examples").join(name)).unwrap().image
+}
+
+/// Total loss and Gram cosine after each of `iters` iterations at one size.
+fn run(model: &Vgg19, size: usize, iters: usize) -> Vec<(f64, f64)> {
+    let settings = Settings {
+        size,
+        scales: Some(vec![size]),
+        iters,
+        style_target: None,
+        ..Settings::default()
+    };
+    let style = Style {
+        image: image("starry_night.jpg"),
+        weight: 1.0,
+    };
+    let mut s = Session::new(
+        model,
+        image("portrait_astronaut.jpg"),
+        vec![style],
+        settings,
+    )
+    .expect("session");
+    let mut out = Vec::new();
+    while !s.done() {
+        let l = s.step().expect("step").losses;
+        out.push((l.total, l.gram_cosine));
+    }
+    out
+}
+
+#[test]
+fn bf16_from_the_first_iteration_is_stable_and_tracks_f32() {
+    if !gemm_bf16::available() {
+        eprintln!("this CPU has no AVX512_BF16: bf16 kernels not exercised");
+        return;
+    }
+    let (f32_model, bf16_model) = (model(Precision::F32), model(Precision::Bf16));
+    for (size, iters) in [(64, 12), (256, 6)] {
+        let a = run(&f32_model, size, iters);
+        let b = run(&bf16_model, size, iters);
+        let first = b[0].0;
+        for (i, &(total, _)) in b.iter().enumerate() {
+            assert!(total.is_finite(), "{size} px, iteration {i}: loss {total}");
+            assert!(
+                total <= first * 1.001,
+                "{size} px, iteration {i}: loss rose from {first} to {total}"
+            );
+        }
+        let ((fa, ca), (fb, cb)) = (*a.last().unwrap(), *b.last().unwrap());
+        eprintln!("{size} px: f32 loss {fa:.4e} cosine {ca:.4}; bf16 loss {fb:.4e} cosine {cb:.4}");
+        assert!(
+            (fb - fa).abs() <= 0.1 * fa,
+            "{size} px: bf16 ends at loss {fb}, f32 at {fa}"
+        );
+        assert!(
+            (cb - ca).abs() <= 0.02,
+            "{size} px: bf16 ends at Gram cosine {cb}, f32 at {ca}"
+        );
+    }
+}
