@@ -5,6 +5,7 @@
 //! convolutions with the masks fused into their input, from the deepest layer down, adding the
 //! loss gradient of each layer where it was asked for.
 
+use std::rc::Rc;
 use std::time::Instant;
 
 use super::layers::{LayerId, CONVS};
@@ -87,10 +88,12 @@ impl Vgg19 {
     ) -> Result<(Features, Tape)> {
         let deepest = self.check_layers(layers)?;
         assert_eq!(x.len(), 3 * h * w, "forward: input size");
-        let mut outs: Vec<Option<(Vec<f32>, [usize; 3])>> = vec![None; layers.len()];
+        // Outputs are shared between the next layer's input and the returned features, never
+        // copied: at 2048 px one block-1 activation is a gigabyte.
+        let mut outs: Vec<Option<(Rc<Vec<f32>>, [usize; 3])>> = vec![None; layers.len()];
         let mut saved = Vec::with_capacity(deepest + 1);
         let mut seconds = Vec::with_capacity(deepest + 1);
-        let (mut cur, mut ch, mut hh, mut ww) = (x.to_vec(), 3, h, w);
+        let (mut cur, mut ch, mut hh, mut ww) = (Rc::new(x.to_vec()), 3, h, w);
         for (i, conv) in self.convs()[..=deepest].iter().enumerate() {
             let start = Instant::now();
             let pool = if i > 0 && CONVS[i].1 == 1 {
@@ -98,7 +101,7 @@ impl Vgg19 {
                 let mut out = vec![0.0; ch * oh * ow];
                 let mut win = vec![0u8; out.len()];
                 maxpool::maxpool2x2(&cur, ch, hh, ww, &mut out, Some(&mut win));
-                (cur, hh, ww) = (out, oh, ow);
+                (cur, hh, ww) = (Rc::new(out), oh, ow);
                 Some(win)
             } else {
                 None
@@ -115,20 +118,26 @@ impl Vgg19 {
             });
             seconds.push([start.elapsed().as_secs_f64(), 0.0]);
             ch = fwd.cout();
+            cur = Rc::new(out);
             for (slot, l) in outs.iter_mut().zip(layers) {
                 if l.0 == i {
-                    *slot = Some((out.clone(), [ch, hh, ww]));
+                    *slot = Some((cur.clone(), [ch, hh, ww]));
                 }
             }
-            cur = out;
         }
+        drop(cur);
+        let feats = outs
+            .into_iter()
+            .flatten()
+            .map(|(f, dims)| (Rc::try_unwrap(f).unwrap_or_else(|f| (*f).clone()), dims))
+            .collect();
         let tape = Tape {
             saved,
             seconds,
             h,
             w,
         };
-        Ok((outs.into_iter().flatten().collect(), tape))
+        Ok((feats, tape))
     }
 
     /// The gradient with respect to the input image of a loss whose gradients with respect to
