@@ -5,6 +5,7 @@ pub mod conv;
 pub mod conv3x3;
 pub mod gemm_avx512;
 pub mod gemm_bf16;
+pub mod gram;
 pub mod maxpool;
 pub mod winograd;
 
@@ -65,6 +66,20 @@ impl Isa {
         let r = f();
         FORCED.set(before);
         r
+    }
+}
+
+/// A raw pointer shared by parallel jobs that write disjoint elements.
+#[derive(Clone, Copy)]
+pub(crate) struct Shared<T>(pub(crate) *mut T);
+// SAFETY: every user writes disjoint elements from different jobs.
+unsafe impl<T> Send for Shared<T> {}
+unsafe impl<T> Sync for Shared<T> {}
+
+impl<T> Shared<T> {
+    /// The pointer (a method, so closures capture the whole `Send` wrapper).
+    pub(crate) fn get(self) -> *mut T {
+        self.0
     }
 }
 
