@@ -6,9 +6,7 @@ use crate::Result;
 
 /// Gram matrices `F·Fᵀ / (C·H·W)` of `[n, c, h, w]` features, as `[n, c, c]` in f32.
 pub fn gram(features: &Tensor) -> Result<Tensor> {
-    let (n, c, h, w) = features.dims4()?;
-    let f = features.reshape((n, c, h * w))?;
-    Ok((f.matmul(&f.t()?)? / (c * h * w) as f64)?)
+    Ok(crate::ops::Gram::apply(features)?)
 }
 
 /// Mean squared difference between two tensors of the same shape.

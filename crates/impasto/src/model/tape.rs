@@ -76,6 +76,9 @@ impl Tape {
 /// The features of the requested layers, each `(data, [c, h, w])`.
 pub type Features = Vec<(Vec<f32>, [usize; 3])>;
 
+/// A layer output held both as the next layer's input and as a returned feature.
+type Shared = (Rc<Vec<f32>>, [usize; 3]);
+
 impl Vgg19 {
     /// Runs `x` (`[3, h, w]`, preprocessed) to the deepest of `layers` and returns their
     /// outputs, in the order asked, with a tape for [`Vgg19::backward`]. CPU only.
@@ -90,7 +93,7 @@ impl Vgg19 {
         assert_eq!(x.len(), 3 * h * w, "forward: input size");
         // Outputs are shared between the next layer's input and the returned features, never
         // copied: at 2048 px one block-1 activation is a gigabyte.
-        let mut outs: Vec<Option<(Rc<Vec<f32>>, [usize; 3])>> = vec![None; layers.len()];
+        let mut outs: Vec<Option<Shared>> = vec![None; layers.len()];
         let mut saved = Vec::with_capacity(deepest + 1);
         let mut seconds = Vec::with_capacity(deepest + 1);
         let (mut cur, mut ch, mut hh, mut ww) = (Rc::new(x.to_vec()), 3, h, w);

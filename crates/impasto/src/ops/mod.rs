@@ -1,17 +1,19 @@
 //! Candle custom ops for the VGG path: fused 3×3 convolution + bias + ReLU whose backward
-//! computes the input gradient only, and a 2×2 max-pool with a correct gradient.
+//! computes the input gradient only, a 2×2 max-pool with a correct gradient, and Gram matrices.
 //!
 //! Candle's own conv2d backward always computes a kernel gradient and goes through a slow
-//! transposed convolution; its max-pool backward scales gradients wrongly. These ops replace
-//! both. Forward passes run the kernels in [`cpu`]; backward passes are written with tensor
-//! ops (and these same ops), so they do not depend on the device. On the CPU the engine does
-//! not use these backward passes: `model::tape` runs the network's own backward kernels.
+//! transposed convolution; its max-pool backward scales gradients wrongly; its matmul runs AVX2
+//! only and does not know that `F·Fᵀ` is symmetric. These ops replace all three. Forward passes
+//! run the kernels in [`cpu`]. The convolution and max-pool backward passes are written with
+//! tensor ops (and these same ops), so they do not depend on the device; on the CPU the engine
+//! does not use them: `model::tape` runs the network's own backward kernels. The Gram backward
+//! pass is a CPU kernel too, which the engine does use (off the CPU, [`Gram`] is candle's matmul).
 
 pub mod cpu;
 
 use std::sync::{Arc, OnceLock};
 
-use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
 
 use cpu::conv::ConvKernel;
 use cpu::conv3x3::Conv3x3Weights;
@@ -23,12 +25,12 @@ impl From<candle_core::Error> for crate::Error {
     }
 }
 
-/// Returns the contiguous f32 data and NCHW dims of a CPU tensor argument.
-fn nchw<'a>(
+/// Returns the contiguous f32 data and the `N` dims of a CPU tensor argument.
+fn dense<'a, const N: usize>(
     name: &str,
     storage: &'a CpuStorage,
     layout: &Layout,
-) -> candle_core::Result<(&'a [f32], [usize; 4])> {
+) -> candle_core::Result<(&'a [f32], [usize; N])> {
     let data = match storage {
         CpuStorage::F32(v) => v,
         _ => candle_core::bail!("{name}: only f32 is supported"),
@@ -36,11 +38,20 @@ fn nchw<'a>(
     let (start, end) = layout
         .contiguous_offsets()
         .ok_or_else(|| candle_core::Error::Msg(format!("{name}: input must be contiguous")))?;
-    let dims: [usize; 4] = layout
+    let dims: [usize; N] = layout
         .dims()
         .try_into()
-        .map_err(|_| candle_core::Error::Msg(format!("{name}: expected an NCHW tensor")))?;
+        .map_err(|_| candle_core::Error::Msg(format!("{name}: expected {N} dims")))?;
     Ok((&data[start..end], dims))
+}
+
+/// Returns the contiguous f32 data and NCHW dims of a CPU tensor argument.
+fn nchw<'a>(
+    name: &str,
+    storage: &'a CpuStorage,
+    layout: &Layout,
+) -> candle_core::Result<(&'a [f32], [usize; 4])> {
+    dense(name, storage, layout)
 }
 
 /// 3×3 convolution (stride 1, zero padding 1) + bias, optionally followed by ReLU.
@@ -213,6 +224,78 @@ fn maxpool_grad(x: &Tensor, res: &Tensor, grad: &Tensor) -> candle_core::Result<
         .pad_with_zeros(3, 0, w - ow)
 }
 
+/// Gram matrices `F·Fᵀ / (C·H·W)` of `[n, c, h, w]` features, as `[n, c, c]`. On the CPU the
+/// kernels in [`cpu::gram`] run both ways; elsewhere candle's matmul.
+#[derive(Clone, Copy)]
+pub struct Gram;
+
+impl Gram {
+    /// Applies the op to an `[n, c, h, w]` f32 tensor.
+    pub fn apply(x: &Tensor) -> candle_core::Result<Tensor> {
+        if x.device().is_cpu() {
+            return x.contiguous()?.apply_op1(Gram);
+        }
+        let (n, c, h, w) = x.dims4()?;
+        let f = x.reshape((n, c, h * w))?;
+        f.matmul(&f.t()?)? / (c * h * w) as f64
+    }
+}
+
+impl CustomOp1 for Gram {
+    fn name(&self) -> &'static str {
+        "impasto-gram"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (f, [n, c, h, w]) = nchw(self.name(), s, l)?;
+        let hw = h * w;
+        let mut out = vec![0.0f32; n * c * c];
+        for (f, out) in f.chunks_exact(c * hw).zip(out.chunks_exact_mut(c * c)) {
+            cpu::gram::gram(f, c, hw, 1.0 / (c * hw) as f32, out);
+        }
+        Ok((CpuStorage::F32(out), Shape::from((n, c, c))))
+    }
+
+    fn bwd(&self, x: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        Ok(Some(
+            x.apply_op2_no_bwd(&grad.contiguous()?, &GramBackward)?,
+        ))
+    }
+}
+
+/// The gradient of [`Gram`] (CPU): `(features [n, c, h, w], grad [n, c, c])` to the features'.
+struct GramBackward;
+
+impl CustomOp2 for GramBackward {
+    fn name(&self) -> &'static str {
+        "impasto-gram-backward"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (f, [n, c, h, w]) = nchw(self.name(), s1, l1)?;
+        let (g, dims) = dense::<3>(self.name(), s2, l2)?;
+        if dims != [n, c, c] {
+            candle_core::bail!(
+                "gram backward: gradient {dims:?} for features {:?}",
+                l1.dims()
+            );
+        }
+        let hw = h * w;
+        let mut out = vec![0.0f32; f.len()];
+        let images = f.chunks_exact(c * hw).zip(g.chunks_exact(c * c));
+        for ((f, g), out) in images.zip(out.chunks_exact_mut(c * hw)) {
+            cpu::gram::gram_backward(f, g, c, hw, 1.0 / (c * hw) as f32, out);
+        }
+        Ok((CpuStorage::F32(out), Shape::from((n, c, h, w))))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,6 +363,62 @@ mod tests {
         };
         let op = Conv3x3::new(w, true, Precision::F32);
         grad_check(|x| op.apply(x), (2, 3, 6, 5), 0.3, 5);
+    }
+
+    #[test]
+    fn gram_gradient_matches_finite_differences() {
+        // Few elements per image (a large 1/(C·H·W)) and large inputs keep the gradient well
+        // above the check's absolute floor.
+        grad_check(Gram::apply, (2, 3, 2, 3), 30.0, 13);
+    }
+
+    /// By hand: `RAYON_NUM_THREADS=1 cargo test --release -p impasto gram_throughput --
+    /// --ignored --nocapture` (then with 2). Gram forward and backward on relu1_1 and relu4_1
+    /// sizes: ours against candle's matmuls, in GFLOP/s of the `2·c²·hw` a full product takes.
+    #[test]
+    #[ignore]
+    fn gram_throughput() {
+        use std::time::Instant;
+        let best = |run: &mut dyn FnMut()| {
+            run();
+            (0..10)
+                .map(|_| {
+                    let start = Instant::now();
+                    run();
+                    start.elapsed().as_secs_f64()
+                })
+                .fold(f64::INFINITY, f64::min)
+        };
+        let mut rng = Lcg(3);
+        for (c, hw) in [(64, 262144), (512, 4096)] {
+            let (f, dg) = (rng.vec(c * hw, 1.0), rng.vec(c * c, 1.0));
+            let scale = 1.0 / (c * hw) as f32;
+            let (mut g, mut df) = (vec![0.0; c * c], vec![0.0; c * hw]);
+            let ours_fwd = best(&mut || cpu::gram::gram(&f, c, hw, scale, &mut g));
+            let ours_bwd = best(&mut || cpu::gram::gram_backward(&f, &dg, c, hw, scale, &mut df));
+            let ft = Tensor::from_vec(f.clone(), (c, hw), &Device::Cpu).unwrap();
+            let gt = Tensor::from_vec(dg.clone(), (c, c), &Device::Cpu).unwrap();
+            let candle_fwd = best(&mut || drop(ft.matmul(&ft.t().unwrap()).unwrap()));
+            // Candle's matmul backward: grad·F for the left factor, Fᵀ·grad for the right.
+            let candle_bwd = best(&mut || {
+                drop(gt.matmul(&ft).unwrap());
+                drop(ft.t().unwrap().matmul(&gt).unwrap());
+            });
+            let gflops = |s: f64| 2.0 * (c * c * hw) as f64 / s / 1e9;
+            eprintln!(
+                "{} threads, c={c} hw={hw}: forward ours {:.1} GFLOP/s ({:.2} ms), candle {:.1} ({:.2} ms); \
+                 backward ours {:.1} ({:.2} ms), candle {:.1} ({:.2} ms)",
+                rayon::current_num_threads(),
+                gflops(ours_fwd),
+                ours_fwd * 1e3,
+                gflops(candle_fwd),
+                candle_fwd * 1e3,
+                gflops(ours_bwd),
+                ours_bwd * 1e3,
+                gflops(candle_bwd),
+                candle_bwd * 1e3,
+            );
+        }
     }
 
     #[test]

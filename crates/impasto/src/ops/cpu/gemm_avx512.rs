@@ -39,13 +39,14 @@ pub fn pack_a(a: &[f32], m: usize, k: usize) -> Vec<f32> {
     out
 }
 
-/// Packs row-major `b[k, t]` into panels `[t / NR][k][NR]`, zero-padding the last panel.
-pub fn pack_b(b: &[f32], k: usize, t: usize, out: &mut Vec<f32>) {
+/// Packs `b[k, t]` (row `kk` at `b[kk * ldb..]`) into panels `[t / NR][k][NR]`, zero-padding
+/// the last panel.
+pub fn pack_b(b: &[f32], k: usize, t: usize, ldb: usize, out: &mut Vec<f32>) {
     let panels = t.div_ceil(NR);
     out.clear();
     out.resize(panels * k * NR, 0.0);
-    for (kk, row) in b.chunks_exact(t).enumerate().take(k) {
-        for (p, chunk) in row.chunks(NR).enumerate() {
+    for kk in 0..k {
+        for (p, chunk) in b[kk * ldb..][..t].chunks(NR).enumerate() {
             out[(p * k + kk) * NR..][..chunk.len()].copy_from_slice(chunk);
         }
     }
@@ -196,7 +197,7 @@ mod tests {
             let b = rng.vec(k * t, 1.0);
             let bias = rng.vec(m, 1.0);
             let (pa, mut pb) = (pack_a(&a, m, k), Vec::new());
-            pack_b(&b, k, t, &mut pb);
+            pack_b(&b, k, t, t, &mut pb);
             let ldc = t + 3;
             let mut out = vec![f32::NAN; m * ldc];
             for relu in [false, true] {

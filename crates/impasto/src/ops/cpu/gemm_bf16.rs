@@ -415,7 +415,7 @@ mod tests {
         let bf =
             best(&mut || unsafe { gemm_band(m, k, t, &pa, &pb, &bias, true, out.as_mut_ptr(), t) });
         let (fa, mut fb) = (f32k::pack_a(&a, m, k), Vec::new());
-        f32k::pack_b(&b, k, t, &mut fb);
+        f32k::pack_b(&b, k, t, t, &mut fb);
         let f = best(&mut || unsafe {
             f32k::gemm_band(m, k, t, &fa, &fb, &bias, true, out.as_mut_ptr(), t)
         });

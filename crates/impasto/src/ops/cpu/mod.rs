@@ -5,6 +5,7 @@ pub mod conv;
 pub mod conv3x3;
 pub mod gemm_avx512;
 pub mod gemm_bf16;
+pub mod gram;
 pub mod maxpool;
 pub mod winograd;
 
@@ -68,6 +69,20 @@ impl Isa {
     }
 }
 
+/// A raw pointer shared by parallel jobs that write disjoint elements.
+#[derive(Clone, Copy)]
+pub(crate) struct Shared<T>(pub(crate) *mut T);
+// SAFETY: every user writes disjoint elements from different jobs.
+unsafe impl<T> Send for Shared<T> {}
+unsafe impl<T> Sync for Shared<T> {}
+
+impl<T> Shared<T> {
+    /// The pointer (a method, so closures capture the whole `Send` wrapper).
+    pub(crate) fn get(self) -> *mut T {
+        self.0
+    }
+}
+
 /// Precision of the convolution products: inputs and weights in f32 or bf16, sums always f32.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -111,7 +126,7 @@ pub fn product_rates() -> Option<(f64, f64)> {
     let b: Vec<f32> = (0..k * t).map(|i| (i % 5) as f32 * 0.1).collect();
     let (pa, pa16) = (gemm_avx512::pack_a(&a, m, k), gemm_bf16::pack_a(&a, m, k));
     let (mut pb, mut pb16) = (Vec::new(), Vec::new());
-    gemm_avx512::pack_b(&b, k, t, &mut pb);
+    gemm_avx512::pack_b(&b, k, t, t, &mut pb);
     gemm_bf16::pack_b(&b, k, t, &mut pb16);
     let mut out = vec![0.0f32; m * t];
     let best = |f: &mut dyn FnMut()| {

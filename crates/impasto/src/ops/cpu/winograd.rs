@@ -13,7 +13,7 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
-use super::{gemm_avx512, gemm_bf16, Isa, Mask, Precision};
+use super::{gemm_avx512, gemm_bf16, Isa, Mask, Precision, Shared};
 
 /// Tile positions: a 6×6 transformed tile.
 const POS: usize = 36;
@@ -131,20 +131,6 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch { v: Vec::new(), v16: Vec::new(), m: Vec::new() }) };
     /// One zero-padded input plane band per worker thread.
     static PLANE: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
-}
-
-/// A raw pointer shared by parallel jobs that write disjoint elements.
-#[derive(Clone, Copy)]
-struct Shared<T>(*mut T);
-// SAFETY: every use below writes disjoint elements from different jobs.
-unsafe impl<T> Send for Shared<T> {}
-unsafe impl<T> Sync for Shared<T> {}
-
-impl<T> Shared<T> {
-    /// The pointer (a method, so closures capture the whole `Send` wrapper).
-    fn get(self) -> *mut T {
-        self.0
-    }
 }
 
 /// One band of tile rows. Tile `t` of the band is tile `t % txp` of row `ty0 + t / txp`:
