@@ -1,7 +1,9 @@
 //! A 3×3 convolution with its kernel chosen by shape: Winograd where there are enough input
-//! channels to pay for the transforms, the direct (im2col) kernel otherwise.
+//! channels to pay for the transforms, a direct kernel for a few output channels, and im2col
+//! otherwise.
 
 use super::conv3x3::{self, Conv3x3Weights};
+use super::conv_narrow;
 use super::winograd::{self, WinogradWeights};
 use super::{Mask, Precision};
 
@@ -13,6 +15,8 @@ const WINOGRAD_MIN_CIN: usize = 16;
 pub enum ConvKernel {
     /// im2col + product (few input channels).
     Direct(Conv3x3Weights),
+    /// Row sums (few output channels).
+    Narrow(Conv3x3Weights),
     /// Winograd F(4×4, 3×3).
     Winograd(WinogradWeights),
 }
@@ -20,7 +24,9 @@ pub enum ConvKernel {
 impl ConvKernel {
     /// Prepares `w` for the CPU in `precision` (the direct kernel is always f32).
     pub fn new(w: Conv3x3Weights, precision: Precision) -> Self {
-        if w.cin >= WINOGRAD_MIN_CIN {
+        if w.cout <= conv_narrow::MAX_COUT {
+            ConvKernel::Narrow(w)
+        } else if w.cin >= WINOGRAD_MIN_CIN {
             ConvKernel::Winograd(WinogradWeights::new(
                 &w.w, &w.bias, w.cout, w.cin, precision,
             ))
@@ -32,7 +38,7 @@ impl ConvKernel {
     /// Input channels.
     pub fn cin(&self) -> usize {
         match self {
-            ConvKernel::Direct(w) => w.cin,
+            ConvKernel::Direct(w) | ConvKernel::Narrow(w) => w.cin,
             ConvKernel::Winograd(w) => w.cin,
         }
     }
@@ -40,7 +46,7 @@ impl ConvKernel {
     /// Output channels.
     pub fn cout(&self) -> usize {
         match self {
-            ConvKernel::Direct(w) => w.cout,
+            ConvKernel::Direct(w) | ConvKernel::Narrow(w) => w.cout,
             ConvKernel::Winograd(w) => w.cout,
         }
     }
@@ -48,7 +54,7 @@ impl ConvKernel {
     /// Bytes of weights held.
     pub fn bytes(&self) -> usize {
         match self {
-            ConvKernel::Direct(w) => (w.w.len() + w.bias.len()) * 4,
+            ConvKernel::Direct(w) | ConvKernel::Narrow(w) => (w.w.len() + w.bias.len()) * 4,
             ConvKernel::Winograd(w) => w.bytes(),
         }
     }
@@ -67,6 +73,7 @@ impl ConvKernel {
     ) {
         match self {
             ConvKernel::Direct(k) => conv3x3::conv3x3_masked(x, mask, n, h, w, k, relu, out),
+            ConvKernel::Narrow(k) => conv_narrow::conv3x3(x, mask, n, h, w, k, relu, out),
             ConvKernel::Winograd(k) => winograd::conv3x3(x, mask, n, h, w, k, relu, out),
         }
     }

@@ -1,8 +1,37 @@
 //! Hand-written CPU kernels for the VGG path. They know nothing of tensors or autodiff.
 
+/// Generates the AVX-512, AVX2+FMA and portable versions of a kernel body (plain loops the
+/// compiler vectorises for each) and a dispatcher over them.
+macro_rules! dispatch {
+    ($name:ident, $body:ident, ($($arg:ident: $ty:ty),*)) => {
+        /// Runs the body compiled for `isa`.
+        ///
+        /// # Safety
+        /// The destination pointers inside the arguments must be valid for the writes the
+        /// body makes; `isa` must be supported by this CPU.
+        unsafe fn $name(isa: Isa, $($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                unsafe fn avx512($($arg: $ty),*) { $body($($arg),*) }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2($($arg: $ty),*) { $body($($arg),*) }
+                match isa {
+                    Isa::Avx512 => return avx512($($arg),*),
+                    Isa::Avx2 => return avx2($($arg),*),
+                    Isa::Portable => {}
+                }
+            }
+            let _ = isa;
+            $body($($arg),*)
+        }
+    };
+}
+
 pub mod bits;
 pub mod conv;
 pub mod conv3x3;
+pub mod conv_narrow;
 pub mod gemm_avx512;
 pub mod gemm_bf16;
 pub mod gram;

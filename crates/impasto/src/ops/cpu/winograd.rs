@@ -593,33 +593,6 @@ unsafe fn output_transform_body(src: OutSrc, place: Placement, out: &mut [f32]) 
     }
 }
 
-/// Generates the three ISA versions of a transform and a dispatcher over them.
-macro_rules! dispatch {
-    ($name:ident, $body:ident, ($($arg:ident: $ty:ty),*)) => {
-        /// Runs the transform compiled for `isa`.
-        ///
-        /// # Safety
-        /// The destination pointers inside the arguments must be valid for the writes the
-        /// body makes; `isa` must be supported by this CPU.
-        unsafe fn $name(isa: Isa, $($arg: $ty),*) {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                unsafe fn avx512($($arg: $ty),*) { $body($($arg),*) }
-                #[target_feature(enable = "avx2,fma")]
-                unsafe fn avx2($($arg: $ty),*) { $body($($arg),*) }
-                match isa {
-                    Isa::Avx512 => return avx512($($arg),*),
-                    Isa::Avx2 => return avx2($($arg),*),
-                    Isa::Portable => {}
-                }
-            }
-            let _ = isa;
-            $body($($arg),*)
-        }
-    };
-}
-
 dispatch!(input_transform, input_transform_body, (plane: &[f32], band: &Band, dst: VDst));
 dispatch!(output_transform, output_transform_body, (src: OutSrc, place: Placement, out: &mut [f32]));
 
