@@ -225,25 +225,34 @@ impl<'a> Mask<'a> {
 
     /// Zeroes the elements of `dst` (inputs `off..off + dst.len()`) that do not count.
     pub fn apply(&self, off: usize, dst: &mut [f32]) {
-        match *self {
-            Mask::None => {}
-            Mask::Positive(m) => {
-                for (v, &m) in dst.iter_mut().zip(&m[off..]) {
-                    *v = if m > 0.0 { *v } else { 0.0 };
-                }
+        // SAFETY: plain slices; the instruction set is this CPU's.
+        unsafe { apply_mask(Isa::get(), *self, off, dst) }
+    }
+}
+
+/// The body of [`Mask::apply`].
+#[inline(always)]
+unsafe fn apply_mask_body(mask: Mask, off: usize, dst: &mut [f32]) {
+    match mask {
+        Mask::None => {}
+        Mask::Positive(m) => {
+            for (v, &m) in dst.iter_mut().zip(&m[off..]) {
+                *v = if m > 0.0 { *v } else { 0.0 };
             }
-            Mask::Bits { bits, offset } => {
-                let start = offset + off;
-                for (k, chunk) in dst.chunks_mut(16).enumerate() {
-                    let word = bits_at(bits, start + 16 * k);
-                    for (l, v) in chunk.iter_mut().enumerate() {
-                        *v = if word >> l & 1 != 0 { *v } else { 0.0 };
-                    }
+        }
+        Mask::Bits { bits, offset } => {
+            let start = offset + off;
+            for (k, chunk) in dst.chunks_mut(16).enumerate() {
+                let word = bits_at(bits, start + 16 * k);
+                for (l, v) in chunk.iter_mut().enumerate() {
+                    *v = if word >> l & 1 != 0 { *v } else { 0.0 };
                 }
             }
         }
     }
 }
+
+dispatch!(apply_mask, apply_mask_body, (mask: Mask, off: usize, dst: &mut [f32]));
 
 /// The 16 bits from bit `b` on (bits past the end read as zero).
 #[inline]

@@ -254,7 +254,7 @@ fn run_band(
         PLANE.with_borrow_mut(|scratch| {
             // A bf16 pair past an odd channel count gets zeros for its missing half.
             for ci in job * step..job * step + step {
-                fill_plane(x, mask, ci, h, w, band, scratch);
+                fill_plane(isa, x, mask, ci, h, w, band, scratch);
                 let dst = if bf16 {
                     VDst::Bf16 {
                         base: v16.get(),
@@ -365,7 +365,9 @@ fn run_band(
 /// by column phase: element `(r, j, i)` at `(r * 4 + j) * phase_len + i` holds image column
 /// `4i + j - 1` of band row `r`. The six inputs of a tile's row are then four contiguous
 /// runs over 16 neighbouring tiles. Channels past `cin` (a bf16 pair's missing half) are zero.
+#[allow(clippy::too_many_arguments)]
 fn fill_plane(
+    isa: Isa,
     x: &[f32],
     mask: Mask,
     ci: usize,
@@ -375,28 +377,46 @@ fn fill_plane(
     (plane, row): &mut (Vec<f32>, Vec<f32>),
 ) {
     let pl = band.phase_len();
-    plane.clear();
-    plane.resize(band.plane_rows() * 4 * pl, 0.0);
-    if ci * h * w >= x.len() {
-        return;
+    let len = band.plane_rows() * 4 * pl;
+    if plane.len() < len {
+        plane.resize(len, 0.0);
     }
+    // Every element is written below (zeros where there is no image), so nothing is cleared.
+    row.resize(4 * pl, 0.0);
     let y0 = 4 * band.ty0 as isize - 1;
     for r in 0..band.plane_rows() {
         let y = y0 + r as isize;
-        if y < 0 || y >= h as isize {
+        let dst = &mut plane[r * 4 * pl..][..4 * pl];
+        if y < 0 || y >= h as isize || ci * h * w >= x.len() {
+            dst.fill(0.0);
             continue;
         }
+        // The row with one zero in front and zeros after: padded column xp = image column xp - 1.
         let off = (ci * h + y as usize) * w;
-        row.clear();
-        row.extend_from_slice(&x[off..][..w]);
-        mask.apply(off, row);
-        let dst = &mut plane[r * 4 * pl..][..4 * pl];
-        for (xx, &v) in row.iter().enumerate() {
-            let xp = xx + 1;
-            dst[(xp % 4) * pl + xp / 4] = v;
-        }
+        row[0] = 0.0;
+        row[1..=w].copy_from_slice(&x[off..][..w]);
+        mask.apply(off, &mut row[1..=w]);
+        row[w + 1..].fill(0.0);
+        // SAFETY: plain slices; the body only reads and writes within them.
+        unsafe { split_phases(isa, row, dst, pl) };
     }
 }
+
+/// `dst[j * pl + i] = row[4i + j]`: a padded row split into its four column phases.
+#[inline(always)]
+unsafe fn split_phases_body(row: &[f32], dst: &mut [f32], pl: usize) {
+    let (p0, rest) = dst.split_at_mut(pl);
+    let (p1, rest) = rest.split_at_mut(pl);
+    let (p2, p3) = rest.split_at_mut(pl);
+    for (i, q) in row.chunks_exact(4).enumerate().take(pl) {
+        p0[i] = q[0];
+        p1[i] = q[1];
+        p2[i] = q[2];
+        p3[i] = q[3];
+    }
+}
+
+dispatch!(split_phases, split_phases_body, (row: &[f32], dst: &mut [f32], pl: usize));
 
 /// Where the input transform writes channel `ci`'s 36 × `tp` values.
 #[derive(Clone, Copy)]
