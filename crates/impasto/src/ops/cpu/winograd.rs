@@ -502,9 +502,12 @@ fn at(m: [&V16; 6]) -> [V16; 4] {
 #[inline(always)]
 unsafe fn input_transform_body(plane: &[f32], band: &Band, dst: VDst) {
     let pl = band.phase_len();
+    // Work arrays live across groups: every element is rewritten each time, and clearing them
+    // per group would cost a memset each.
+    let mut d = [[[0.0f32; LANES]; 6]; 6];
+    let mut t = [[[0.0f32; LANES]; 6]; 6];
     for g in 0..band.tiles() / LANES {
         let (ty, tx0) = (g * LANES / band.txp, g * LANES % band.txp);
-        let mut d = [[[0.0f32; LANES]; 6]; 6];
         for (r, row) in d.iter_mut().enumerate() {
             let prow = &plane[(4 * ty + r) * 4 * pl..][..4 * pl];
             for (c, v) in row.iter_mut().enumerate() {
@@ -512,7 +515,6 @@ unsafe fn input_transform_body(plane: &[f32], band: &Band, dst: VDst) {
             }
         }
         // Along rows of the tile (index r), column by column, then along columns.
-        let mut t = [[[0.0f32; LANES]; 6]; 6];
         for c in 0..6 {
             let col = bt([&d[0][c], &d[1][c], &d[2][c], &d[3][c], &d[4][c], &d[5][c]]);
             for i in 0..6 {
@@ -562,27 +564,29 @@ unsafe fn input_transform_body(plane: &[f32], band: &Band, dst: VDst) {
 #[inline(always)]
 unsafe fn output_transform_body(src: OutSrc, place: Placement, out: &mut [f32]) {
     let band = place.band;
+    // Work arrays live across groups, as in the input transform.
+    let mut m = [[[0.0f32; LANES]; 6]; 6];
+    let mut t = [[[0.0f32; LANES]; 6]; 4];
+    let mut y = [[[0.0f32; LANES]; 4]; 4];
+    let mut line = [0.0f32; 4 * LANES];
     for g in 0..band.tiles() / LANES {
         let t0 = g * LANES;
         let (ty, tx0) = (band.ty0 + t0 / band.txp, t0 % band.txp);
         if tx0 >= band.tx_n {
             continue;
         }
-        let mut m = [[[0.0f32; LANES]; 6]; 6];
         for (i, mi) in m.iter_mut().enumerate() {
             for (j, mij) in mi.iter_mut().enumerate() {
                 let p = i * 6 + j;
                 mij.copy_from_slice(&src.m[(p * src.cout + src.co) * src.tp + t0..][..LANES]);
             }
         }
-        let mut t = [[[0.0f32; LANES]; 6]; 4];
         for j in 0..6 {
             let col = at([&m[0][j], &m[1][j], &m[2][j], &m[3][j], &m[4][j], &m[5][j]]);
             for a in 0..4 {
                 t[a][j] = col[a];
             }
         }
-        let mut y = [[[0.0f32; LANES]; 4]; 4];
         for a in 0..4 {
             let ta = &t[a];
             y[a] = at([&ta[0], &ta[1], &ta[2], &ta[3], &ta[4], &ta[5]]);
@@ -597,7 +601,6 @@ unsafe fn output_transform_body(src: OutSrc, place: Placement, out: &mut [f32]) 
         }
         // Columns 4·tx0 .. 4·tx0 + 64 of each output row, interleaved from the tiles.
         let n = (place.w - 4 * tx0).min(4 * LANES);
-        let mut line = [0.0f32; 4 * LANES];
         for (a, ya) in y.iter().enumerate() {
             let yy = 4 * ty + a;
             if yy >= place.h {
