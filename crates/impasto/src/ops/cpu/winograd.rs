@@ -193,25 +193,59 @@ pub fn conv3x3(
     let budget = (k.bytes() / 2).clamp(BAND_MIN_BYTES, BAND_MAX_BYTES);
     let rows = (budget / per_tile / tx_n_padded).clamp(1, ty_n);
     let isa = Isa::get();
-    SCRATCH.with_borrow_mut(|s| {
-        for img in 0..n {
-            let xi = &x[img * cin * hw..][..cin * hw];
-            let mi = mask.image(img, cin * hw);
-            let oi = &mut out[img * cout * hw..][..cout * hw];
-            for ty0 in (0..ty_n).step_by(rows) {
-                let rows = rows.min(ty_n - ty0);
-                let txp = tx_n.div_ceil(LANES) * LANES;
-                let band = Band {
-                    ty0,
-                    rows,
-                    tx_n,
-                    txp,
-                    padded: (rows * txp).div_ceil(PANEL) * PANEL,
-                };
-                run_band(xi, mi, h, w, k, relu, &band, isa, s, oi);
-            }
+    let bands = ty_n.div_ceil(rows);
+    let band_at = |b: usize| {
+        let ty0 = b * rows;
+        let rows = rows.min(ty_n - ty0);
+        let txp = tx_n.div_ceil(LANES) * LANES;
+        Band {
+            ty0,
+            rows,
+            tx_n,
+            txp,
+            padded: (rows * txp).div_ceil(PANEL) * PANEL,
         }
-    });
+    };
+    let o = Shared(out.as_mut_ptr());
+    let job = |j: usize, parallel: bool| {
+        let img = j / bands;
+        let xi = &x[img * cin * hw..][..cin * hw];
+        let mi = mask.image(img, cin * hw);
+        // SAFETY: image img's output starts here; each band writes only its own rows.
+        let oi = Shared(unsafe { o.get().add(img * cout * hw) });
+        SCRATCH.with_borrow_mut(|s| {
+            run_band(
+                xi,
+                mi,
+                h,
+                w,
+                k,
+                relu,
+                &band_at(j % bands),
+                isa,
+                s,
+                oi,
+                parallel,
+            )
+        });
+    };
+    if n * bands >= 4 * rayon::current_num_threads() {
+        // Many bands: each thread runs whole bands, their data staying in its own caches,
+        // with no waiting between phases.
+        (0..n * bands).into_par_iter().for_each(|j| job(j, false));
+    } else {
+        // Few bands (deep layers, small images): the phases of each band run in parallel.
+        (0..n * bands).for_each(|j| job(j, true));
+    }
+}
+
+/// Runs `f(0..n)`, in parallel on rayon when `parallel`.
+fn each(parallel: bool, n: usize, f: impl Fn(usize) + Send + Sync) {
+    if parallel {
+        (0..n).into_par_iter().for_each(f);
+    } else {
+        (0..n).for_each(f);
+    }
 }
 
 /// Input transform, 36 products and output transform for one band of one image.
@@ -226,7 +260,8 @@ fn run_band(
     band: &Band,
     isa: Isa,
     s: &mut Scratch,
-    out: &mut [f32],
+    out: Shared<f32>,
+    parallel: bool,
 ) {
     let (cin, cout, tp) = (k.cin, k.cout, band.padded);
     let bf16 = matches!(k.u, Transformed::Bf16(_));
@@ -250,7 +285,7 @@ fn run_band(
     // Phase 1: transform every input channel of the band (odd channels of a bf16 pair with
     // their even partner, so a pair is written by one job).
     let step = if bf16 { 2 } else { 1 };
-    (0..cin.div_ceil(step)).into_par_iter().for_each(|job| {
+    each(parallel, cin.div_ceil(step), |job| {
         PLANE.with_borrow_mut(|scratch| {
             // A bf16 pair past an odd channel count gets zeros for its missing half.
             for ci in job * step..job * step + step {
@@ -284,7 +319,7 @@ fn run_band(
         .max(1);
     let chunks = panels.div_ceil(chunk);
     let (v, v16) = (&s.v, &s.v16);
-    (0..POS * chunks).into_par_iter().for_each(|job| {
+    each(parallel, POS * chunks, |job| {
         let (p, q) = (job / chunks, job % chunks);
         let (c0, c1) = (q * chunk * PANEL, ((q + 1) * chunk * PANEL).min(tp));
         // SAFETY: job (p, q) writes columns c0..c1 of product p only.
@@ -338,9 +373,8 @@ fn run_band(
     });
     // Phase 3: transform the products back, add the bias, apply ReLU, store.
     let hw = h * w;
-    let o = Shared(out.as_mut_ptr());
     let mv = &s.m;
-    (0..cout).into_par_iter().for_each(|co| {
+    each(parallel, cout, |co| {
         let bias = k.bias.get(co).copied().unwrap_or(0.0);
         let src = OutSrc {
             m: mv,
@@ -355,9 +389,12 @@ fn run_band(
             bias,
             relu,
         };
-        // SAFETY: channel co's plane of the output is written by this job only.
-        let plane = unsafe { std::slice::from_raw_parts_mut(o.get().add(co * hw), hw) };
-        unsafe { output_transform(isa, src, place, plane) };
+        let (r0, r1) = (4 * band.ty0, (4 * (band.ty0 + band.rows)).min(h));
+        // SAFETY: rows r0..r1 of channel co are this band's; this job alone writes them.
+        let rows = unsafe {
+            std::slice::from_raw_parts_mut(out.get().add(co * hw + r0 * w), (r1 - r0) * w)
+        };
+        unsafe { output_transform(isa, src, place, rows) };
     });
 }
 
@@ -560,7 +597,8 @@ unsafe fn input_transform_body(plane: &[f32], band: &Band, dst: VDst) {
     }
 }
 
-/// The output transform body: `Aᵀ·m·A` + bias, ReLU, for every group of 16 tiles.
+/// The output transform body: `Aᵀ·m·A` + bias, ReLU, for every group of 16 tiles; `out` holds
+/// the band's rows of one output channel.
 #[inline(always)]
 unsafe fn output_transform_body(src: OutSrc, place: Placement, out: &mut [f32]) {
     let band = place.band;
@@ -611,7 +649,7 @@ unsafe fn output_transform_body(src: OutSrc, place: Placement, out: &mut [f32]) 
                     line[4 * l + b] = ya[b][l];
                 }
             }
-            out[yy * place.w + 4 * tx0..][..n].copy_from_slice(&line[..n]);
+            out[(yy - 4 * band.ty0) * place.w + 4 * tx0..][..n].copy_from_slice(&line[..n]);
         }
     }
 }
