@@ -129,7 +129,7 @@ fn layer_times(
     for _ in 0..runs {
         let (feats, mut tape) = model.forward(input, size, size, layers)?;
         let grads: Vec<_> = feats.into_iter().map(|(f, _)| Some(f)).collect();
-        model.backward(&mut tape, layers, &grads)?;
+        model.backward(&mut tape, layers, grads)?;
         all.push(tape.layer_times(model));
     }
     let median = |mut v: Vec<f64>| {

@@ -63,22 +63,21 @@ pub fn evaluate(
         .collect::<candle_core::Result<Vec<_>>>()?;
     let tensors: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
     let (losses, total) = objective(s, &targets, &layers, &tensors, image.as_tensor())?;
-    let grads = total.backward()?;
+    let mut grads = total.backward()?;
+    // Each gradient leaves candle as soon as it is copied out, and the features and the loss
+    // graph go before the network's backward pass: at large sizes these are gigabytes.
+    let as_vec = |t: Tensor| t.flatten_all()?.to_vec1::<f32>();
+    let tv = grads.remove(image.as_tensor()).map(as_vec).transpose()?;
     let feat_grads = tensors
         .iter()
-        .map(|t| {
-            grads
-                .get(t)
-                .map(|g| g.flatten_all()?.to_vec1::<f32>())
-                .transpose()
-        })
+        .map(|t| grads.remove(t).map(as_vec).transpose())
         .collect::<candle_core::Result<Vec<_>>>()?;
-    if feat_grads.iter().all(Option::is_none) && grads.get(image.as_tensor()).is_none() {
+    drop((grads, total, tensors, vars));
+    if feat_grads.iter().all(Option::is_none) && tv.is_none() {
         return Err(no_gradient());
     }
-    let mut g = model.backward(&mut tape, &layers, &feat_grads)?;
-    if let Some(tv) = grads.get(image.as_tensor()) {
-        let tv = tv.flatten_all()?.to_vec1::<f32>()?;
+    let mut g = model.backward(&mut tape, &layers, feat_grads)?;
+    if let Some(tv) = tv {
         g.iter_mut().zip(&tv).for_each(|(a, b)| *a += b);
     }
     Ok((losses, g))

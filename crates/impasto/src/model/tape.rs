@@ -150,7 +150,7 @@ impl Vgg19 {
         &self,
         tape: &mut Tape,
         layers: &[LayerId],
-        grads: &[Option<Vec<f32>>],
+        mut grads: Vec<Option<Vec<f32>>>,
     ) -> Result<Vec<f32>> {
         if grads.len() != layers.len() {
             return Err(Error::Usage(format!(
@@ -165,20 +165,25 @@ impl Vgg19 {
             let start = Instant::now();
             let s = &tape.saved[i];
             let cout = self.convs()[i].cout();
-            for (l, lg) in layers.iter().zip(grads) {
-                if let (true, Some(lg)) = (l.0 == i, lg) {
-                    if lg.len() != cout * s.h * s.w {
-                        return Err(Error::Usage(format!(
-                            "backward: gradient of {} has {} values, expected {}",
-                            l.name(),
-                            lg.len(),
-                            cout * s.h * s.w
-                        )));
-                    }
-                    match &mut g {
-                        Some(g) => g.iter_mut().zip(lg).for_each(|(a, b)| *a += b),
-                        None => g = Some(lg.clone()),
-                    }
+            // Each loss gradient is added (or taken over) where its layer is reached, then freed.
+            for (l, slot) in layers.iter().zip(grads.iter_mut()) {
+                if l.0 != i {
+                    continue;
+                }
+                let Some(lg) = slot.take() else {
+                    continue;
+                };
+                if lg.len() != cout * s.h * s.w {
+                    return Err(Error::Usage(format!(
+                        "backward: gradient of {} has {} values, expected {}",
+                        l.name(),
+                        lg.len(),
+                        cout * s.h * s.w
+                    )));
+                }
+                match &mut g {
+                    Some(g) => g.iter_mut().zip(&lg).for_each(|(a, b)| *a += b),
+                    None => g = Some(lg),
                 }
             }
             let Some(gout) = g.take() else {
@@ -230,7 +235,7 @@ mod tests {
         let (feats, mut tape) = model.forward(&x, h, w, &layers).unwrap();
         let r: Vec<Vec<f32>> = feats.iter().map(|(f, _)| rng.vec(f.len(), 1.0)).collect();
         let grads: Vec<Option<Vec<f32>>> = r.iter().cloned().map(Some).collect();
-        let ours = model.backward(&mut tape, &layers, &grads).unwrap();
+        let ours = model.backward(&mut tape, &layers, grads).unwrap();
 
         let var = Var::from_vec(x.clone(), (1, 3, h, w), &Device::Cpu).unwrap();
         let fs = model.features(var.as_tensor(), &layers).unwrap();
