@@ -21,7 +21,8 @@ for size in $sizes; do
     ./target/release/impasto bench --size "$size" --steps "$steps" --precision "$p" --json |
       sed 's/^/{"tool":"impasto",/; s/^{"tool":"impasto",{/{"tool":"impasto",/'
     if [ "$have_torch" = 1 ]; then
-      "$torch_py" "$torch_script" "$size" "$p" "$steps" | sed 's/^{/{"tool":"torch",/'
+      "$torch_py" "$torch_script" "$size" "$p" "$steps" | sed 's/^{/{"tool":"torch",/' ||
+        echo "{\"tool\":\"torch\",\"size\":$size,\"precision\":\"$p\",\"error\":\"exit $?\"}"
     fi
   done
 done
