@@ -128,8 +128,8 @@ fn layer_times(
     let mut all: Vec<Vec<LayerTime>> = Vec::new();
     for _ in 0..runs {
         let (feats, mut tape) = model.forward(input, size, size, layers)?;
-        let grads: Vec<_> = feats.into_iter().map(|(f, _)| Some(f)).collect();
-        model.backward(&mut tape, layers, grads)?;
+        let mut grads: Vec<_> = feats.into_iter().map(|(f, _)| Some(f)).collect();
+        model.backward(&mut tape, layers, &mut |k| Ok(grads[k].take()))?;
         all.push(tape.layer_times(model));
     }
     let median = |mut v: Vec<f64>| {

@@ -51,36 +51,43 @@ pub fn evaluate(
     };
     if !dev.is_cpu() {
         let feats = model.features(image.as_tensor(), &layers)?;
-        let (losses, total) = objective(s, &targets, &layers, &feats, image.as_tensor())?;
+        let mut terms = Terms::default();
+        let mut total = terms.add_image(s, image.as_tensor())?;
+        for (&id, f) in layers.iter().zip(&feats) {
+            total = (total + terms.add_layer(s, &targets, id, f)?)?;
+        }
         let grads = total.backward()?;
         let g = grads.get(image.as_tensor()).ok_or_else(no_gradient)?;
-        return Ok((losses, g.flatten_all()?.to_vec1::<f32>()?));
+        return Ok((terms.losses(s, &targets), g.flatten_all()?.to_vec1::<f32>()?));
     }
     let (feats, mut tape) = model.forward(x, h, w, &layers)?;
-    let vars = feats
-        .into_iter()
-        .map(|(data, [c, fh, fw])| Var::from_vec(data, (1, c, fh, fw), dev))
-        .collect::<candle_core::Result<Vec<_>>>()?;
-    let tensors: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
-    let (losses, total) = objective(s, &targets, &layers, &tensors, image.as_tensor())?;
-    let mut grads = total.backward()?;
-    // Each gradient leaves candle as soon as it is copied out, and the features and the loss
-    // graph go before the network's backward pass: at large sizes these are gigabytes.
-    let as_vec = |t: Tensor| t.flatten_all()?.to_vec1::<f32>();
-    let tv = grads.remove(image.as_tensor()).map(as_vec).transpose()?;
-    let feat_grads = tensors
-        .iter()
-        .map(|t| grads.remove(t).map(as_vec).transpose())
-        .collect::<candle_core::Result<Vec<_>>>()?;
-    drop((grads, total, tensors, vars));
-    if feat_grads.iter().all(Option::is_none) && tv.is_none() {
-        return Err(no_gradient());
-    }
-    let mut g = model.backward(&mut tape, &layers, feat_grads)?;
+    let mut feats: Vec<_> = feats.into_iter().map(Some).collect();
+    let mut terms = Terms::default();
+    let tv_term = terms.add_image(s, image.as_tensor())?;
+    let tv = tv_term.backward()?.remove(image.as_tensor());
+    let mut any = tv.is_some();
+    // Each layer's loss terms depend on that layer alone, so its gradient is made when the
+    // backward pass reaches it, and its features are freed then: the largest (relu1_1) are
+    // never held twice.
+    let mut layer_grad = |k: usize| -> Result<Option<Vec<f32>>> {
+        let Some((data, [c, fh, fw])) = feats[k].take() else {
+            return Ok(None);
+        };
+        let var = Var::from_vec(data, (1, c, fh, fw), dev)?;
+        let term = terms.add_layer(s, &targets, layers[k], var.as_tensor())?;
+        let grad = term.backward()?.remove(var.as_tensor());
+        any |= grad.is_some();
+        Ok(grad.map(|g| g.flatten_all()?.to_vec1::<f32>()).transpose()?)
+    };
+    let mut g = model.backward(&mut tape, &layers, &mut layer_grad)?;
     if let Some(tv) = tv {
+        let tv = tv.flatten_all()?.to_vec1::<f32>()?;
         g.iter_mut().zip(&tv).for_each(|(a, b)| *a += b);
     }
-    Ok((losses, g))
+    if !any {
+        return Err(no_gradient());
+    }
+    Ok((terms.losses(s, &targets), g))
 }
 
 /// The error for an objective that does not depend on the image.
@@ -95,43 +102,56 @@ struct Targets<'a> {
     style_weight: f64,
 }
 
-/// The loss terms and the weighted total from the features of `layers` and the image.
-fn objective(
-    s: &Settings,
-    t: &Targets,
-    layers: &[LayerId],
-    feats: &[Tensor],
-    image: &Tensor,
-) -> Result<(Losses, Tensor)> {
-    let dev = image.device();
-    let feat = |id| {
-        &feats[layers
-            .iter()
-            .position(|&l| l == id)
-            .expect("layer requested")]
-    };
-    let mut content = Tensor::zeros((), candle_core::DType::F32, dev)?;
-    for ((id, wt), target) in s.content_layers.iter().zip(t.content) {
-        content = (content + (loss::mse(feat(*id), target)? * *wt as f64)?)?;
+/// The unweighted loss terms, summed layer by layer.
+#[derive(Default)]
+struct Terms {
+    content: f64,
+    style: f64,
+    tv: f64,
+    cosine: f64,
+}
+
+impl Terms {
+    /// Adds the image's own term (total variation); returns it weighted, for its gradient.
+    fn add_image(&mut self, s: &Settings, image: &Tensor) -> Result<Tensor> {
+        let tv = loss::total_variation(image)?;
+        self.tv += tv.to_scalar::<f32>()? as f64;
+        Ok((tv * s.tv_weight as f64)?)
     }
-    let mut style = Tensor::zeros((), candle_core::DType::F32, dev)?;
-    let mut cosine = 0.0;
-    for ((id, wt), target) in s.style_layers.iter().zip(t.style) {
-        let g = loss::gram(feat(*id))?;
-        cosine += loss::gram_cosine(&g, target)? as f64 / s.style_layers.len() as f64;
-        style = (style + (loss::mse(&g, target)? * *wt as f64)?)?;
+
+    /// Adds the content and style terms of layer `id` from its features `f`; returns their
+    /// weighted sum, for the gradient with respect to `f`.
+    fn add_layer(&mut self, s: &Settings, t: &Targets, id: LayerId, f: &Tensor) -> Result<Tensor> {
+        let mut total = Tensor::zeros((), candle_core::DType::F32, f.device())?;
+        for ((l, wt), target) in s.content_layers.iter().zip(t.content) {
+            if *l == id {
+                let c = (loss::mse(f, target)? * *wt as f64)?;
+                self.content += c.to_scalar::<f32>()? as f64;
+                total = (total + (c * s.content_weight as f64)?)?;
+            }
+        }
+        for ((l, wt), target) in s.style_layers.iter().zip(t.style) {
+            if *l == id {
+                let g = loss::gram(f)?;
+                self.cosine += loss::gram_cosine(&g, target)? as f64 / s.style_layers.len() as f64;
+                let st = (loss::mse(&g, target)? * *wt as f64)?;
+                self.style += st.to_scalar::<f32>()? as f64;
+                total = (total + (st * t.style_weight)?)?;
+            }
+        }
+        Ok(total)
     }
-    let tv = loss::total_variation(image)?;
-    let total = ((&content * s.content_weight as f64)?
-        + (&style * t.style_weight)?
-        + (&tv * s.tv_weight as f64)?)?;
-    let scalar = |t: &Tensor| -> Result<f64> { Ok(t.to_scalar::<f32>()? as f64) };
-    let losses = Losses {
-        content: scalar(&content)?,
-        style: scalar(&style)?,
-        tv: scalar(&tv)?,
-        total: scalar(&total)?,
-        gram_cosine: cosine,
-    };
-    Ok((losses, total))
+
+    /// The terms as reported, with the weighted total.
+    fn losses(&self, s: &Settings, t: &Targets) -> Losses {
+        Losses {
+            content: self.content,
+            style: self.style,
+            tv: self.tv,
+            total: s.content_weight as f64 * self.content
+                + t.style_weight * self.style
+                + s.tv_weight as f64 * self.tv,
+            gram_cosine: self.cosine,
+        }
+    }
 }

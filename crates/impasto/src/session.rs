@@ -161,15 +161,15 @@ impl<'m> Session<'m> {
         let Some(avail) = sysmem::available_bytes() else {
             return Ok(());
         };
-        let deepest = *self.settings.layers().last().expect("layers validated");
+        let layers = self.settings.layers();
         let largest = self.plan.iter().map(|s| s.size).max().unwrap_or(0);
         let (w, h) = resize::fit_longer_side(self.content.width, self.content.height, largest);
-        let need = vgg::step_memory_bytes(w, h, deepest);
+        let need = vgg::step_memory_bytes(w, h, &layers);
         if need > avail {
             let mut ok = largest;
             while ok > 16 {
                 let (w, h) = resize::fit_longer_side(self.content.width, self.content.height, ok);
-                if vgg::step_memory_bytes(w, h, deepest) <= avail {
+                if vgg::step_memory_bytes(w, h, &layers) <= avail {
                     break;
                 }
                 ok = ok * 9 / 10;

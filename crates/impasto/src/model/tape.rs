@@ -143,42 +143,35 @@ impl Vgg19 {
         Ok((feats, tape))
     }
 
-    /// The gradient with respect to the input image of a loss whose gradients with respect to
-    /// the recorded layers' outputs are `grads` (same order as the layers given to
-    /// [`Vgg19::forward`]; `None` where the loss does not use a layer).
+    /// The gradient with respect to the input image of a loss whose gradient with respect to
+    /// the output of `layers[k]` (the layers given to [`Vgg19::forward`]) is `grad_of(k)`
+    /// (`None` where the loss does not use it). `grad_of` is called once per layer, deepest
+    /// first, when the pass reaches the layer.
     pub fn backward(
         &self,
         tape: &mut Tape,
         layers: &[LayerId],
-        mut grads: Vec<Option<Vec<f32>>>,
+        grad_of: &mut dyn FnMut(usize) -> Result<Option<Vec<f32>>>,
     ) -> Result<Vec<f32>> {
-        if grads.len() != layers.len() {
-            return Err(Error::Usage(format!(
-                "backward: {} gradients for {} layers",
-                grads.len(),
-                layers.len()
-            )));
-        }
         let deepest = tape.saved.len() - 1;
         let mut g: Option<Vec<f32>> = None;
         for i in (0..=deepest).rev() {
             let start = Instant::now();
-            let s = &tape.saved[i];
             let cout = self.convs()[i].cout();
-            // Each loss gradient is added (or taken over) where its layer is reached, then freed.
-            for (l, slot) in layers.iter().zip(grads.iter_mut()) {
+            let (h, w) = (tape.saved[i].h, tape.saved[i].w);
+            for (k, l) in layers.iter().enumerate() {
                 if l.0 != i {
                     continue;
                 }
-                let Some(lg) = slot.take() else {
+                let Some(lg) = grad_of(k)? else {
                     continue;
                 };
-                if lg.len() != cout * s.h * s.w {
+                if lg.len() != cout * h * w {
                     return Err(Error::Usage(format!(
                         "backward: gradient of {} has {} values, expected {}",
                         l.name(),
                         lg.len(),
-                        cout * s.h * s.w
+                        cout * h * w
                     )));
                 }
                 match &mut g {
@@ -186,6 +179,7 @@ impl Vgg19 {
                     None => g = Some(lg),
                 }
             }
+            let s = &tape.saved[i];
             let Some(gout) = g.take() else {
                 continue;
             };
@@ -234,8 +228,9 @@ mod tests {
         let x = rng.vec(3 * h * w, 100.0);
         let (feats, mut tape) = model.forward(&x, h, w, &layers).unwrap();
         let r: Vec<Vec<f32>> = feats.iter().map(|(f, _)| rng.vec(f.len(), 1.0)).collect();
-        let grads: Vec<Option<Vec<f32>>> = r.iter().cloned().map(Some).collect();
-        let ours = model.backward(&mut tape, &layers, grads).unwrap();
+        let ours = model
+            .backward(&mut tape, &layers, &mut |k| Ok(Some(r[k].clone())))
+            .unwrap();
 
         let var = Var::from_vec(x.clone(), (1, 3, h, w), &Device::Cpu).unwrap();
         let fs = model.features(var.as_tensor(), &layers).unwrap();

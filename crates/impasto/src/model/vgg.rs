@@ -140,24 +140,21 @@ pub fn from_bgr_centered(data: &[f32], width: usize, height: usize) -> Rgb {
     Rgb::new(width, height, out)
 }
 
-/// A rough upper bound of the memory one optimisation step needs at `w × h` when the network
-/// runs to layer `deepest`: the kept activations plus the backward pass's temporaries.
-pub fn step_memory_bytes(w: usize, h: usize, deepest: LayerId) -> u64 {
-    let mut floats = 0u64;
-    let mut peak_layer = 0u64;
-    for (i, &(block, _)) in CONVS[..=deepest.0].iter().enumerate() {
-        let div = 1u64 << (2 * (block as u32 - 1));
-        let px = (w as u64 * h as u64) / div;
+/// A rough upper bound of the memory one optimisation step needs at `w × h` for the loss
+/// layers `layers`, weights aside: the features and their gradients, three layer-sized buffers
+/// of the backward pass, and the ReLU masks (bits) of every layer up to the deepest.
+pub fn step_memory_bytes(w: usize, h: usize, layers: &[LayerId]) -> u64 {
+    let size = |i: usize| {
+        let block = CONVS[i].0 as u32;
+        let div = 1u64 << (2 * (block - 1));
         let ch = [64u64, 128, 256, 512, 512][block as usize - 1];
-        if i > 0 && CONVS[i].1 == 1 {
-            floats += px * CONVS_IN_CHANNELS[block as usize - 1];
-        }
-        floats += px * ch;
-        peak_layer = peak_layer.max(px * ch);
-    }
-    // Activations are kept for the backward pass, which needs about four layer-sized temporaries.
-    (floats + 4 * peak_layer) * 4 + 3 * 4 * (w * h) as u64 * 8
+        ch * (w as u64 * h as u64) / div
+    };
+    let deepest = layers.iter().map(|l| l.0).max().unwrap_or(0);
+    let features: u64 = layers.iter().map(|l| size(l.0)).sum();
+    let all: u64 = (0..=deepest).map(size).sum();
+    let peak = (0..=deepest).map(size).max().unwrap_or(0);
+    // Features and their gradients (f32), three layer-sized buffers, masks, and the candle
+    // temporaries of the Gram losses (about one more copy of the features).
+    (3 * features + 3 * peak) * 4 + all / 8
 }
-
-/// Channels entering each block (what its max-pool reads).
-const CONVS_IN_CHANNELS: [u64; 5] = [3, 64, 128, 256, 512];
