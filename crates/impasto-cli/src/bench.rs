@@ -129,7 +129,15 @@ fn layer_times(
     for _ in 0..runs {
         let (feats, mut tape) = model.forward(input, size, size, layers)?;
         let mut grads: Vec<_> = feats.into_iter().map(|(f, _)| Some(f)).collect();
-        model.backward(&mut tape, layers, &mut |k| Ok(grads[k].take()))?;
+        model.backward(&mut tape, layers, &mut |k| {
+            let f = grads[k].take().expect("one gradient per layer");
+            let n = f.len();
+            Ok(Some(impasto::Tensor::from_vec(
+                f,
+                n,
+                &impasto::Device::Cpu,
+            )?))
+        })?;
         all.push(tape.layer_times(model));
     }
     let median = |mut v: Vec<f64>| {

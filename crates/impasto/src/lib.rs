@@ -19,6 +19,6 @@ pub mod sysmem;
 #[cfg(test)]
 mod testutil;
 
-pub use candle_core::Device;
+pub use candle_core::{Device, Tensor};
 pub use error::{Error, Result};
 pub use ops::cpu::Precision;

@@ -58,7 +58,10 @@ pub fn evaluate(
         }
         let grads = total.backward()?;
         let g = grads.get(image.as_tensor()).ok_or_else(no_gradient)?;
-        return Ok((terms.losses(s, &targets), g.flatten_all()?.to_vec1::<f32>()?));
+        return Ok((
+            terms.losses(s, &targets),
+            g.flatten_all()?.to_vec1::<f32>()?,
+        ));
     }
     let (feats, mut tape) = model.forward(x, h, w, &layers)?;
     let mut feats: Vec<_> = feats.into_iter().map(Some).collect();
@@ -69,7 +72,7 @@ pub fn evaluate(
     // Each layer's loss terms depend on that layer alone, so its gradient is made when the
     // backward pass reaches it, and its features are freed then: the largest (relu1_1) are
     // never held twice.
-    let mut layer_grad = |k: usize| -> Result<Option<Vec<f32>>> {
+    let mut layer_grad = |k: usize| -> Result<Option<Tensor>> {
         let Some((data, [c, fh, fw])) = feats[k].take() else {
             return Ok(None);
         };
@@ -77,7 +80,7 @@ pub fn evaluate(
         let term = terms.add_layer(s, &targets, layers[k], var.as_tensor())?;
         let grad = term.backward()?.remove(var.as_tensor());
         any |= grad.is_some();
-        Ok(grad.map(|g| g.flatten_all()?.to_vec1::<f32>()).transpose()?)
+        Ok(grad)
     };
     let mut g = model.backward(&mut tape, &layers, &mut layer_grad)?;
     if let Some(tv) = tv {

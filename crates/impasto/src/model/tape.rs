@@ -6,6 +6,8 @@
 //! loss gradient of each layer where it was asked for.
 
 use std::rc::Rc;
+
+use candle_core::{Storage, Tensor};
 use std::time::Instant;
 
 use super::layers::{LayerId, CONVS};
@@ -79,6 +81,31 @@ pub type Features = Vec<(Vec<f32>, [usize; 3])>;
 /// A layer output held both as the next layer's input and as a returned feature.
 type Shared = (Rc<Vec<f32>>, [usize; 3]);
 
+/// `g += t` (or `g = t` for the first gradient) for a CPU tensor of `len` values, read in
+/// place.
+fn add_gradient(g: &mut Option<Vec<f32>>, t: &Tensor, len: usize, layer: &LayerId) -> Result<()> {
+    let (storage, layout) = t.storage_and_layout();
+    let (Storage::Cpu(cpu), Some((a, b))) = (&*storage, layout.contiguous_offsets()) else {
+        return Err(Error::Usage(format!(
+            "backward: the gradient of {} is not a contiguous CPU tensor",
+            layer.name()
+        )));
+    };
+    let v = &cpu.as_slice::<f32>()?[a..b];
+    if v.len() != len {
+        return Err(Error::Usage(format!(
+            "backward: gradient of {} has {} values, expected {len}",
+            layer.name(),
+            v.len()
+        )));
+    }
+    match g {
+        Some(g) => g.iter_mut().zip(v).for_each(|(a, b)| *a += b),
+        None => *g = Some(v.to_vec()),
+    }
+    Ok(())
+}
+
 impl Vgg19 {
     /// Runs `x` (`[3, h, w]`, preprocessed) to the deepest of `layers` and returns their
     /// outputs, in the order asked, with a tape for [`Vgg19::backward`]. CPU only.
@@ -146,12 +173,12 @@ impl Vgg19 {
     /// The gradient with respect to the input image of a loss whose gradient with respect to
     /// the output of `layers[k]` (the layers given to [`Vgg19::forward`]) is `grad_of(k)`
     /// (`None` where the loss does not use it). `grad_of` is called once per layer, deepest
-    /// first, when the pass reaches the layer.
+    /// first, when the pass reaches the layer; its tensor is added in place, not copied.
     pub fn backward(
         &self,
         tape: &mut Tape,
         layers: &[LayerId],
-        grad_of: &mut dyn FnMut(usize) -> Result<Option<Vec<f32>>>,
+        grad_of: &mut dyn FnMut(usize) -> Result<Option<Tensor>>,
     ) -> Result<Vec<f32>> {
         let deepest = tape.saved.len() - 1;
         let mut g: Option<Vec<f32>> = None;
@@ -163,20 +190,8 @@ impl Vgg19 {
                 if l.0 != i {
                     continue;
                 }
-                let Some(lg) = grad_of(k)? else {
-                    continue;
-                };
-                if lg.len() != cout * h * w {
-                    return Err(Error::Usage(format!(
-                        "backward: gradient of {} has {} values, expected {}",
-                        l.name(),
-                        lg.len(),
-                        cout * h * w
-                    )));
-                }
-                match &mut g {
-                    Some(g) => g.iter_mut().zip(&lg).for_each(|(a, b)| *a += b),
-                    None => g = Some(lg),
+                if let Some(lg) = grad_of(k)? {
+                    add_gradient(&mut g, &lg, cout * h * w, l)?;
                 }
             }
             let s = &tape.saved[i];
@@ -210,7 +225,7 @@ mod tests {
     use super::*;
     use crate::ops::cpu::Precision;
     use crate::testutil::{real_weights, Lcg};
-    use candle_core::{Device, Tensor, Var};
+    use candle_core::{Device, Var};
 
     /// The tape's gradient equals candle's autodiff through the same network, for a loss that
     /// weighs the default style and content layers with random factors.
@@ -229,7 +244,10 @@ mod tests {
         let (feats, mut tape) = model.forward(&x, h, w, &layers).unwrap();
         let r: Vec<Vec<f32>> = feats.iter().map(|(f, _)| rng.vec(f.len(), 1.0)).collect();
         let ours = model
-            .backward(&mut tape, &layers, &mut |k| Ok(Some(r[k].clone())))
+            .backward(&mut tape, &layers, &mut |k| {
+                let t = Tensor::from_vec(r[k].clone(), r[k].len(), &Device::Cpu)?;
+                Ok(Some(t))
+            })
             .unwrap();
 
         let var = Var::from_vec(x.clone(), (1, 3, h, w), &Device::Cpu).unwrap();

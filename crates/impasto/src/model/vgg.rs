@@ -141,8 +141,9 @@ pub fn from_bgr_centered(data: &[f32], width: usize, height: usize) -> Rgb {
 }
 
 /// A rough upper bound of the memory one optimisation step needs at `w × h` for the loss
-/// layers `layers`, weights aside: the features and their gradients, three layer-sized buffers
-/// of the backward pass, and the ReLU masks (bits) of every layer up to the deepest.
+/// layers `layers`, weights aside: the features, three layer-sized buffers of the backward
+/// pass (output and input gradients, and a loss gradient), and the ReLU masks (bits) of every
+/// layer up to the deepest.
 pub fn step_memory_bytes(w: usize, h: usize, layers: &[LayerId]) -> u64 {
     let size = |i: usize| {
         let block = CONVS[i].0 as u32;
@@ -154,7 +155,5 @@ pub fn step_memory_bytes(w: usize, h: usize, layers: &[LayerId]) -> u64 {
     let features: u64 = layers.iter().map(|l| size(l.0)).sum();
     let all: u64 = (0..=deepest).map(size).sum();
     let peak = (0..=deepest).map(size).max().unwrap_or(0);
-    // Features and their gradients (f32), three layer-sized buffers, masks, and the candle
-    // temporaries of the Gram losses (about one more copy of the features).
-    (3 * features + 3 * peak) * 4 + all / 8
+    (features + 3 * peak) * 4 + all / 8
 }
