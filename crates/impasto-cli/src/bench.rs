@@ -64,14 +64,24 @@ pub fn run(a: BenchArgs) -> Result<()> {
     session.evaluate()?;
     session.evaluate()?;
     let mut times = Vec::with_capacity(a.steps);
+    let mut losses = session.losses();
     for _ in 0..a.steps {
         let t = Instant::now();
-        session.evaluate()?;
+        losses = session.evaluate()?;
         times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    // A step whose loss is not finite (overflow, NaN) is a failure, not a timing.
+    if !losses.total.is_finite() {
+        return Err(Error::Usage(format!(
+            "the step's loss is not finite ({losses:?}) at {} px in {}",
+            a.size,
+            precision.name()
+        )));
     }
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
-    let per_layer = layer_times(&model, &input, a.size, &layers, a.steps)?;
+    let deepest = *layers.iter().max().expect("layers validated");
+    let per_layer = layer_times(&model, &input, a.size, deepest, a.steps)?;
     let peak = sysmem::peak_rss_bytes().unwrap_or(0) / (1 << 20);
     let isa = format!("{:?}", Isa::get()).to_lowercase();
     if a.json {
@@ -90,6 +100,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
             serde_json::json!({
                 "size": a.size, "precision": precision, "isa": isa, "steps": a.steps,
                 "median_ms": median, "min_ms": times[0], "peak_rss_mb": peak,
+                "loss": { "content": losses.content, "style": losses.style, "tv": losses.tv, "total": losses.total },
                 "threads": std::thread::available_parallelism().map_or(1, |n| n.get()), "layers": layers,
             })
         );
@@ -117,27 +128,22 @@ pub fn run(a: BenchArgs) -> Result<()> {
 }
 
 /// Median per-layer times of `runs` forward and backward passes through the network alone,
-/// with each requested layer's output as its own gradient.
+/// to the `deepest` layer, with that layer's output as its gradient (the ReLU masks make the
+/// pass as sparse as a real one).
 fn layer_times(
     model: &Vgg19,
     input: &[f32],
     size: usize,
-    layers: &[LayerId],
+    deepest: LayerId,
     runs: usize,
 ) -> Result<Vec<LayerTime>> {
     let mut all: Vec<Vec<LayerTime>> = Vec::new();
     for _ in 0..runs {
-        let (feats, mut tape) = model.forward(input, size, size, layers)?;
-        let mut grads: Vec<_> = feats.into_iter().map(|(f, _)| Some(f)).collect();
-        model.backward(&mut tape, layers, &mut |k| {
-            let f = grads[k].take().expect("one gradient per layer");
-            let n = f.len();
-            Ok(Some(impasto::Tensor::from_vec(
-                f,
-                n,
-                &impasto::Device::Cpu,
-            )?))
-        })?;
+        let (mut feats, mut tape) = model.forward(input, size, size, &[deepest])?;
+        let (f, _) = feats.pop().expect("one layer asked");
+        let n = f.len();
+        let mut grad = Some(impasto::Tensor::from_vec(f, n, &impasto::Device::Cpu)?);
+        model.backward(&mut tape, &[deepest], &mut |_| Ok(grad.take()))?;
         all.push(tape.layer_times(model));
     }
     let median = |mut v: Vec<f64>| {
