@@ -156,7 +156,7 @@ pub fn run(a: StylizeArgs) -> Result<()> {
     if a.json {
         let v = serde_json::json!({
             "output": a.output, "width": result.width, "height": result.height,
-            "seconds": seconds, "peak_rss_mb": peak_mb, "precision": precision, "ssim": ssim, "gram_cosine": gram_cos,
+            "seconds": seconds, "peak_rss_mb": peak_mb, "precision": model.precision(), "ssim": ssim, "gram_cosine": gram_cos,
             "iters": session.plan().iter().map(|s| s.iters).sum::<usize>(),
             "scales": session.plan().iter().map(|s| s.size).collect::<Vec<_>>(),
             "losses": { "content": l.content, "style": l.style, "tv": l.tv, "total": l.total },
@@ -165,7 +165,7 @@ pub fn run(a: StylizeArgs) -> Result<()> {
     } else {
         println!(
             "wrote {} ({}×{}) in {:.1} s ({}), peak memory {} MB\nSSIM {:.3} (content kept)  Gram cosine {:.3} (style matched)",
-            a.output.display(), result.width, result.height, seconds, precision.name(), peak_mb, ssim, gram_cos
+            a.output.display(), result.width, result.height, seconds, model.precision().name(), peak_mb, ssim, gram_cos
         );
     }
     Ok(())

@@ -51,14 +51,6 @@ impl ConvKernel {
         }
     }
 
-    /// Bytes of weights held.
-    pub fn bytes(&self) -> usize {
-        match self {
-            ConvKernel::Direct(w) | ConvKernel::Narrow(w) => (w.w.len() + w.bias.len()) * 4,
-            ConvKernel::Winograd(w) => w.bytes(),
-        }
-    }
-
     /// `out[n, cout, h, w] = relu?(conv3x3(x · mask) + bias)`.
     #[allow(clippy::too_many_arguments)]
     pub fn run(

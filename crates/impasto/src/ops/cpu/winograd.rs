@@ -103,14 +103,6 @@ impl WinogradWeights {
         }
     }
 
-    /// The precision the products run in.
-    pub fn precision(&self) -> Precision {
-        match self.u {
-            Transformed::Bf16(_) => Precision::Bf16,
-            _ => Precision::F32,
-        }
-    }
-
     /// Bytes held by the transformed weights.
     pub fn bytes(&self) -> usize {
         match &self.u {
