@@ -140,16 +140,41 @@ fn same_seed_gives_the_same_bytes() {
 }
 
 #[test]
-fn bench_prints_median_and_peak_memory() {
+fn bench_prints_median_peak_memory_and_every_layer() {
     let dir = tempfile::tempdir().unwrap();
     let o = impasto(
-        &["bench", "--size", "64", "--steps", "1", "--json"],
+        &[
+            "bench",
+            "--size",
+            "64",
+            "--steps",
+            "1",
+            "--precision",
+            "f32",
+            "--json",
+        ],
         dir.path(),
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["median_ms"].as_f64().unwrap() > 0.0);
     assert!(v["peak_rss_mb"].as_u64().unwrap() > 0);
+    assert_eq!(v["precision"], "f32");
+    assert!(v["loss"]["total"].as_f64().unwrap().is_finite());
+    // Every layer down to relu5_1, each with its shape, work and both directions timed.
+    let layers = v["layers"].as_array().unwrap();
+    let names: Vec<_> = layers
+        .iter()
+        .map(|l| l["layer"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 13, "{names:?}");
+    assert_eq!((names[0], names[12]), ("conv1_1", "conv5_1"));
+    assert_eq!(layers[12]["shape"], serde_json::json!([512, 4, 4]));
+    for l in layers {
+        assert!(l["gflop"].as_f64().unwrap() > 0.0);
+        assert!(l["forward_ms"].as_f64().unwrap() > 0.0);
+        assert!(l["backward_ms"].as_f64().unwrap() > 0.0);
+    }
 }
 
 #[test]
