@@ -4,7 +4,7 @@
 //! frame A is each matched in frame B by inverse-compositional Gauss-Newton for a 2-D
 //! translation, starting from the upsampled coarser flow; the patch displacements are then
 //! densified by averaging the overlapping patches, each weighted per pixel by
-//! `1 / max(1, |photometric error|)`.
+//! `1 / max(1, |photometric error|)`. No variational refinement is applied.
 
 use rayon::prelude::*;
 
@@ -107,7 +107,8 @@ pub fn dense_flow(a: &Gray, b: &Gray, params: &FlowParams) -> Flow {
     flow.expect("the pyramid has at least one level")
 }
 
-/// The pyramid, finest first.
+/// The pyramid, finest first: the frame lightly smoothed (binomial 3×3, which curbs the
+/// bias of bilinear sampling towards whole-pixel displacements), then 2×2 box halvings.
 fn pyramid(img: &Gray, params: &FlowParams) -> Vec<Gray> {
     let min = params.min_level_size.max(params.patch_size).max(2);
     let mut levels = vec![img.smoothed()];
@@ -162,8 +163,8 @@ struct Patch {
 
 impl Patch {
     /// The translation of this patch into `b` by inverse-compositional Gauss-Newton, started
-    /// from `init` at the patch centre; the best iterate by SSD is kept, and the start is kept
-    /// when the patch has no texture or drifts further than its size.
+    /// from `init` at the patch centre. Returns the iterate with the least SSD; the search stops
+    /// early once it drifts further than the patch size from the start.
     fn fit(
         &self,
         a: &Gray,

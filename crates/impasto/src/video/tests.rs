@@ -149,6 +149,59 @@ fn video_flow_identical_frames_is_zero() {
     assert!(max < 1e-3, "identical frames gave flow up to {max}");
 }
 
+#[test]
+fn video_flow_moving_region() {
+    // The photo's block [92,156)×[94,158) moves by (4,2) over the static rest: two motions and
+    // occlusions. EPE is measured away (≥ 6 px) from the block's edges in A and in B.
+    let a = Gray::from_rgb(&photo());
+    let (w, h) = (a.width, a.height);
+    let (d, lo, hi) = ((4.0f32, 2.0f32), (92usize, 94usize), (156usize, 158usize));
+    let in_block = |x: usize, y: usize, ox: usize, oy: usize| {
+        (lo.0 + ox..hi.0 + ox).contains(&x) && (lo.1 + oy..hi.1 + oy).contains(&y)
+    };
+    let mut b = a.clone();
+    let mut truth = Flow::zeros(w, h);
+    for y in 0..h {
+        for x in 0..w {
+            if in_block(x, y, 4, 2) {
+                b.data[y * w + x] = a.at(x - 4, y - 2);
+            }
+            if in_block(x, y, 0, 0) {
+                truth.u[y * w + x] = d.0;
+                truth.v[y * w + x] = d.1;
+            }
+        }
+    }
+    let flow = dense_flow(&a, &b, &FlowParams::default());
+    let near_edge = |x: usize, y: usize, ox: usize, oy: usize| {
+        let inner = (lo.0 + ox + 6..hi.0 + ox - 6).contains(&x)
+            && (lo.1 + oy + 6..hi.1 + oy - 6).contains(&y);
+        let outer = (lo.0 + ox - 6..hi.0 + ox + 6).contains(&x)
+            && (lo.1 + oy - 6..hi.1 + oy + 6).contains(&y);
+        outer && !inner
+    };
+    let (mut sum, mut n) = (0.0f64, 0usize);
+    for y in 10..h - 10 {
+        for x in 10..w - 10 {
+            if near_edge(x, y, 0, 0) || near_edge(x, y, 4, 2) {
+                continue;
+            }
+            let i = y * w + x;
+            sum +=
+                ((flow.u[i] - truth.u[i]).powi(2) + (flow.v[i] - truth.v[i]).powi(2)).sqrt() as f64;
+            n += 1;
+        }
+    }
+    let epe = sum / n as f64;
+    let all = mean_epe(&flow, &truth, 10);
+    println!("moving region (4,2): mean EPE {epe:.3} px away from its edges, {all:.3} px overall");
+    assert!(
+        epe < 0.1,
+        "moving region: mean EPE {epe} away from the edges"
+    );
+    assert!(all < 0.15, "moving region: mean EPE {all} overall");
+}
+
 /// A small deterministic RGB test image.
 fn pattern(w: usize, h: usize) -> Rgb {
     let mut data = Vec::with_capacity(3 * w * h);
