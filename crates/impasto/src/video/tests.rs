@@ -326,3 +326,15 @@ fn video_occlusion_of_a_moving_square() {
         }
     }
 }
+
+#[test]
+fn video_flow_small_and_odd_sizes() {
+    // Frames smaller than a patch or with odd sides give a finite flow of the right size.
+    for (w, h) in [(1, 1), (5, 3), (37, 20), (70, 33)] {
+        let a = Gray::new(w, h, (0..w * h).map(|i| ((i * 37) % 251) as f32).collect());
+        let b = Gray::new(w, h, (0..w * h).map(|i| ((i * 41) % 241) as f32).collect());
+        let flow = dense_flow(&a, &b, &FlowParams::default());
+        assert_eq!((flow.width, flow.height, flow.u.len()), (w, h, w * h));
+        assert!(flow.u.iter().chain(&flow.v).all(|d| d.is_finite()));
+    }
+}
