@@ -15,6 +15,7 @@ pub mod schedule;
 pub mod session;
 pub mod settings;
 pub mod sysmem;
+pub mod video;
 
 #[cfg(test)]
 mod testutil;

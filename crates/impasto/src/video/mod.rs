@@ -1,0 +1,18 @@
+//! Video support for temporally consistent stylisation (Ruder et al., "Artistic style transfer
+//! for videos", GCPR 2016): dense optical flow, backward warping and occlusion detection.
+//!
+//! [`flow`] estimates flow with DIS (Kroeger et al., "Fast Optical Flow using Dense Inverse
+//! Search", ECCV 2016); [`warp`] warps images along a flow and finds the pixels where the warp
+//! cannot be trusted (forward-backward consistency, Sundaram et al. ECCV 2010); [`gray`] holds
+//! the grayscale image and bilinear sampling they share.
+
+pub mod flow;
+pub mod gray;
+pub mod warp;
+
+#[cfg(test)]
+mod tests;
+
+pub use flow::{dense_flow, Flow, FlowParams};
+pub use gray::Gray;
+pub use warp::{occlusion_mask, warp_rgb};
