@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use super::{gemm_avx512, Mask};
+use super::{gemm_avx512, Mask, Shared};
 
 /// Pixels per band: wide enough for efficient products, small enough for two bands a core.
 const BAND_PIXELS: usize = 1024;
@@ -46,20 +46,6 @@ impl Conv3x3Weights {
             w,
             bias: Vec::new(),
         }
-    }
-}
-
-/// Raw output pointer shared by the bands; each band writes a disjoint set of columns.
-#[derive(Clone, Copy)]
-struct OutPtr(*mut f32);
-// SAFETY: bands write disjoint column ranges of the output, never the same element.
-unsafe impl Send for OutPtr {}
-unsafe impl Sync for OutPtr {}
-
-impl OutPtr {
-    /// The pointer (a method, so closures capture the whole `Send` wrapper).
-    fn get(self) -> *mut f32 {
-        self.0
     }
 }
 
@@ -119,7 +105,7 @@ fn conv3x3_with(
     let kk = cin * 9;
     let rows = (BAND_PIXELS / w).min(BAND_ELEMS / (kk * w)).clamp(1, h);
     let bands = h.div_ceil(rows);
-    let out_ptr = OutPtr(out.as_mut_ptr());
+    let out_ptr = Shared(out.as_mut_ptr());
     let packed_a = avx512.then(|| gemm_avx512::pack_a(&k.w, cout, kk));
     (0..n * bands).into_par_iter().for_each(|job| {
         let (img, band) = (job / bands, job % bands);
@@ -181,27 +167,7 @@ fn gemm_crate_band(
     // SAFETY: the caller gives a `dst` valid for m rows of t columns at stride hw; gemm reads
     // `a` (m × kk) and `col` (kk × t) with the strides given.
     unsafe {
-        gemm::gemm(
-            m,
-            t,
-            kk,
-            dst,
-            1,
-            hw as isize,
-            false,
-            a.as_ptr(),
-            1,
-            kk as isize,
-            col.as_ptr(),
-            1,
-            t as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
+        super::gemm_rows(m, t, kk, dst, hw, a.as_ptr(), kk, col.as_ptr(), t);
         for co in 0..m {
             let row = std::slice::from_raw_parts_mut(dst.add(co * hw), t);
             let b = bias.get(co).copied().unwrap_or(0.0);

@@ -246,27 +246,7 @@ pub fn gram_backward(f: &[f32], dg: &[f32], c: usize, hw: usize, scale: f32, out
             }),
             // SAFETY: `s` is c × c, `f` from column t0 is c rows of t at stride hw, like `dst`.
             _ => unsafe {
-                gemm::gemm(
-                    c,
-                    t,
-                    c,
-                    dst,
-                    1,
-                    hw as isize,
-                    false,
-                    s.as_ptr(),
-                    1,
-                    c as isize,
-                    f.as_ptr().add(t0),
-                    1,
-                    hw as isize,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                )
+                super::gemm_rows(c, t, c, dst, hw, s.as_ptr(), c, f.as_ptr().add(t0), hw)
             },
         }
     });

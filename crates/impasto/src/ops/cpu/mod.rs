@@ -98,6 +98,47 @@ impl Isa {
     }
 }
 
+/// `dst = a · b` with row-major `a` (m × k, row stride `lda`), `b` (k × n, `ldb`) and `dst`
+/// (m × n, `ldc`), on this thread, by the `gemm` crate (AVX2+FMA or portable): the product
+/// for CPUs without AVX-512.
+///
+/// # Safety
+/// Each pointer must be valid for its rows at its stride.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm_rows(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut f32,
+    ldc: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+) {
+    gemm::gemm(
+        m,
+        n,
+        k,
+        dst,
+        1,
+        ldc as isize,
+        false,
+        a,
+        1,
+        lda as isize,
+        b,
+        1,
+        ldb as isize,
+        0.0,
+        1.0,
+        false,
+        false,
+        false,
+        gemm::Parallelism::None,
+    )
+}
+
 /// A raw pointer shared by parallel jobs that write disjoint elements.
 #[derive(Clone, Copy)]
 pub(crate) struct Shared<T>(pub(crate) *mut T);

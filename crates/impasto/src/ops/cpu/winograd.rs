@@ -336,26 +336,16 @@ fn run_band(
                 let a = &u[p * cout * cin..][..cout * cin];
                 // SAFETY: b holds cin rows of tp columns; dst holds cout rows at stride tp.
                 unsafe {
-                    gemm::gemm(
+                    super::gemm_rows(
                         cout,
                         c1 - c0,
                         cin,
                         dst,
-                        1,
-                        tp as isize,
-                        false,
+                        tp,
                         a.as_ptr(),
-                        1,
-                        cin as isize,
+                        cin,
                         v[p * tp * cin + c0..].as_ptr(),
-                        1,
-                        tp as isize,
-                        0.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        gemm::Parallelism::None,
+                        tp,
                     )
                 }
             }
