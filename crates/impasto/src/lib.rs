@@ -11,6 +11,7 @@ pub mod model;
 pub mod objective;
 pub mod ops;
 pub mod optim;
+pub mod prior;
 pub mod schedule;
 pub mod session;
 pub mod settings;

@@ -10,6 +10,7 @@ use candle_core::{Tensor, Var};
 use crate::loss;
 use crate::model::layers::LayerId;
 use crate::model::vgg::Vgg19;
+use crate::prior::Prior;
 use crate::settings::Settings;
 use crate::{Error, Result};
 
@@ -22,21 +23,57 @@ pub struct Losses {
     pub style: f64,
     /// Total variation (before γ).
     pub tv: f64,
-    /// α·content + β·style + γ·tv (with the β in force, see [`Report::style_weight`]).
+    /// The pull towards the prior image (before its strength; 0 without a prior).
+    pub prior: f64,
+    /// α·content + β·style + γ·tv + strength·prior (with the β in force, see
+    /// [`crate::session::Report::style_weight`]).
     pub total: f64,
     /// Style match at the current scale: the mean over style layers of the cosine between the
     /// result's Gram matrix and the target's (what `impasto metrics` reports at full size).
     pub gram_cosine: f64,
 }
 
+/// What the losses compare against.
+pub struct Targets<'a> {
+    /// Content features, one per content layer of the settings.
+    pub content: &'a [Tensor],
+    /// Style Gram matrices, one per style layer of the settings.
+    pub style: &'a [Tensor],
+    /// The β in force.
+    pub style_weight: f64,
+    /// An image to pull towards, at the size of `x` (the temporal loss of video).
+    pub prior: Option<&'a Prior>,
+}
+
 /// The objective and its gradient at `x` (BGR, mean subtracted, `[1, 3, h, w]`).
-#[allow(clippy::too_many_arguments)]
 pub fn evaluate(
     model: &Vgg19,
     s: &Settings,
-    style_weight: f64,
-    content_feats: &[Tensor],
-    style_grams: &[Tensor],
+    targets: &Targets,
+    x: &[f32],
+    w: usize,
+    h: usize,
+) -> Result<(Losses, Vec<f32>)> {
+    let (mut losses, mut g) = evaluate_network(model, s, targets, x, w, h)?;
+    if let Some(p) = targets.prior {
+        if p.size() != (w, h) {
+            return Err(Error::Usage(format!(
+                "the prior image is {}×{} but the result is {w}×{h}",
+                p.size().0,
+                p.size().1
+            )));
+        }
+        losses.prior = p.add_to(x, &mut g);
+        losses.total += p.strength() as f64 * losses.prior;
+    }
+    Ok((losses, g))
+}
+
+/// The network's terms (content, style, total variation) and their gradient.
+fn evaluate_network(
+    model: &Vgg19,
+    s: &Settings,
+    targets: &Targets,
     x: &[f32],
     w: usize,
     h: usize,
@@ -44,22 +81,17 @@ pub fn evaluate(
     let dev = model.device();
     let layers = s.layers();
     let image = Var::from_vec(x.to_vec(), (1, 3, h, w), dev)?;
-    let targets = Targets {
-        content: content_feats,
-        style: style_grams,
-        style_weight,
-    };
     if !dev.is_cpu() {
         let feats = model.features(image.as_tensor(), &layers)?;
         let mut terms = Terms::default();
         let mut total = terms.add_image(s, image.as_tensor())?;
         for (&id, f) in layers.iter().zip(&feats) {
-            total = (total + terms.add_layer(s, &targets, id, f)?)?;
+            total = (total + terms.add_layer(s, targets, id, f)?)?;
         }
         let grads = total.backward()?;
         let g = grads.get(image.as_tensor()).ok_or_else(no_gradient)?;
         return Ok((
-            terms.losses(s, &targets),
+            terms.losses(s, targets),
             g.flatten_all()?.to_vec1::<f32>()?,
         ));
     }
@@ -77,7 +109,7 @@ pub fn evaluate(
             return Ok(None);
         };
         let var = Var::from_vec(data, (1, c, fh, fw), dev)?;
-        let term = terms.add_layer(s, &targets, layers[k], var.as_tensor())?;
+        let term = terms.add_layer(s, targets, layers[k], var.as_tensor())?;
         let grad = term.backward()?.remove(var.as_tensor());
         any |= grad.is_some();
         Ok(grad)
@@ -90,19 +122,12 @@ pub fn evaluate(
     if !any {
         return Err(no_gradient());
     }
-    Ok((terms.losses(s, &targets), g))
+    Ok((terms.losses(s, targets), g))
 }
 
 /// The error for an objective that does not depend on the image.
 fn no_gradient() -> Error {
     Error::Usage("the losses do not depend on the image: check the weights and layers".into())
-}
-
-/// What the losses compare against.
-struct Targets<'a> {
-    content: &'a [Tensor],
-    style: &'a [Tensor],
-    style_weight: f64,
 }
 
 /// The unweighted loss terms, summed layer by layer.
@@ -151,6 +176,7 @@ impl Terms {
             content: self.content,
             style: self.style,
             tv: self.tv,
+            prior: 0.0,
             total: s.content_weight as f64 * self.content
                 + t.style_weight * self.style
                 + s.tv_weight as f64 * self.tv,

@@ -7,9 +7,10 @@ use candle_core::Tensor;
 use crate::image::{colour, resize, Rgb};
 use crate::loss;
 use crate::model::vgg::{self, from_bgr_centered, to_bgr_centered, Vgg19, MEAN_BGR};
-use crate::objective::evaluate;
+use crate::objective::{evaluate, Targets};
 pub use crate::objective::Losses;
 use crate::optim::{adam::Adam, lbfgs::Lbfgs, Bounds};
+use crate::prior::Prior;
 use crate::schedule::{self, Stage};
 use crate::settings::{Init, Optimizer, PreserveColor, Settings};
 use crate::{sysmem, Error, Result};
@@ -96,6 +97,8 @@ pub struct Session<'m> {
     losses: Losses,
     /// The style-match controller's factor on β (1 when it is off).
     beta_scale: f64,
+    /// An image the result is pulled towards (video's temporal loss).
+    prior: Option<Prior>,
 }
 
 impl<'m> Session<'m> {
@@ -136,6 +139,7 @@ impl<'m> Session<'m> {
             opt,
             losses: Losses::default(),
             beta_scale: 1.0,
+            prior: None,
         };
         s.check_memory()?;
         Ok(s)
@@ -235,6 +239,33 @@ impl<'m> Session<'m> {
         }
         self.check_memory()?;
         self.retarget()
+    }
+
+    /// Pulls the result towards an image (the previous video frame, warped) from the next
+    /// step on, or stops doing so (`None`). The prior must have the size of the last scale;
+    /// it applies there only.
+    pub fn set_prior(&mut self, prior: Option<Prior>) -> Result<()> {
+        if let Some(p) = &prior {
+            let last = self.plan.last().expect("a plan has at least one stage").size;
+            let (w, h) = resize::fit_longer_side(self.content.width, self.content.height, last);
+            if p.size() != (w, h) {
+                return Err(Error::Usage(format!(
+                    "the prior image is {}×{} but the result will be {w}×{h}",
+                    p.size().0,
+                    p.size().1
+                )));
+            }
+        }
+        self.prior = prior;
+        if let Opt::Lbfgs(o) = &mut self.opt {
+            o.forget_value();
+        }
+        Ok(())
+    }
+
+    /// The prior in force at the current scale: only the last scale has the prior's size.
+    fn prior_at(&self, stage: usize) -> Option<&Prior> {
+        self.prior.as_ref().filter(|_| stage + 1 >= self.plan.len())
     }
 
     /// Changes the blend weights of the styles (same order as given to [`Session::new`]).
@@ -353,12 +384,16 @@ impl<'m> Session<'m> {
             self.scale = Some(self.build_scale(size, None)?);
         }
         let sc = self.scale.as_ref().expect("scale built above");
+        let targets = Targets {
+            content: &sc.content_feats,
+            style: &sc.style_grams,
+            style_weight: self.style_weight(),
+            prior: self.prior_at(self.stage),
+        };
         let (l, _) = evaluate(
             self.model,
             &self.settings,
-            self.style_weight(),
-            &sc.content_feats,
-            &sc.style_grams,
+            &targets,
             &sc.x,
             sc.width,
             sc.height,
@@ -392,22 +427,20 @@ impl<'m> Session<'m> {
             self.opt = Self::new_opt(self.settings.optimizer);
         }
         let beta = self.style_weight();
+        let prior = self.prior.as_ref().filter(|_| self.stage + 1 >= self.plan.len());
         let sc = self.scale.as_mut().expect("scale built above");
         let model = self.model;
         let settings = &self.settings;
         let (w, h) = (sc.width, sc.height);
         let mut last = Losses::default();
+        let targets = Targets {
+            content: &sc.content_feats,
+            style: &sc.style_grams,
+            style_weight: beta,
+            prior,
+        };
         let mut objective = |x: &[f32]| -> Result<(f64, Vec<f32>)> {
-            let (l, g) = evaluate(
-                model,
-                settings,
-                beta,
-                &sc.content_feats,
-                &sc.style_grams,
-                x,
-                w,
-                h,
-            )?;
+            let (l, g) = evaluate(model, settings, &targets, x, w, h)?;
             last = l;
             Ok((l.total, g))
         };

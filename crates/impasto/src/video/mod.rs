@@ -1,5 +1,6 @@
 //! Video support for temporally consistent stylisation (Ruder et al., "Artistic style transfer
-//! for videos", GCPR 2016): dense optical flow, backward warping and occlusion detection.
+//! for videos", GCPR 2016): dense optical flow, backward warping and occlusion detection, and
+//! the frame-by-frame stylizer built on them ([`stylize`]).
 //!
 //! [`flow`] estimates flow with DIS (Kroeger et al., "Fast Optical Flow using Dense Inverse
 //! Search", ECCV 2016); [`warp`] warps images along a flow and finds the pixels where the warp
@@ -8,6 +9,7 @@
 
 pub mod flow;
 pub mod gray;
+pub mod stylize;
 pub mod warp;
 
 #[cfg(test)]
@@ -15,4 +17,5 @@ mod tests;
 
 pub use flow::{dense_flow, Flow, FlowParams};
 pub use gray::Gray;
+pub use stylize::{Frame, VideoSettings, VideoStylizer};
 pub use warp::{occlusion_mask, warp_rgb};

@@ -1,0 +1,201 @@
+//! Frame-by-frame stylisation with temporal consistency (Ruder et al. 2016, adapted).
+//!
+//! The first frame is stylised like a photo (coarse to fine, with the style-match controller).
+//! Every later frame starts from the previous result warped along the optical flow of the
+//! input, with the regions the previous frame cannot supply (disocclusions, motion boundaries)
+//! taken from the frame itself, and a temporal loss pulls the trusted pixels towards that
+//! warped result. Starting so close to the answer, a later frame needs far fewer iterations.
+//! β stays at the value the first frame settled on, so every frame has the same objective.
+
+use crate::image::Rgb;
+use crate::model::vgg::Vgg19;
+use crate::objective::Losses;
+use crate::prior::Prior;
+use crate::session::{Report, Session, Style};
+use crate::settings::{Init, Settings};
+use crate::video::{dense_flow, occlusion_mask, warp_rgb, Flow, FlowParams, Gray};
+use crate::{Error, Result};
+
+/// Default strength of the temporal loss.
+pub const DEFAULT_TEMPORAL_WEIGHT: f32 = 1.0;
+/// Default iterations of each frame after the first.
+pub const DEFAULT_LATER_ITERS: usize = 20;
+
+/// How a video is stylised.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VideoSettings {
+    /// The settings of the first frame; later frames keep its size, layers and weights.
+    pub first: Settings,
+    /// Iterations of each later frame, at full size.
+    pub later_iters: usize,
+    /// Strength of the temporal loss (0: none).
+    pub temporal_weight: f32,
+    /// Start each later frame from the warped previous result (true), or from the frame
+    /// itself with no temporal loss: plain frame-by-frame stylisation, for comparison.
+    pub consistent: bool,
+    /// Optical flow settings.
+    pub flow: FlowParams,
+}
+
+impl Default for VideoSettings {
+    fn default() -> Self {
+        Self {
+            first: Settings::default(),
+            later_iters: DEFAULT_LATER_ITERS,
+            temporal_weight: DEFAULT_TEMPORAL_WEIGHT,
+            consistent: true,
+            flow: FlowParams::default(),
+        }
+    }
+}
+
+/// One stylised frame and how it was made.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    /// The result, at the size of the input frame.
+    pub image: Rgb,
+    /// Optimiser iterations it took.
+    pub iters: usize,
+    /// Loss terms at the end.
+    pub losses: Losses,
+    /// The β in force.
+    pub style_weight: f64,
+    /// Fraction of pixels the previous frame could not supply (0 for the first frame).
+    pub occluded: f64,
+    /// Input flows to the previous frame: (this → previous, previous → this); `None` for the
+    /// first frame. The warping error reuses them.
+    pub flows: Option<(Flow, Flow)>,
+}
+
+/// The previous frame: its input (for the flow) and its result (to warp).
+struct Previous {
+    gray: Gray,
+    output: Rgb,
+}
+
+/// Stylises the frames of one video in order.
+pub struct VideoStylizer<'m> {
+    model: &'m Vgg19,
+    styles: Vec<Style>,
+    settings: VideoSettings,
+    prev: Option<Previous>,
+    /// β settled on by the first frame.
+    beta: Option<f64>,
+}
+
+impl<'m> VideoStylizer<'m> {
+    /// Checks the settings; nothing is computed until the first frame.
+    pub fn new(model: &'m Vgg19, styles: Vec<Style>, settings: VideoSettings) -> Result<Self> {
+        settings.first.validate()?;
+        if settings.later_iters == 0 {
+            return Err(Error::Usage(
+                "--later-iters must be at least 1 (e.g. 20)".into(),
+            ));
+        }
+        if !(settings.temporal_weight.is_finite() && settings.temporal_weight >= 0.0) {
+            return Err(Error::Usage(format!(
+                "--temporal-weight {} is invalid: use a finite number ≥ 0",
+                settings.temporal_weight
+            )));
+        }
+        Ok(Self {
+            model,
+            styles,
+            settings,
+            prev: None,
+            beta: None,
+        })
+    }
+
+    /// Continues after frames done earlier: the last input frame, its result, and the β
+    /// the first frame settled on ([`Frame::style_weight`]).
+    pub fn resume(&mut self, input: &Rgb, output: Rgb, style_weight: f64) {
+        self.prev = Some(Previous {
+            gray: Gray::from_rgb(input),
+            output,
+        });
+        self.beta = Some(style_weight);
+    }
+
+    /// Stylises the next frame; `on_step` sees every optimiser iteration.
+    pub fn frame(&mut self, input: &Rgb, on_step: &mut dyn FnMut(&Report)) -> Result<Frame> {
+        let gray = Gray::from_rgb(input);
+        let (settings, prior, flows, occluded) = match (&self.prev, self.beta) {
+            (Some(prev), Some(beta)) => {
+                if (prev.gray.width, prev.gray.height) != (input.width, input.height) {
+                    return Err(Error::Usage(format!(
+                        "frame size changed from {}×{} to {}×{}",
+                        prev.gray.width, prev.gray.height, input.width, input.height
+                    )));
+                }
+                let (back, fwd) = rayon::join(
+                    || dense_flow(&gray, &prev.gray, &self.settings.flow),
+                    || dense_flow(&prev.gray, &gray, &self.settings.flow),
+                );
+                let mask = occlusion_mask(&back, &fwd);
+                let occluded = mask.iter().filter(|&&m| m).count() as f64 / mask.len() as f64;
+                let mut s = Settings {
+                    scales: Some(vec![self.settings.first.size]),
+                    iters: self.settings.later_iters,
+                    style_weight: beta as f32,
+                    style_target: None,
+                    ..self.settings.first.clone()
+                };
+                let mut prior = None;
+                if self.settings.consistent {
+                    let warped = warp_rgb(&prev.output, &back);
+                    s.init = Init::Image(fill_occluded(&warped, input, &mask));
+                    if self.settings.temporal_weight > 0.0 {
+                        let weights = mask.iter().map(|&m| if m { 0.0 } else { 1.0 }).collect();
+                        prior = Some(Prior::new(
+                            &warped,
+                            weights,
+                            self.settings.temporal_weight,
+                        )?);
+                    }
+                }
+                (s, prior, Some((back, fwd)), occluded)
+            }
+            _ => (self.settings.first.clone(), None, None, 0.0),
+        };
+        let mut session = Session::new(self.model, input.clone(), self.styles.clone(), settings)?;
+        session.set_prior(prior)?;
+        let mut iters = 0;
+        let mut beta = self.beta.unwrap_or(self.settings.first.style_weight as f64);
+        while !session.done() {
+            let r = session.step()?;
+            iters += 1;
+            beta = r.style_weight;
+            on_step(&r);
+        }
+        let image = session.image();
+        self.beta.get_or_insert(beta);
+        self.prev = Some(Previous {
+            gray,
+            output: image.clone(),
+        });
+        Ok(Frame {
+            image,
+            iters,
+            losses: session.losses(),
+            style_weight: beta,
+            occluded,
+            flows,
+        })
+    }
+}
+
+/// `warped` where the flow is trusted, `frame` where `occluded`.
+fn fill_occluded(warped: &Rgb, frame: &Rgb, occluded: &[bool]) -> Rgb {
+    let n = frame.pixel_count();
+    let data = (0..3 * n)
+        .map(|i| {
+            if occluded[i % n] {
+                frame.data[i]
+            } else {
+                warped.data[i]
+            }
+        })
+        .collect();
+    Rgb::new(frame.width, frame.height, data)
+}
