@@ -90,10 +90,7 @@ fn evaluate_network(
         }
         let grads = total.backward()?;
         let g = grads.get(image.as_tensor()).ok_or_else(no_gradient)?;
-        return Ok((
-            terms.losses(s, targets),
-            g.flatten_all()?.to_vec1::<f32>()?,
-        ));
+        return Ok((terms.losses(s, targets), g.flatten_all()?.to_vec1::<f32>()?));
     }
     let (feats, mut tape) = model.forward(x, h, w, &layers)?;
     let mut feats: Vec<_> = feats.into_iter().map(Some).collect();

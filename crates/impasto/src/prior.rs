@@ -99,7 +99,7 @@ mod tests {
         for i in 0..18 {
             let mut xp = x.clone();
             xp[i] += 1e-2;
-            let fp = prior.add_to(&xp, &mut vec![0.0; 18]);
+            let fp = prior.add_to(&xp, &mut [0.0; 18]);
             let numeric = 2.0 * (fp - f0) / 1e-2;
             assert!(
                 (numeric - g[i] as f64).abs() < 1e-2,

@@ -7,8 +7,8 @@ use candle_core::Tensor;
 use crate::image::{colour, resize, Rgb};
 use crate::loss;
 use crate::model::vgg::{self, from_bgr_centered, to_bgr_centered, Vgg19, MEAN_BGR};
-use crate::objective::{evaluate, Targets};
 pub use crate::objective::Losses;
+use crate::objective::{evaluate, Targets};
 use crate::optim::{adam::Adam, lbfgs::Lbfgs, Bounds};
 use crate::prior::Prior;
 use crate::schedule::{self, Stage};
@@ -246,7 +246,11 @@ impl<'m> Session<'m> {
     /// it applies there only.
     pub fn set_prior(&mut self, prior: Option<Prior>) -> Result<()> {
         if let Some(p) = &prior {
-            let last = self.plan.last().expect("a plan has at least one stage").size;
+            let last = self
+                .plan
+                .last()
+                .expect("a plan has at least one stage")
+                .size;
             let (w, h) = resize::fit_longer_side(self.content.width, self.content.height, last);
             if p.size() != (w, h) {
                 return Err(Error::Usage(format!(
@@ -427,7 +431,10 @@ impl<'m> Session<'m> {
             self.opt = Self::new_opt(self.settings.optimizer);
         }
         let beta = self.style_weight();
-        let prior = self.prior.as_ref().filter(|_| self.stage + 1 >= self.plan.len());
+        let prior = self
+            .prior
+            .as_ref()
+            .filter(|_| self.stage + 1 >= self.plan.len());
         let sc = self.scale.as_mut().expect("scale built above");
         let model = self.model;
         let settings = &self.settings;

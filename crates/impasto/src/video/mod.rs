@@ -5,17 +5,22 @@
 //! [`flow`] estimates flow with DIS (Kroeger et al., "Fast Optical Flow using Dense Inverse
 //! Search", ECCV 2016); [`warp`] warps images along a flow and finds the pixels where the warp
 //! cannot be trusted (forward-backward consistency, Sundaram et al. ECCV 2010); [`gray`] holds
-//! the grayscale image and bilinear sampling they share.
+//! the grayscale image and bilinear sampling they share; [`metric`] measures a stylised video's
+//! temporal consistency by its warping error (Lai et al., ECCV 2018).
 
 pub mod flow;
 pub mod gray;
+pub mod metric;
 pub mod stylize;
 pub mod warp;
 
+#[cfg(test)]
+mod metric_tests;
 #[cfg(test)]
 mod tests;
 
 pub use flow::{dense_flow, Flow, FlowParams};
 pub use gray::Gray;
+pub use metric::{masked_mse, WarpingError};
 pub use stylize::{Frame, VideoSettings, VideoStylizer};
 pub use warp::{occlusion_mask, warp_rgb};

@@ -147,11 +147,7 @@ impl<'m> VideoStylizer<'m> {
                     s.init = Init::Image(fill_occluded(&warped, input, &mask));
                     if self.settings.temporal_weight > 0.0 {
                         let weights = mask.iter().map(|&m| if m { 0.0 } else { 1.0 }).collect();
-                        prior = Some(Prior::new(
-                            &warped,
-                            weights,
-                            self.settings.temporal_weight,
-                        )?);
+                        prior = Some(Prior::new(&warped, weights, self.settings.temporal_weight)?);
                     }
                 }
                 (s, prior, Some((back, fwd)), occluded)

@@ -38,7 +38,9 @@ pub fn warp_rgb(img: &Rgb, flow: &Flow) -> Rgb {
 /// `fwd` is the flow A→B and `bwd` the flow B→A. A pixel `x` is flagged where the round trip
 /// does not return, `|w + ŵ|² > 0.01 (|w|² + |ŵ|²) + 0.5` with `w = fwd(x)` and
 /// `ŵ = bwd(x + w)`, i.e. A's pixel is hidden in B; or where `fwd` changes fast,
-/// `|∇u|² + |∇v|² > 0.01 |w|² + 0.002` (central differences). For video, the mask of the
+/// `|∇u|² + |∇v|² > 0.01 |w|² + 0.002` (central differences); or where `x + w` lies outside
+/// B by more than half a pixel (content entering the view, which a clamped warp would only
+/// smear in from the border). For video, the mask of the
 /// pixels of frame *i* that frame *i−1* cannot supply is `occlusion_mask(flow_i→i−1,
 /// flow_i−1→i)` (the disoccluded regions of frame *i*).
 ///
@@ -63,7 +65,10 @@ pub fn occlusion_mask(fwd: &Flow, bwd: &Flow) -> Vec<bool> {
             let inconsistent = round_trip > 0.01 * (norm2 + bu * bu + bv * bv) + 0.5;
             let grad2 = ux[i] * ux[i] + uy[i] * uy[i] + vx[i] * vx[i] + vy[i] * vy[i];
             let boundary = grad2 > 0.01 * norm2 + 0.002;
-            inconsistent || boundary
+            let (sx, sy) = (x + u, y + v);
+            let outside =
+                !(-0.5..=w as f32 - 0.5).contains(&sx) || !(-0.5..=h as f32 - 0.5).contains(&sy);
+            inconsistent || boundary || outside
         })
         .collect()
 }
