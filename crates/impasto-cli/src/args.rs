@@ -23,6 +23,10 @@ pub enum Command {
     Metrics(MetricsArgs),
     /// Time the core step (VGG forward, losses, backward to the image).
     Bench(BenchArgs),
+    /// Repaint a video frame by frame without flicker (optical flow, temporal loss).
+    Video(VideoArgs),
+    /// Print the warping error of a stylised video (temporal consistency; lower is steadier).
+    MetricsVideo(MetricsVideoArgs),
     /// Serve Impasto Studio: a browser page whose sliders steer a running stylisation live.
     Studio(StudioArgs),
 }
@@ -50,6 +54,28 @@ pub enum PrecisionArg {
 pub struct StylizeArgs {
     /// The photo to repaint (PNG or JPEG).
     pub content: PathBuf,
+    /// Output file (.png or .jpg); written atomically.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: PathBuf,
+    /// Longer side of the result in pixels.
+    #[arg(long, default_value_t = 512)]
+    pub size: usize,
+    /// Starting image: content, noise, or an image file.
+    #[arg(long, default_value = "content", value_name = "content|noise|PATH")]
+    pub init: String,
+    /// Save the image every N iterations next to OUT (OUT-stem_iterNNNN.png).
+    #[arg(long, value_name = "N")]
+    pub save_every: Option<usize>,
+    /// Print one JSON object on stdout at the end.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub look: LookArgs,
+}
+
+/// What the result should look like and how it is optimised: shared by `stylize` and `video`.
+#[derive(Args, Debug)]
+pub struct LookArgs {
     /// A style image with an optional blend weight, PATH[:WEIGHT]; repeat for several styles.
     #[arg(
         long = "style",
@@ -58,13 +84,7 @@ pub struct StylizeArgs {
         required = true
     )]
     pub styles: Vec<String>,
-    /// Output file (.png or .jpg); written atomically.
-    #[arg(short = 'o', long = "output", value_name = "OUT")]
-    pub output: PathBuf,
-    /// Longer side of the result in pixels.
-    #[arg(long, default_value_t = 512)]
-    pub size: usize,
-    /// Total optimiser iterations over all scales.
+    /// Total optimiser iterations over all scales (for a video: of its first frame).
     #[arg(long, default_value_t = impasto::settings::DEFAULT_ITERS)]
     pub iters: usize,
     /// Coarse-to-fine sizes, e.g. 256,512 (default: halvings of --size from about 128 px).
@@ -96,9 +116,6 @@ pub struct StylizeArgs {
     /// Adam's learning rate, in 0..255 pixel units.
     #[arg(long, default_value_t = 2.0, allow_negative_numbers = true)]
     pub lr: f32,
-    /// Starting image: content, noise, or an image file.
-    #[arg(long, default_value = "content", value_name = "content|noise|PATH")]
-    pub init: String,
     /// Seed for noise: the same seed gives the same output bytes on the same machine.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -108,17 +125,68 @@ pub struct StylizeArgs {
     /// Keep the photo's colours.
     #[arg(long, value_enum, default_value_t = PreserveArg::Off)]
     pub preserve_color: PreserveArg,
-    /// Save the image every N iterations next to OUT (OUT-stem_iterNNNN.png).
-    #[arg(long, value_name = "N")]
-    pub save_every: Option<usize>,
-    /// Print one JSON object on stdout at the end.
-    #[arg(long)]
-    pub json: bool,
     /// Precision of the convolutions: f32, bf16 or auto.
     #[arg(long, value_enum, default_value = "auto")]
     pub precision: PrecisionArg,
     #[command(flatten)]
     pub weights: WeightsArg,
+}
+
+#[derive(Args, Debug)]
+pub struct VideoArgs {
+    /// The video to repaint: a file ffmpeg reads (mp4, webm, avi, mov, mkv, gif) or a folder of
+    /// PNG/JPEG frames.
+    pub input: PathBuf,
+    /// Output: .mp4/.mov/.mkv (H.264), .webm (VP9), .avi, .gif, or a folder name without
+    /// extension (PNG frames); sound and frame rate are kept. Written atomically.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: PathBuf,
+    /// Longer side of the frames in pixels.
+    #[arg(long, default_value_t = 256)]
+    pub size: usize,
+    /// Resample to this frame rate (default: the video's own).
+    #[arg(long, value_name = "N")]
+    pub fps: Option<f64>,
+    /// Only frames A up to (not including) B, counted from 0 at the output frame rate, e.g. 0..50.
+    #[arg(long, value_name = "A..B", value_parser = parse_range)]
+    pub frames: Option<std::ops::Range<usize>>,
+    /// Iterations of each frame after the first (which runs --iters, coarse to fine).
+    #[arg(long, default_value_t = impasto::video::stylize::DEFAULT_LATER_ITERS)]
+    pub later_iters: usize,
+    /// Strength of the temporal loss that pulls each frame towards the previous result, warped
+    /// along the optical flow (0: start from the warped result but add no loss).
+    #[arg(long, default_value_t = impasto::video::stylize::DEFAULT_TEMPORAL_WEIGHT, allow_negative_numbers = true)]
+    pub temporal_weight: f32,
+    /// Also stylise every frame on its own (from the frame itself, no temporal loss, same
+    /// iterations) into OUT-stem_independent.EXT, and report both warping errors.
+    #[arg(long)]
+    pub compare_independent: bool,
+    /// Continue an interrupted run of the same command from its last finished frame.
+    #[arg(long)]
+    pub resume: bool,
+    /// Keep the stylised frames (PNG) in the work folder after encoding.
+    #[arg(long)]
+    pub keep_frames: bool,
+    /// Print one JSON object on stdout at the end.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub look: LookArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct MetricsVideoArgs {
+    /// The stylised video (any input `video` reads).
+    pub output: PathBuf,
+    /// The video it was made from; it is scaled to the stylised video's size and frame rate.
+    #[arg(long)]
+    pub reference: PathBuf,
+    /// The frames of the reference that were stylised (as given to `video --frames`).
+    #[arg(long, value_name = "A..B", value_parser = parse_range)]
+    pub frames: Option<std::ops::Range<usize>>,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -214,4 +282,17 @@ fn parse_target(s: &str) -> std::result::Result<Target, String> {
     s.parse::<f32>()
         .map(|v| Target(Some(v)))
         .map_err(|_| format!("`{s}` is not a cosine: use a number in (0, 1) such as 0.95, or off"))
+}
+
+fn parse_range(s: &str) -> std::result::Result<std::ops::Range<usize>, String> {
+    let bad = || format!("`{s}` is not a frame range: use A..B with A < B, e.g. 0..50");
+    let (a, b) = s.split_once("..").ok_or_else(bad)?;
+    let (a, b) = (
+        a.trim().parse::<usize>().map_err(|_| bad())?,
+        b.trim().parse::<usize>().map_err(|_| bad())?,
+    );
+    if a >= b {
+        return Err(bad());
+    }
+    Ok(a..b)
 }

@@ -2,10 +2,13 @@
 
 mod args;
 mod bench;
+mod look;
 mod metrics;
+mod metrics_video;
 mod progress;
 mod studio;
 mod stylize;
+mod video;
 mod weights;
 
 use std::process::ExitCode;
@@ -31,6 +34,8 @@ fn main() -> ExitCode {
         args::Command::Fetch(a) => fetch(a).map_err(Failure::from),
         args::Command::Metrics(a) => metrics::run(a).map_err(Failure::from),
         args::Command::Bench(a) => bench::run(a).map_err(Failure::from),
+        args::Command::Video(a) => video::run(a).map_err(Failure::from),
+        args::Command::MetricsVideo(a) => metrics_video::run(a).map_err(Failure::from),
         args::Command::Studio(a) => studio::run(a),
     };
     match result {

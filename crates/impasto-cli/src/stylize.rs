@@ -5,60 +5,13 @@ use std::time::Instant;
 
 use impasto::image::{io, resize, Rgb};
 use impasto::metrics::{gram::gram_cosine_similarity, ssim::ssim_rgb_luma};
-use impasto::model::layers::parse_weighted_layers;
-use impasto::session::{Session, Style};
-use impasto::settings::{Init, Optimizer, PreserveColor, Settings};
+use impasto::session::Session;
+use impasto::settings::Init;
 use impasto::{sysmem, Error, Result};
 
-use crate::args::{OptimizerArg, PreserveArg, StylizeArgs};
+use crate::args::StylizeArgs;
+use crate::look;
 use crate::progress::Progress;
-
-/// Splits `PATH[:WEIGHT]`; a colon followed by something that is not a number is part of the path.
-fn parse_style(spec: &str) -> Result<(PathBuf, f32)> {
-    if let Some((p, w)) = spec.rsplit_once(':') {
-        if let Ok(w) = w.parse::<f32>() {
-            if !(w.is_finite() && w >= 0.0) {
-                return Err(Error::Usage(format!(
-                    "style weight in '{spec}' must be a finite number ≥ 0"
-                )));
-            }
-            return Ok((PathBuf::from(p), w));
-        }
-    }
-    Ok((PathBuf::from(spec), 1.0))
-}
-
-/// Builds the engine's settings from the command line.
-fn settings(a: &StylizeArgs) -> Result<Settings> {
-    let init = match a.init.as_str() {
-        "content" => Init::Content,
-        "noise" => Init::Noise,
-        path => Init::Image(io::load(Path::new(path))?.image),
-    };
-    Ok(Settings {
-        size: a.size,
-        scales: a.scales.clone(),
-        iters: a.iters,
-        content_weight: a.content_weight,
-        style_weight: a.style_weight,
-        tv_weight: a.tv_weight,
-        content_layers: parse_weighted_layers(&a.content_layers)?,
-        style_layers: parse_weighted_layers(&a.style_layers)?,
-        optimizer: match a.optimizer {
-            OptimizerArg::Lbfgs => Optimizer::Lbfgs,
-            OptimizerArg::Adam => Optimizer::Adam { lr: a.lr },
-        },
-        init,
-        seed: a.seed,
-        style_scale: a.style_scale,
-        preserve_color: match a.preserve_color {
-            PreserveArg::Off => PreserveColor::Off,
-            PreserveArg::Luminance => PreserveColor::Luminance,
-            PreserveArg::Histogram => PreserveColor::Histogram,
-        },
-        style_target: a.style_target.0,
-    })
-}
 
 /// Checks the output path before any work: supported extension, existing directory.
 fn check_output(out: &Path) -> Result<()> {
@@ -109,23 +62,20 @@ pub fn run(a: StylizeArgs) -> Result<()> {
     if a.save_every == Some(0) {
         return Err(Error::Usage("--save-every must be at least 1".into()));
     }
-    let settings = settings(&a)?;
-    settings.validate()?;
+    let init = match a.init.as_str() {
+        "content" => Init::Content,
+        "noise" => Init::Noise,
+        path => Init::Image(io::load(Path::new(path))?.image),
+    };
+    let settings = look::settings(&a.look, a.size, init)?;
     let content = io::load(&a.content)?;
-    let mut styles = Vec::new();
-    for spec in &a.styles {
-        let (path, weight) = parse_style(spec)?;
-        styles.push(Style {
-            image: io::load(&path)?.image,
-            weight,
-        });
-    }
+    let styles = look::styles(&a.look)?;
     let first_style = styles[0].image.clone();
     let alpha = content
         .alpha
         .map(|p| (p, content.image.width, content.image.height));
-    let precision = crate::weights::precision(a.precision)?;
-    let model = crate::weights::load_model(a.weights.weights.as_deref(), a.json, precision)?;
+    let precision = crate::weights::precision(a.look.precision)?;
+    let model = crate::weights::load_model(a.look.weights.weights.as_deref(), a.json, precision)?;
     let mut session = Session::new(&model, content.image.clone(), styles, settings)?;
     let bar = Progress::new();
     let stem = a.output.with_extension("");
@@ -169,23 +119,4 @@ pub fn run(a: StylizeArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn style_specs() {
-        assert_eq!(parse_style("a.jpg").unwrap(), (PathBuf::from("a.jpg"), 1.0));
-        assert_eq!(
-            parse_style("a.jpg:0.5").unwrap(),
-            (PathBuf::from("a.jpg"), 0.5)
-        );
-        assert_eq!(
-            parse_style("C:x.jpg").unwrap(),
-            (PathBuf::from("C:x.jpg"), 1.0)
-        );
-        assert!(parse_style("a.jpg:-1").is_err());
-    }
 }

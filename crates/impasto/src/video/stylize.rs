@@ -16,8 +16,8 @@ use crate::settings::{Init, Settings};
 use crate::video::{dense_flow, occlusion_mask, warp_rgb, Flow, FlowParams, Gray};
 use crate::{Error, Result};
 
-/// Default strength of the temporal loss.
-pub const DEFAULT_TEMPORAL_WEIGHT: f32 = 1.0;
+/// Default strength of the temporal loss (on squared differences in 0..255 pixel units).
+pub const DEFAULT_TEMPORAL_WEIGHT: f32 = 1000.0;
 /// Default iterations of each frame after the first.
 pub const DEFAULT_LATER_ITERS: usize = 20;
 

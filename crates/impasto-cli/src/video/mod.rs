@@ -1,0 +1,160 @@
+//! `impasto video`: decode with ffmpeg, stylise frame by frame with temporal consistency,
+//! checkpoint every frame, encode with the input's sound and frame rate, report the warping
+//! error.
+
+mod progress;
+mod run;
+mod work;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use impasto::image::resize::fit_longer_side;
+use impasto::settings::Init;
+use impasto::video::io::{check_output, AudioSource, EncodeOptions, Ffmpeg, ReadOptions};
+use impasto::video::{FlowParams, VideoSettings};
+use impasto::{sysmem, Error, Result};
+
+use crate::args::VideoArgs;
+use crate::look;
+use progress::VideoProgress;
+use run::{Run, RunSummary};
+use work::Work;
+
+/// Runs `impasto video`.
+pub fn run(a: VideoArgs) -> Result<()> {
+    let start = Instant::now();
+    let ff = Ffmpeg::locate()?;
+    check_output(&a.output)?;
+    let independent_out = a.compare_independent.then(|| sibling(&a.output, "_independent"));
+    let info = ff.probe(&a.input)?;
+    let fps = a.fps.unwrap_or(info.fps);
+    let (w, h) = fit_longer_side(info.width, info.height, a.size);
+    let settings = VideoSettings {
+        first: look::settings(&a.look, a.size, Init::Content)?,
+        later_iters: a.later_iters,
+        temporal_weight: a.temporal_weight,
+        consistent: true,
+        flow: FlowParams::default(),
+    };
+    let styles = look::styles(&a.look)?;
+    let precision = crate::weights::precision(a.look.precision)?;
+    let model =
+        crate::weights::load_model(a.look.weights.weights.as_deref(), a.json, precision)?;
+    let fingerprint = format!(
+        "{:?} {:?} {fps} {:?} {:?} {:?}",
+        std::fs::canonicalize(&a.input).unwrap_or_else(|_| a.input.clone()),
+        input_stamp(&a.input),
+        a.frames,
+        a.look.styles,
+        settings
+    );
+    let mut work = Work::open(&a.output, fingerprint, a.resume)?;
+    let mut runs = vec![Run::new(&model, styles.clone(), settings.clone(), "styled", &work)?];
+    if a.compare_independent {
+        let independent = VideoSettings {
+            consistent: false,
+            ..settings
+        };
+        runs.push(Run::new(&model, styles, independent, "independent", &work)?);
+    }
+    let range = a.frames.clone().unwrap_or(0..usize::MAX);
+    let expected = info
+        .frames
+        .map(|n| (n as f64 * fps / info.fps).round() as usize)
+        .map(|n| n.min(range.end).saturating_sub(range.start));
+    let reader = ff.read(
+        &a.input,
+        &ReadOptions {
+            size: Some((w, h)),
+            fps: a.fps,
+            range: a.frames.clone(),
+        },
+    )?;
+    let bar = VideoProgress::new(expected, runs.len());
+    let mut frames = 0;
+    for (i, frame) in reader.enumerate() {
+        let frame = frame?;
+        for (k, run) in runs.iter_mut().enumerate() {
+            run.frame(i, &frame, &mut work, &mut |r| bar.step(i, k, r))?;
+        }
+        frames = i + 1;
+        bar.frame_done(i, runs[0].last_seconds());
+    }
+    bar.finish();
+    if frames == 0 {
+        return Err(Error::input(
+            &a.input,
+            "no frames to stylise: the video is empty or --frames starts past its end",
+        ));
+    }
+    let encode = |run: &str, out: &Path| -> Result<()> {
+        let opts = EncodeOptions {
+            fps,
+            audio: Some(AudioSource {
+                path: a.input.clone(),
+                start_s: range.start as f64 / fps,
+                duration_s: Some(frames as f64 / fps),
+            }),
+        };
+        ff.encode(&work.frames_dir(run)?, out, &opts)
+    };
+    encode("styled", &a.output)?;
+    if let Some(out) = &independent_out {
+        encode("independent", out)?;
+    }
+    let summaries: Vec<RunSummary> = runs.iter().map(Run::summary).collect();
+    let seconds = start.elapsed().as_secs_f64();
+    let peak_mb = sysmem::peak_rss_bytes().unwrap_or(0) / (1 << 20);
+    if !a.keep_frames {
+        work.remove()?;
+    }
+    if a.json {
+        let v = serde_json::json!({
+            "output": a.output, "independent_output": independent_out,
+            "width": w, "height": h, "fps": fps, "frames": frames,
+            "seconds": seconds, "peak_rss_mb": peak_mb, "precision": model.precision(),
+            "has_audio": info.has_audio,
+            "styled": summaries[0],
+            "independent": summaries.get(1),
+        });
+        println!("{v}");
+        return Ok(());
+    }
+    println!(
+        "wrote {} ({frames} frames, {w}×{h}, {fps:.3} fps{}) in {seconds:.1} s, peak memory {peak_mb} MB",
+        a.output.display(),
+        if info.has_audio { ", with sound" } else { "" },
+    );
+    for s in &summaries {
+        println!("{}", s.line());
+    }
+    if let [styled, independent] = &summaries[..] {
+        if let (Some(a), Some(b)) = (styled.warping_error, independent.warping_error) {
+            println!(
+                "temporal consistency: warping error {:.2}× that of frame-by-frame stylisation",
+                a / b
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `dir/stem_SUFFIX.ext` beside `out` (for a folder output, `out_SUFFIX`).
+fn sibling(out: &Path, suffix: &str) -> PathBuf {
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = match out.extension() {
+        Some(e) => format!("{stem}{suffix}.{}", e.to_string_lossy()),
+        None => format!("{stem}{suffix}"),
+    };
+    out.with_file_name(name)
+}
+
+/// The input's size and modification time, so a resumed run notices a changed input.
+fn input_stamp(path: &Path) -> Option<(u64, std::time::SystemTime)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.len(), m.modified().ok()?))
+}
