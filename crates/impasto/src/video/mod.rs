@@ -8,6 +8,7 @@
 
 pub mod flow;
 pub mod gray;
+pub mod io;
 pub mod warp;
 
 #[cfg(test)]
