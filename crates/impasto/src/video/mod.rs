@@ -10,6 +10,7 @@
 
 pub mod flow;
 pub mod gray;
+pub mod io;
 pub mod metric;
 pub mod stylize;
 pub mod warp;
