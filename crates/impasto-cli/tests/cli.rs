@@ -1,59 +1,12 @@
 //! The `impasto` binary as a user runs it: results, JSON, and one clear error (exit code 2)
 //! for each kind of bad input.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Command;
 
-fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
-}
+mod common;
 
-/// The real weights: `../shared/weights` beside the checkout (CI), else the fetch cache.
-fn weights() -> PathBuf {
-    let shared = repo("../shared/weights").join(impasto::model::weights::WEIGHTS_FILE);
-    let w = if shared.is_file() {
-        shared
-    } else {
-        impasto::model::weights::resolve(None).unwrap().0
-    };
-    assert!(
-        w.exists(),
-        "the VGG19 weights are needed: run `cargo run --release -- fetch` first"
-    );
-    w
-}
-
-/// Runs impasto with the shared weights and a private cache.
-fn impasto(args: &[&str], cache: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_impasto"))
-        .args(args)
-        .env("IMPASTO_WEIGHTS", weights())
-        .env("IMPASTO_CACHE", cache)
-        .output()
-        .expect("impasto runs")
-}
-
-fn content() -> String {
-    repo("examples/portrait_astronaut.jpg")
-        .display()
-        .to_string()
-}
-
-fn style() -> String {
-    repo("examples/starry_night.jpg").display().to_string()
-}
-
-/// Asserts exit code 2 and an error line that mentions each of `words`, with no panic trace.
-fn assert_usage_error(out: &Output, words: &[&str]) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    for w in words {
-        assert!(err.contains(w), "'{w}' missing from: {err}");
-    }
-}
+use common::*;
 
 #[test]
 fn stylize_writes_the_image_and_json() {

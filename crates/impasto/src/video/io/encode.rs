@@ -348,3 +348,12 @@ mod tests {
         assert_eq!(p, OsString::from("file:/tmp/100%%/%06d.png"));
     }
 }
+
+/// Checks before any work that [`Ffmpeg::encode`] can write `out`: a known kind, in a folder
+/// that exists.
+pub fn check_output(out: &Path) -> Result<()> {
+    output_kind(out)?;
+    parent_dir(out)
+        .map(|_| ())
+        .map_err(|e| Error::Usage(e.to_string()))
+}

@@ -26,7 +26,7 @@ mod probe;
 mod read;
 mod tool;
 
-pub use encode::{AudioSource, EncodeOptions};
+pub use encode::{check_output, AudioSource, EncodeOptions};
 pub use probe::VideoInfo;
 pub use read::{FrameReader, ReadOptions};
 pub use tool::Ffmpeg;
