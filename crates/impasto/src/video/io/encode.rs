@@ -84,11 +84,13 @@ impl Ffmpeg {
                 with_audio = true;
             }
         }
-        cmd.args(["-map", "0:v:0"]);
+        // One output frame per input frame: no frame repeated to cover one that failed to
+        // decode, so the count check below sees it. (`-vsync` rather than the newer
+        // `-fps_mode`, which ffmpeg 4 lacks.)
+        cmd.args(["-map", "0:v:0", "-vsync", "passthrough"]);
         if with_audio {
             cmd.args(["-map", "1:a:0"]);
         }
-        cmd.args(["-frames:v", &count.to_string()]);
         cmd.args(codec_args(kind, first.width, first.height, with_audio));
 
         let name = out
@@ -120,6 +122,15 @@ impl Ffmpeg {
             };
             return Err(out_err(std::io::Error::other(format!(
                 "ffmpeg could not encode the video: {why}{hint}"
+            ))));
+        }
+        // ffmpeg goes on past frames it cannot decode: make sure every frame is there.
+        let written = self.count_video_packets(&tmp)?;
+        if written != count {
+            return Err(out_err(std::io::Error::other(format!(
+                "ffmpeg wrote only {written} of the {count} frames in {}: {}",
+                dir.display(),
+                reason(&stderr_lines(&done.stderr), &tmp)
             ))));
         }
         set_output_permissions(&tmp, out);

@@ -82,6 +82,29 @@ impl Ffmpeg {
             .any(|s| s.codec_type.as_deref() == Some("audio")))
     }
 
+    /// The number of packets (one per frame) in the first video stream of a file just
+    /// written; reads the file but decodes nothing.
+    pub(super) fn count_video_packets(&self, path: &Path) -> Result<usize> {
+        let out = self
+            .ffprobe_command()
+            .args(["-select_streams", "v:0", "-count_packets"])
+            .args(["-show_entries", "stream=nb_read_packets", "-of", "csv=p=0"])
+            .arg(file_url(path))
+            .output()
+            .map_err(|e| self.spawn_error(Program::Ffprobe, e))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        match text.trim().parse() {
+            Ok(n) if out.status.success() => Ok(n),
+            _ => Err(Error::Output {
+                path: path.to_path_buf(),
+                source: std::io::Error::other(format!(
+                    "ffprobe cannot count the frames just written: {}",
+                    reason(&stderr_lines(&out.stderr), path)
+                )),
+            }),
+        }
+    }
+
     fn probe_file(&self, path: &Path) -> Result<FileVideo> {
         describe(path, &self.ffprobe_report(path)?)
     }

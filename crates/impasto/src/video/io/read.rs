@@ -13,6 +13,8 @@ use super::tool::{collect_tail, file_url, reason, Ffmpeg, Program};
 use crate::error::{Error, Result};
 use crate::image::Rgb;
 
+/// Range ends beyond this are clipped (ffmpeg parses frame counts through a `double`).
+const MAX_FRAME_INDEX: usize = i32::MAX as usize;
 /// Highest frame rate [`ReadOptions::fps`] accepts.
 const MAX_FPS: f64 = 1000.0;
 
@@ -114,24 +116,27 @@ impl Ffmpeg {
             .fps
             .map_or_else(|| video.rate.clone(), |f| f.to_string());
         let mut filters = vec![format!("fps=fps={rate}")];
-        let mut cmd = self.ffmpeg_command();
+        let mut limit = Vec::new();
         if let Some(r) = &opts.range {
             // Frame indices after resampling; trim then restarts the timestamps at zero so
-            // ffmpeg adds no frames to fill the gap before the first one kept.
-            let end = r.end.min(i64::MAX as usize);
+            // ffmpeg adds no frames to fill the gap before the first one kept, and ffmpeg
+            // stops decoding after the last.
+            let end = r.end.min(MAX_FRAME_INDEX);
             filters.push(format!(
                 "trim=start_frame={}:end_frame={end},setpts=PTS-STARTPTS",
                 r.start
             ));
-            cmd.args(["-frames:v", &(end - r.start).to_string()]);
+            limit = vec!["-frames:v".to_string(), (end - r.start).to_string()];
         }
         filters.push(format!(
             "scale=w={width}:h={height}:flags=lanczos+accurate_rnd+full_chroma_int,setsar=1,format=rgb24"
         ));
+        let mut cmd = self.ffmpeg_command();
         cmd.arg("-i")
             .arg(file_url(path))
             .args(["-map", &format!("0:{}", video.stream)])
             .args(["-vf", &filters.join(",")])
+            .args(limit)
             .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -255,7 +260,7 @@ impl Pipe {
             return Some(Err(Error::input(
                 &self.path,
                 format!(
-                    "ffmpeg stopped decoding after {frame} frames: {why}; the file may be \
+                    "ffmpeg stopped decoding at frame {frame}: {why}; the file may be \
                      damaged or truncated: re-export it, or check that ffmpeg can play it"
                 ),
             )));
