@@ -1,41 +1,18 @@
 //! End-to-end runs of the engine with the real VGG19 weights on the bundled example images.
 
-use std::path::PathBuf;
-
-use impasto::image::{io, resize, Rgb};
+use impasto::image::{resize, Rgb};
 use impasto::metrics::{gram::gram_cosine_similarity, ssim::ssim_rgb_luma};
-use impasto::model::{vgg::Vgg19, weights};
+use impasto::model::vgg::Vgg19;
 use impasto::session::{Session, Style};
 use impasto::settings::{Init, Settings};
-use impasto::Device;
 
-fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
-}
+mod common;
 
-/// The real weights: `../shared/weights` beside the checkout (CI), else the fetch cache.
+use common::images;
+
+/// VGG19 in f32.
 fn model() -> Vgg19 {
-    let shared = repo("../shared/weights").join(weights::WEIGHTS_FILE);
-    let w = if shared.is_file() {
-        shared
-    } else {
-        weights::resolve(None).unwrap().0
-    };
-    assert!(
-        w.exists(),
-        "the VGG19 weights are needed: run `cargo run --release -- fetch` first"
-    );
-    Vgg19::load(&w, &Device::Cpu, impasto::Precision::F32).expect("weights load")
-}
-
-fn images() -> (Rgb, Rgb) {
-    let c = io::load(&repo("examples/portrait_astronaut.jpg"))
-        .unwrap()
-        .image;
-    let s = io::load(&repo("examples/starry_night.jpg")).unwrap().image;
-    (c, s)
+    common::model(impasto::Precision::F32)
 }
 
 fn run(session: &mut Session) -> Vec<f64> {

@@ -1,30 +1,16 @@
 //! bf16 convolutions: stable from the very first L-BFGS iteration at small sizes (where bf16
 //! autocast in PyTorch blows up), and on the same path as f32.
 
-use std::path::PathBuf;
-
 use impasto::image::{io, Rgb};
-use impasto::model::{vgg::Vgg19, weights};
+use impasto::model::vgg::Vgg19;
 use impasto::ops::cpu::gemm_bf16;
 use impasto::session::{Session, Style};
 use impasto::settings::Settings;
-use impasto::{Device, Precision};
+use impasto::Precision;
 
-fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
-}
+mod common;
 
-fn model(precision: Precision) -> Vgg19 {
-    let shared = repo("../shared/weights").join(weights::WEIGHTS_FILE);
-    let w = if shared.is_file() {
-        shared
-    } else {
-        weights::resolve(None).unwrap().0
-    };
-    Vgg19::load(&w, &Device::Cpu, precision).expect("weights load")
-}
+use common::{model, repo};
 
 fn image(name: &str) -> Rgb {
     io::load(&repo("examples").join(name)).unwrap().image

@@ -26,7 +26,9 @@ pub fn run(a: VideoArgs) -> Result<()> {
     let start = Instant::now();
     let ff = Ffmpeg::locate()?;
     check_output(&a.output)?;
-    let independent_out = a.compare_independent.then(|| sibling(&a.output, "_independent"));
+    let independent_out = a
+        .compare_independent
+        .then(|| sibling(&a.output, "_independent"));
     let info = ff.probe(&a.input)?;
     let fps = a.fps.unwrap_or(info.fps);
     let (w, h) = fit_longer_side(info.width, info.height, a.size);
@@ -39,8 +41,7 @@ pub fn run(a: VideoArgs) -> Result<()> {
     };
     let styles = look::styles(&a.look)?;
     let precision = crate::weights::precision(a.look.precision)?;
-    let model =
-        crate::weights::load_model(a.look.weights.weights.as_deref(), a.json, precision)?;
+    let model = crate::weights::load_model(a.look.weights.weights.as_deref(), a.json, precision)?;
     let fingerprint = format!(
         "{:?} {:?} {fps} {:?} {:?} {:?}",
         std::fs::canonicalize(&a.input).unwrap_or_else(|_| a.input.clone()),
@@ -50,7 +51,13 @@ pub fn run(a: VideoArgs) -> Result<()> {
         settings
     );
     let mut work = Work::open(&a.output, fingerprint, a.resume)?;
-    let mut runs = vec![Run::new(&model, styles.clone(), settings.clone(), "styled", &work)?];
+    let mut runs = vec![Run::new(
+        &model,
+        styles.clone(),
+        settings.clone(),
+        "styled",
+        &work,
+    )?];
     if a.compare_independent {
         let independent = VideoSettings {
             consistent: false,

@@ -23,7 +23,8 @@ impl VideoProgress {
                     .progress_chars("=> "),
             ),
             None => ProgressBar::new_spinner().with_style(
-                ProgressStyle::with_template("{spinner} frame {pos} {msg}").expect("valid template"),
+                ProgressStyle::with_template("{spinner} frame {pos} {msg}")
+                    .expect("valid template"),
             ),
         };
         Self {

@@ -127,7 +127,13 @@ impl<'m> Run<'m> {
             frames_resumed: self.resumed,
             first_frame_seconds: self.first_seconds,
             later_frame_seconds: mean(&self.later_seconds),
-            later_frame_iters: mean(&self.later_iters.iter().map(|&n| n as f64).collect::<Vec<_>>()),
+            later_frame_iters: mean(
+                &self
+                    .later_iters
+                    .iter()
+                    .map(|&n| n as f64)
+                    .collect::<Vec<_>>(),
+            ),
             gram_cosine: mean(&self.gram_cosine),
             occluded: mean(&self.occluded),
         }

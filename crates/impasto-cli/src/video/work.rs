@@ -34,6 +34,13 @@ impl Work {
         name.push(".impasto-work");
         let dir = output.with_file_name(name);
         let record_path = dir.join("run.json");
+        if dir.exists() && !resume && !holds_frames(&dir) {
+            // Nothing finished there: nothing to lose by starting over.
+            std::fs::remove_dir_all(&dir).map_err(|source| Error::Output {
+                path: dir.clone(),
+                source,
+            })?;
+        }
         if dir.exists() {
             if !resume {
                 return Err(Error::Usage(format!(
@@ -44,13 +51,19 @@ impl Work {
             let text = std::fs::read_to_string(&record_path).map_err(|e| {
                 Error::input(
                     &record_path,
-                    format!("cannot read the run record ({e}); delete {} to start over", dir.display()),
+                    format!(
+                        "cannot read the run record ({e}); delete {} to start over",
+                        dir.display()
+                    ),
                 )
             })?;
             let record: Record = serde_json::from_str(&text).map_err(|e| {
                 Error::input(
                     &record_path,
-                    format!("damaged run record ({e}); delete {} to start over", dir.display()),
+                    format!(
+                        "damaged run record ({e}); delete {} to start over",
+                        dir.display()
+                    ),
                 )
             })?;
             if record.fingerprint != fingerprint {
@@ -139,6 +152,15 @@ impl Work {
             .and_then(|()| std::fs::rename(&tmp, &path))
             .map_err(|source| Error::Output { path, source })
     }
+}
+
+/// True when some run in the work folder `dir` has finished a frame.
+fn holds_frames(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|run| frame_path(&run.path(), 0).is_file())
 }
 
 /// `dir/NNNNNN.png`, the name the encoder reads.

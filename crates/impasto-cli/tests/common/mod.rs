@@ -55,4 +55,3 @@ pub fn assert_usage_error(out: &Output, words: &[&str]) {
         assert!(err.contains(w), "'{w}' missing from: {err}");
     }
 }
-
