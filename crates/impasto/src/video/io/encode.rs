@@ -323,6 +323,15 @@ fn set_output_permissions(tmp: &Path, target: &Path) {
 #[cfg(not(unix))]
 fn set_output_permissions(_tmp: &Path, _target: &Path) {}
 
+/// Checks before any work that [`Ffmpeg::encode`] can write `out`: a known kind, in a folder
+/// that exists.
+pub fn check_output(out: &Path) -> Result<()> {
+    output_kind(out)?;
+    parent_dir(out)
+        .map(|_| ())
+        .map_err(|e| Error::Usage(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,13 +367,4 @@ mod tests {
         let p = frame_pattern(Path::new("/tmp/100%"));
         assert_eq!(p, OsString::from("file:/tmp/100%%/%06d.png"));
     }
-}
-
-/// Checks before any work that [`Ffmpeg::encode`] can write `out`: a known kind, in a folder
-/// that exists.
-pub fn check_output(out: &Path) -> Result<()> {
-    output_kind(out)?;
-    parent_dir(out)
-        .map(|_| ())
-        .map_err(|e| Error::Usage(e.to_string()))
 }

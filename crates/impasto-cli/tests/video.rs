@@ -1,0 +1,224 @@
+//! `impasto video` and `impasto metrics-video` as a user runs them, through the real ffmpeg:
+//! sound and frame rate kept, temporal consistency measured, interruption and resume, and one
+//! clear error (exit code 2) for each kind of bad input.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// Runs ffmpeg with `args` (split on spaces) in `dir`.
+fn ffmpeg(dir: &Path, args: &str) {
+    let o = Command::new("ffmpeg")
+        .current_dir(dir)
+        .args(["-v", "error", "-y"])
+        .args(args.split(' '))
+        .output()
+        .expect("ffmpeg runs (apt-get install ffmpeg)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// A 6-frame, 12 fps clip of a camera panning over the bundled photo, with a 440 Hz tone.
+fn clip(dir: &Path) -> PathBuf {
+    let photo = repo("examples/portrait_astronaut.jpg");
+    ffmpeg(
+        dir,
+        &format!(
+            "-loop 1 -framerate 12 -i {} -f lavfi -i sine=frequency=440:sample_rate=44100 \
+             -filter_complex [0:v]scale=160:160,crop=80:60:x=20+3*n:y=30+n[v] \
+             -map [v] -map 1:a -t 0.5 -c:v libx264 -pix_fmt yuv420p -c:a aac clip.mp4",
+            photo.display()
+        ),
+    );
+    dir.join("clip.mp4")
+}
+
+/// `(frames, frame rate, audio seconds or None)` of a video, by ffprobe.
+fn probe(path: &Path) -> (usize, String, Option<f64>) {
+    let o = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_streams",
+            "-of",
+            "json",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let streams = v["streams"].as_array().unwrap();
+    let video = streams.iter().find(|s| s["codec_type"] == "video").unwrap();
+    let audio = streams.iter().find(|s| s["codec_type"] == "audio");
+    (
+        video["nb_read_frames"].as_str().unwrap().parse().unwrap(),
+        video["r_frame_rate"].as_str().unwrap().to_string(),
+        audio.map(|a| a["duration"].as_str().unwrap().parse().unwrap()),
+    )
+}
+
+fn video_args<'a>(input: &'a str, out: &'a str, style: &'a str) -> Vec<&'a str> {
+    vec![
+        "video",
+        input,
+        "-o",
+        out,
+        "--style",
+        style,
+        "--size",
+        "48",
+        "--iters",
+        "12",
+        "--later-iters",
+        "4",
+    ]
+}
+
+fn json(o: &std::process::Output) -> serde_json::Value {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).expect("one JSON object")
+}
+
+#[test]
+fn video_keeps_sound_and_frame_rate_and_is_steadier_than_frame_by_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = clip(dir.path());
+    let out = dir.path().join("out.mp4");
+    let (i, o, s) = (input.to_str().unwrap(), out.to_str().unwrap(), style());
+    let mut args = video_args(i, o, &s);
+    args.extend(["--compare-independent", "--json"]);
+    let v = json(&impasto(&args, dir.path()));
+    assert_eq!(v["frames"], 6);
+    assert_eq!(v["fps"], 12.0);
+    assert_eq!(
+        (v["width"].as_u64(), v["height"].as_u64()),
+        (Some(48), Some(36))
+    );
+    assert_eq!(v["has_audio"], true);
+    let styled = v["styled"]["warping_error"].as_f64().unwrap();
+    let independent = v["independent"]["warping_error"].as_f64().unwrap();
+    assert!(styled < independent, "{styled} vs {independent}");
+    assert_eq!(v["styled"]["later_frame_iters"], 4.0);
+    assert!(
+        !dir.path().join("out.mp4.impasto-work").exists(),
+        "work folder removed"
+    );
+
+    let (frames, rate, audio) = probe(&out);
+    assert_eq!((frames, rate.as_str()), (6, "12/1"));
+    let audio = audio.expect("the sound is kept");
+    assert!((audio - 0.5).abs() < 0.1, "sound lasts {audio} s");
+    let independent_out = dir.path().join("out_independent.mp4");
+    assert_eq!(probe(&independent_out).0, 6);
+
+    // metrics-video ranks the two the same way from the encoded files.
+    let measure = |p: &Path| {
+        let o = impasto(
+            &[
+                "metrics-video",
+                p.to_str().unwrap(),
+                "--reference",
+                i,
+                "--json",
+            ],
+            dir.path(),
+        );
+        json(&o)["warping_error"].as_f64().unwrap()
+    };
+    let (a, b) = (measure(&out), measure(&independent_out));
+    assert!(a < b, "metrics-video: styled {a} vs frame by frame {b}");
+    // The input moves exactly with itself.
+    assert!(measure(&input) < 1e-3);
+}
+
+#[test]
+fn an_interrupted_video_resumes_without_redoing_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = clip(dir.path());
+    let out = dir.path().join("out.gif");
+    let (i, o, s) = (input.to_str().unwrap(), out.to_str().unwrap(), style());
+    let args = video_args(i, o, &s);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_impasto"))
+        .args(&args)
+        .env("IMPASTO_WEIGHTS", weights())
+        .env("IMPASTO_CACHE", dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let third = dir.path().join("out.gif.impasto-work/styled/000002.png");
+    let start = Instant::now();
+    while !third.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no frames written"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!out.exists(), "no output from an interrupted run");
+
+    // Starting over would throw the frames away: refused, with the way out.
+    assert_usage_error(&impasto(&args, dir.path()), &["--resume", "impasto-work"]);
+
+    let mut resume = args.clone();
+    resume.extend(["--resume", "--json"]);
+    let v = json(&impasto(&resume, dir.path()));
+    let resumed = v["styled"]["frames_resumed"].as_u64().unwrap();
+    assert!((3..6).contains(&resumed), "{resumed} frames resumed");
+    assert_eq!(v["frames"], 6);
+    assert_eq!(probe(&out).0, 6);
+}
+
+#[test]
+fn bad_videos_and_a_missing_ffmpeg_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = style();
+    let out = dir.path().join("out.mp4");
+    let o = out.to_str().unwrap();
+
+    let text = dir.path().join("notes.mp4");
+    std::fs::write(&text, "not a video").unwrap();
+    let t = text.to_str().unwrap();
+    assert_usage_error(&impasto(&video_args(t, o, &s), dir.path()), &[t, "video"]);
+
+    ffmpeg(
+        dir.path(),
+        "-f lavfi -i testsrc2=size=96x64:rate=10 -t 1 -frames:v 0 -c:v libx264 zero.mp4",
+    );
+    let zero = dir.path().join("zero.mp4");
+    let z = zero.to_str().unwrap();
+    assert_usage_error(
+        &impasto(&video_args(z, o, &s), dir.path()),
+        &[z, "no video"],
+    );
+
+    let input = clip(dir.path());
+    let i = input.to_str().unwrap();
+    let bad_out = dir.path().join("out.xyz");
+    assert_usage_error(
+        &impasto(&video_args(i, bad_out.to_str().unwrap(), &s), dir.path()),
+        &[".xyz", ".mp4"],
+    );
+    assert_usage_error(
+        &impasto(&["metrics-video", t, "--reference", i], dir.path()),
+        &[t],
+    );
+
+    let empty_path = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_impasto"))
+        .args(video_args(i, o, &s))
+        .env("PATH", empty_path.path())
+        .env_remove("IMPASTO_FFMPEG")
+        .env_remove("IMPASTO_FFPROBE")
+        .env("IMPASTO_WEIGHTS", weights())
+        .output()
+        .unwrap();
+    assert_usage_error(&o, &["ffmpeg", "apt-get install ffmpeg"]);
+    assert!(!out.exists());
+}
