@@ -626,6 +626,13 @@ fn folder_outputs_replace_only_frame_folders() {
     names.sort();
     assert_eq!(names, ["000000.png", "000001.png"]);
 
+    // A path ending in a separator names a folder too.
+    let slash = PathBuf::from(format!("{}/", dir.path().join("new.d").display()));
+    ffmpeg()
+        .encode(&dir.path().join("b/frames"), &slash, &opts)
+        .unwrap();
+    assert!(dir.path().join("new.d/000001.png").is_file());
+
     // A folder holding anything else is never replaced.
     let precious = dir.path().join("photos");
     std::fs::create_dir(&precious).unwrap();

@@ -125,7 +125,9 @@ impl Ffmpeg {
             ))));
         }
         // ffmpeg goes on past frames it cannot decode: make sure every frame is there.
-        let written = self.count_video_packets(&tmp)?;
+        let written = self
+            .count_video_packets(&tmp)
+            .map_err(|why| out_err(std::io::Error::other(why)))?;
         if written != count {
             return Err(out_err(std::io::Error::other(format!(
                 "ffmpeg wrote only {written} of the {count} frames in {}: {}",
