@@ -553,7 +553,7 @@ fn failed_encodes_leave_the_previous_output() {
         Err(e @ Error::Output { .. }) => {
             let s = e.to_string();
             assert!(
-                s.contains("keep.mp4") && s.contains("only 2 of the 3 frames"),
+                s.contains("keep.mp4") && s.contains("wrote 2 frames instead of the 3"),
                 "{s}"
             );
             assert!(s.contains("Invalid data"), "{s}");

@@ -130,7 +130,7 @@ impl Ffmpeg {
             .map_err(|why| out_err(std::io::Error::other(why)))?;
         if written != count {
             return Err(out_err(std::io::Error::other(format!(
-                "ffmpeg wrote only {written} of the {count} frames in {}: {}",
+                "ffmpeg wrote {written} frames instead of the {count} in {}: {}",
                 dir.display(),
                 reason(&stderr_lines(&done.stderr), &tmp)
             ))));
