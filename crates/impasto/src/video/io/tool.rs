@@ -13,6 +13,8 @@ const INSTALL_HINT: &str = "install it (Debian/Ubuntu: `apt-get install ffmpeg`,
                             `brew install ffmpeg`, Windows: `winget install ffmpeg`)";
 /// Lines of a program's error output kept for error messages.
 const TAIL_LINES: usize = 12;
+/// Longest error-output line read at once (bytes).
+const LONGEST_LINE: u64 = 64 * 1024;
 /// Longest error-output line kept (characters).
 const TAIL_LINE_CHARS: usize = 400;
 
@@ -87,7 +89,7 @@ impl Ffmpeg {
     /// An ffmpeg command that reads no terminal input and prints only errors.
     pub(super) fn ffmpeg_command(&self) -> Command {
         let mut cmd = Command::new(&self.ffmpeg);
-        cmd.args(["-nostdin", "-hide_banner", "-v", "error"]);
+        cmd.args(["-nostdin", "-hide_banner", "-nostats", "-v", "error"]);
         cmd
     }
 
@@ -216,7 +218,16 @@ pub(super) fn collect_tail(stream: impl Read + Send + 'static) -> JoinHandle<Vec
         let mut lines = std::collections::VecDeque::with_capacity(TAIL_LINES);
         let mut reader = BufReader::new(stream);
         let mut line = Vec::new();
-        while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+        loop {
+            line.clear();
+            // Over-long lines are cut into pieces rather than held whole.
+            match (&mut reader)
+                .take(LONGEST_LINE)
+                .read_until(b'\n', &mut line)
+            {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
             let text = String::from_utf8_lossy(&line);
             let text = text.trim();
             if !text.is_empty() {
@@ -225,7 +236,6 @@ pub(super) fn collect_tail(stream: impl Read + Send + 'static) -> JoinHandle<Vec
                 }
                 lines.push_back(text.chars().take(TAIL_LINE_CHARS).collect());
             }
-            line.clear();
         }
         lines.into()
     })
