@@ -24,7 +24,8 @@ pub struct VideoInfo {
     pub height: usize,
     /// Frames per second (the stream's nominal rate, or its average rate when they disagree).
     pub fps: f64,
-    /// Number of frames, as stored in the file or estimated from the duration; `None` if unknown.
+    /// Number of frames, as stored in the file or estimated from the duration; `None` if
+    /// unknown. Reading a variable-rate video at [`fps`](Self::fps) may give a few more or less.
     pub frames: Option<usize>,
     /// Length of the video in seconds, if known.
     pub duration_s: Option<f64>,
