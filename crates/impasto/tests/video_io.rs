@@ -263,7 +263,7 @@ fn ranges_past_the_end_yield_fewer_frames_and_empty_ranges_are_refused() {
 #[test]
 fn rotated_and_anamorphic_videos_read_as_displayed() {
     let dir = tempfile::tempdir().unwrap();
-    let clip = test_clip(dir.path());
+    test_clip(dir.path());
     run_ffmpeg(
         dir.path(),
         "-i clip.mp4 -c copy -metadata:s:v rotate=90 rot.mp4",
@@ -280,7 +280,6 @@ fn rotated_and_anamorphic_videos_read_as_displayed() {
         assert!(!frames.is_empty());
         assert!(frames.iter().all(|f| (f.width, f.height) == size), "{name}");
     }
-    drop(clip);
 }
 
 #[test]
@@ -319,7 +318,7 @@ fn unreadable_videos_are_input_errors() {
 #[test]
 fn videos_without_frames_are_input_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let clip = test_clip(dir.path());
+    test_clip(dir.path());
     run_ffmpeg(
         dir.path(),
         "-f lavfi -i testsrc2=size=96x64:rate=10 -t 1 -frames:v 0 -c:v libx264 zero.mp4",
@@ -337,7 +336,6 @@ fn videos_without_frames_are_input_errors() {
     let cut = dir.path().join("cut.mp4");
     let msg = input_msg(ffmpeg().probe(&cut), &cut);
     assert!(msg.contains("no video"), "{msg}");
-    drop(clip);
 }
 
 #[test]
@@ -553,7 +551,7 @@ fn failed_encodes_leave_the_previous_output() {
         Err(e @ Error::Output { .. }) => {
             let s = e.to_string();
             assert!(
-                s.contains("keep.mp4") && s.contains("only 2 of the 3 frames"),
+                s.contains("keep.mp4") && s.contains("wrote 2 frames instead of the 3"),
                 "{s}"
             );
             assert!(s.contains("Invalid data"), "{s}");
@@ -625,6 +623,13 @@ fn folder_outputs_replace_only_frame_folders() {
         .collect();
     names.sort();
     assert_eq!(names, ["000000.png", "000001.png"]);
+
+    // A path ending in a separator names a folder too.
+    let slash = PathBuf::from(format!("{}/", dir.path().join("new.d").display()));
+    ffmpeg()
+        .encode(&dir.path().join("b/frames"), &slash, &opts)
+        .unwrap();
+    assert!(dir.path().join("new.d/000001.png").is_file());
 
     // A folder holding anything else is never replaced.
     let precious = dir.path().join("photos");

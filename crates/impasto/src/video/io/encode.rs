@@ -125,10 +125,12 @@ impl Ffmpeg {
             ))));
         }
         // ffmpeg goes on past frames it cannot decode: make sure every frame is there.
-        let written = self.count_video_packets(&tmp)?;
+        let written = self
+            .count_video_packets(&tmp)
+            .map_err(|why| out_err(std::io::Error::other(why)))?;
         if written != count {
             return Err(out_err(std::io::Error::other(format!(
-                "ffmpeg wrote only {written} of the {count} frames in {}: {}",
+                "ffmpeg wrote {written} frames instead of the {count} in {}: {}",
                 dir.display(),
                 reason(&stderr_lines(&done.stderr), &tmp)
             ))));
@@ -229,45 +231,33 @@ fn frame_pattern(dir: &Path) -> OsString {
 
 /// The encoder, filter and muxer arguments for `kind`, for `width`×`height` frames.
 fn codec_args(kind: Kind, width: usize, height: usize, audio: bool) -> Vec<String> {
-    let args = |s: &[&str]| s.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    let args = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
     let (mut out, audio_args, muxer) = match kind {
         Kind::H264(muxer) => {
-            let mut v = args(&["-c:v", "libx264", "-preset", "medium", "-crf", "18"]);
+            let mut v = args("-c:v libx264 -preset medium -crf 18");
             v.extend(yuv420(width, height, "bt709"));
             if muxer != "matroska" {
-                v.extend(args(&["-movflags", "+faststart"]));
+                v.extend(args("-movflags +faststart"));
             }
-            (v, args(&["-c:a", "aac", "-b:a", "192k"]), muxer)
+            (v, args("-c:a aac -b:a 192k"), muxer)
         }
         Kind::Vp9 => {
-            let mut v = args(&[
-                "-c:v",
-                "libvpx-vp9",
-                "-crf",
-                "30",
-                "-b:v",
-                "0",
-                "-row-mt",
-                "1",
-            ]);
+            let mut v = args("-c:v libvpx-vp9 -crf 24 -b:v 0 -row-mt 1");
+            // About 4x faster than libvpx's default speed 0, for ~3% more bytes.
+            v.extend(args("-deadline good -cpu-used 2"));
             v.extend(yuv420(width, height, "bt709"));
-            (v, args(&["-c:a", "libopus", "-b:a", "128k"]), "webm")
+            (v, args("-c:a libopus -b:a 128k"), "webm")
         }
         Kind::Avi => {
-            let mut v = args(&["-c:v", "mpeg4", "-q:v", "3"]);
+            let mut v = args("-c:v mpeg4 -q:v 3");
             v.extend(yuv420(width, height, "bt601"));
             // AVI has no timestamps to shift: shifting them for the MP3 encoder's delay
             // leaves a one-frame hole after the first frame.
-            v.extend(args(&["-avoid_negative_ts", "disabled"]));
-            (v, args(&["-c:a", "libmp3lame", "-q:a", "2"]), "avi")
+            v.extend(args("-avoid_negative_ts disabled"));
+            (v, args("-c:a libmp3lame -q:a 2"), "avi")
         }
         Kind::Gif => (
-            args(&[
-                "-vf",
-                "split[a][b];[a]palettegen[p];[b][p]paletteuse",
-                "-loop",
-                "0",
-            ]),
+            args("-vf split[a][b];[a]palettegen[p];[b][p]paletteuse -loop 0"),
             Vec::new(),
             "gif",
         ),
@@ -276,7 +266,7 @@ fn codec_args(kind: Kind, width: usize, height: usize, audio: bool) -> Vec<Strin
     if audio {
         out.extend(audio_args);
     }
-    out.extend(args(&["-f", muxer]));
+    out.extend(args(&format!("-f {muxer}")));
     out
 }
 

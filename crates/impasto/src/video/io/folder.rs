@@ -253,7 +253,9 @@ fn check_replaceable(out: &Path, meta: &std::fs::Metadata) -> Result<()> {
         ))
     };
     if !meta.is_dir() {
-        return Err(refuse("exists and is not a folder".to_string()));
+        return Err(refuse(
+            "exists but is a file or a link, not a folder".to_string(),
+        ));
     }
     let entries = std::fs::read_dir(out).map_err(|source| Error::Output {
         path: out.to_path_buf(),

@@ -24,7 +24,8 @@ pub struct VideoInfo {
     pub height: usize,
     /// Frames per second (the stream's nominal rate, or its average rate when they disagree).
     pub fps: f64,
-    /// Number of frames, as stored in the file or estimated from the duration; `None` if unknown.
+    /// Number of frames, as stored in the file or estimated from the duration; `None` if
+    /// unknown. Reading a variable-rate video at [`fps`](Self::fps) may give a few more or less.
     pub frames: Option<usize>,
     /// Length of the video in seconds, if known.
     pub duration_s: Option<f64>,
@@ -83,25 +84,22 @@ impl Ffmpeg {
     }
 
     /// The number of packets (one per frame) in the first video stream of a file just
-    /// written; reads the file but decodes nothing.
-    pub(super) fn count_video_packets(&self, path: &Path) -> Result<usize> {
+    /// written; reads the file but decodes nothing. Fails with ffprobe's reason.
+    pub(super) fn count_video_packets(&self, path: &Path) -> std::result::Result<usize, String> {
         let out = self
             .ffprobe_command()
             .args(["-select_streams", "v:0", "-count_packets"])
             .args(["-show_entries", "stream=nb_read_packets", "-of", "csv=p=0"])
             .arg(file_url(path))
             .output()
-            .map_err(|e| self.spawn_error(Program::Ffprobe, e))?;
+            .map_err(|e| self.spawn_error(Program::Ffprobe, e).to_string())?;
         let text = String::from_utf8_lossy(&out.stdout);
         match text.trim().parse() {
             Ok(n) if out.status.success() => Ok(n),
-            _ => Err(Error::Output {
-                path: path.to_path_buf(),
-                source: std::io::Error::other(format!(
-                    "ffprobe cannot count the frames just written: {}",
-                    reason(&stderr_lines(&out.stderr), path)
-                )),
-            }),
+            _ => Err(format!(
+                "ffprobe cannot count the frames just written: {}",
+                reason(&stderr_lines(&out.stderr), path)
+            )),
         }
     }
 

@@ -15,6 +15,8 @@ use crate::image::Rgb;
 
 /// Range ends beyond this are clipped (ffmpeg parses frame counts through a `double`).
 const MAX_FRAME_INDEX: usize = i32::MAX as usize;
+/// Largest frame width or height read (the image loader's limit).
+const MAX_SIDE: usize = crate::image::io::MAX_DIMENSION as usize;
 /// Highest frame rate [`ReadOptions::fps`] accepts.
 const MAX_FPS: f64 = 1000.0;
 
@@ -110,6 +112,12 @@ impl Ffmpeg {
 
     fn read_file(&self, path: &Path, video: &FileVideo, opts: &ReadOptions) -> Result<FrameReader> {
         let (width, height) = opts.size.unwrap_or((video.info.width, video.info.height));
+        if width.max(height) > MAX_SIDE {
+            return Err(Error::TooLarge(format!(
+                "{}: the video's {width}x{height} frames are too large to read (the limit is                  {MAX_SIDE} pixels a side); read them scaled down",
+                path.display()
+            )));
+        }
         // Always resample, at the video's own rate by default: a variable-rate video then
         // comes out at a constant rate that stays in step with its sound.
         let rate = opts
@@ -122,11 +130,11 @@ impl Ffmpeg {
             // ffmpeg adds no frames to fill the gap before the first one kept, and ffmpeg
             // stops decoding after the last.
             let end = r.end.min(MAX_FRAME_INDEX);
+            let start = r.start.min(end);
             filters.push(format!(
-                "trim=start_frame={}:end_frame={end},setpts=PTS-STARTPTS",
-                r.start
+                "trim=start_frame={start}:end_frame={end},setpts=PTS-STARTPTS"
             ));
-            limit = vec!["-frames:v".to_string(), (end - r.start).to_string()];
+            limit = vec!["-frames:v".to_string(), (end - start).to_string()];
         }
         filters.push(format!(
             "scale=w={width}:h={height}:flags=lanczos+accurate_rnd+full_chroma_int,setsar=1,format=rgb24"
@@ -172,9 +180,9 @@ impl Ffmpeg {
 /// Rejects options no video can satisfy.
 fn check(opts: &ReadOptions) -> Result<()> {
     if let Some((w, h)) = opts.size {
-        if w == 0 || h == 0 {
+        if w == 0 || h == 0 || w.max(h) > MAX_SIDE {
             return Err(Error::Usage(format!(
-                "cannot scale video frames to {w}x{h}; width and height must be at least 1"
+                "cannot scale video frames to {w}x{h}; width and height must be between 1 and                  {MAX_SIDE}"
             )));
         }
     }

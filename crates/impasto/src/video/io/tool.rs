@@ -13,6 +13,8 @@ const INSTALL_HINT: &str = "install it (Debian/Ubuntu: `apt-get install ffmpeg`,
                             `brew install ffmpeg`, Windows: `winget install ffmpeg`)";
 /// Lines of a program's error output kept for error messages.
 const TAIL_LINES: usize = 12;
+/// Longest error-output line read at once (bytes).
+const LONGEST_LINE: u64 = 64 * 1024;
 /// Longest error-output line kept (characters).
 const TAIL_LINE_CHARS: usize = 400;
 
@@ -57,7 +59,7 @@ impl Program {
 
 impl Ffmpeg {
     /// Finds both programs on PATH, or at `$IMPASTO_FFMPEG` / `$IMPASTO_FFPROBE` when set
-    /// (ffprobe is first looked for beside `$IMPASTO_FFMPEG`). Missing → a user error saying how to install.
+    /// (ffprobe first beside `$IMPASTO_FFMPEG`). Missing → a user error saying how to install.
     pub fn locate() -> Result<Ffmpeg> {
         locate_with(&|key| std::env::var_os(key))
     }
@@ -67,8 +69,10 @@ impl Ffmpeg {
     pub fn at(ffmpeg: PathBuf, ffprobe: PathBuf) -> Result<Ffmpeg> {
         let path = std::env::var_os("PATH");
         Ok(Ffmpeg {
-            ffmpeg: resolve_given(Program::Ffmpeg, &ffmpeg, path.as_deref())?,
-            ffprobe: resolve_given(Program::Ffprobe, &ffprobe, path.as_deref())?,
+            ffmpeg: resolve_given(&ffmpeg, path.as_deref())
+                .ok_or_else(|| not_found_at(Program::Ffmpeg, &ffmpeg, false))?,
+            ffprobe: resolve_given(&ffprobe, path.as_deref())
+                .ok_or_else(|| not_found_at(Program::Ffprobe, &ffprobe, false))?,
         })
     }
 
@@ -85,7 +89,7 @@ impl Ffmpeg {
     /// An ffmpeg command that reads no terminal input and prints only errors.
     pub(super) fn ffmpeg_command(&self) -> Command {
         let mut cmd = Command::new(&self.ffmpeg);
-        cmd.args(["-nostdin", "-hide_banner", "-v", "error"]);
+        cmd.args(["-nostdin", "-hide_banner", "-nostats", "-v", "error"]);
         cmd
     }
 
@@ -103,7 +107,7 @@ impl Ffmpeg {
             Program::Ffprobe => &self.ffprobe,
         };
         if e.kind() == std::io::ErrorKind::NotFound {
-            return not_found_at(program, path);
+            return not_found_at(program, path, false);
         }
         Error::Usage(format!(
             "cannot run {} ({}): {e}; check that it is a working {} program, or {}",
@@ -124,12 +128,14 @@ fn locate_with(env: &dyn Fn(&str) -> Option<OsString>) -> Result<Ffmpeg> {
             .map(PathBuf::from)
     };
     let ffmpeg = match given(Program::Ffmpeg) {
-        Some(p) => resolve_given(Program::Ffmpeg, &p, path.as_deref())?,
+        Some(p) => resolve_given(&p, path.as_deref())
+            .ok_or_else(|| not_found_at(Program::Ffmpeg, &p, true))?,
         None => search_path(Program::Ffmpeg.name(), path.as_deref())
             .ok_or_else(|| not_on_path(Program::Ffmpeg))?,
     };
     let ffprobe = match given(Program::Ffprobe) {
-        Some(p) => resolve_given(Program::Ffprobe, &p, path.as_deref())?,
+        Some(p) => resolve_given(&p, path.as_deref())
+            .ok_or_else(|| not_found_at(Program::Ffprobe, &p, true))?,
         None => {
             // Beside an explicitly chosen ffmpeg first: they come as a pair.
             let beside = given(Program::Ffmpeg)
@@ -144,14 +150,13 @@ fn locate_with(env: &dyn Fn(&str) -> Option<OsString>) -> Result<Ffmpeg> {
 }
 
 /// A program path given by the user: a bare name is searched on PATH, anything else must exist.
-fn resolve_given(program: Program, given: &Path, path_var: Option<&OsStr>) -> Result<PathBuf> {
+fn resolve_given(given: &Path, path_var: Option<&OsStr>) -> Option<PathBuf> {
     let bare = given.components().count() == 1 && given.parent() == Some(Path::new(""));
-    let found = if bare {
+    if bare {
         search_path(&given.to_string_lossy(), path_var)
     } else {
         given.is_file().then(|| given.to_path_buf())
-    };
-    found.ok_or_else(|| not_found_at(program, given))
+    }
 }
 
 fn not_on_path(program: Program) -> Error {
@@ -162,9 +167,15 @@ fn not_on_path(program: Program) -> Error {
     ))
 }
 
-fn not_found_at(program: Program, path: &Path) -> Error {
+/// `from_env`: the path came from the program's environment variable.
+fn not_found_at(program: Program, path: &Path, from_env: bool) -> Error {
+    let source = if from_env {
+        format!(" (named by {})", program.env_var())
+    } else {
+        String::new()
+    };
     Error::Usage(format!(
-        "{} was not found at {}: {}",
+        "{} was not found at {}{source}: {}",
         program.name(),
         path.display(),
         program.fix()
@@ -207,7 +218,16 @@ pub(super) fn collect_tail(stream: impl Read + Send + 'static) -> JoinHandle<Vec
         let mut lines = std::collections::VecDeque::with_capacity(TAIL_LINES);
         let mut reader = BufReader::new(stream);
         let mut line = Vec::new();
-        while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+        loop {
+            line.clear();
+            // Over-long lines are cut into pieces rather than held whole.
+            match (&mut reader)
+                .take(LONGEST_LINE)
+                .read_until(b'\n', &mut line)
+            {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
             let text = String::from_utf8_lossy(&line);
             let text = text.trim();
             if !text.is_empty() {
@@ -216,7 +236,6 @@ pub(super) fn collect_tail(stream: impl Read + Send + 'static) -> JoinHandle<Vec
                 }
                 lines.push_back(text.chars().take(TAIL_LINE_CHARS).collect());
             }
-            line.clear();
         }
         lines.into()
     })
@@ -299,7 +318,8 @@ mod tests {
         assert!(err.is_user_error());
         let msg = err.to_string();
         assert!(
-            msg.contains(&bogus.display().to_string()) && msg.contains("apt-get install ffmpeg"),
+            msg.contains(&format!("{} (named by IMPASTO_FFMPEG)", bogus.display()))
+                && msg.contains("apt-get install ffmpeg"),
             "{msg}"
         );
     }
