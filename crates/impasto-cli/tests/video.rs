@@ -221,4 +221,8 @@ fn bad_videos_and_a_missing_ffmpeg_get_clear_errors() {
         .unwrap();
     assert_usage_error(&o, &["ffmpeg", "apt-get install ffmpeg"]);
     assert!(!out.exists());
+    assert!(
+        !dir.path().join("out.mp4.impasto-work").exists(),
+        "failed starts leave no work folder"
+    );
 }

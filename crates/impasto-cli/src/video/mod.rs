@@ -11,7 +11,9 @@ use std::time::Instant;
 
 use impasto::image::resize::fit_longer_side;
 use impasto::settings::Init;
-use impasto::video::io::{check_output, AudioSource, EncodeOptions, Ffmpeg, ReadOptions};
+use impasto::video::io::{
+    check_output, AudioSource, EncodeOptions, Ffmpeg, FrameReader, ReadOptions,
+};
 use impasto::video::{FlowParams, VideoSettings};
 use impasto::{sysmem, Error, Result};
 
@@ -50,6 +52,19 @@ pub fn run(a: VideoArgs) -> Result<()> {
         a.look.styles,
         settings
     );
+    let range = a.frames.clone().unwrap_or(0..usize::MAX);
+    let expected = info
+        .frames
+        .map(|n| (n as f64 * fps / info.fps).round() as usize)
+        .map(|n| n.min(range.end).saturating_sub(range.start));
+    let reader = ff.read(
+        &a.input,
+        &ReadOptions {
+            size: Some((w, h)),
+            fps: a.fps,
+            range: a.frames.clone(),
+        },
+    )?;
     let mut work = Work::open(&a.output, fingerprint, a.resume)?;
     let mut runs = vec![Run::new(
         &model,
@@ -65,36 +80,20 @@ pub fn run(a: VideoArgs) -> Result<()> {
         };
         runs.push(Run::new(&model, styles, independent, "independent", &work)?);
     }
-    let range = a.frames.clone().unwrap_or(0..usize::MAX);
-    let expected = info
-        .frames
-        .map(|n| (n as f64 * fps / info.fps).round() as usize)
-        .map(|n| n.min(range.end).saturating_sub(range.start));
-    let reader = ff.read(
-        &a.input,
-        &ReadOptions {
-            size: Some((w, h)),
-            fps: a.fps,
-            range: a.frames.clone(),
-        },
-    )?;
-    let bar = VideoProgress::new(expected, runs.len());
-    let mut frames = 0;
-    for (i, frame) in reader.enumerate() {
-        let frame = frame?;
-        for (k, run) in runs.iter_mut().enumerate() {
-            run.frame(i, &frame, &mut work, &mut |r| bar.step(i, k, r))?;
-        }
-        frames = i + 1;
-        bar.frame_done(i, runs[0].last_seconds());
-    }
-    bar.finish();
-    if frames == 0 {
-        return Err(Error::input(
+    let frames = match stylise(reader, &mut runs, &mut work, expected) {
+        Ok(0) => Err(Error::input(
             &a.input,
             "no frames to stylise: the video is empty or --frames starts past its end",
-        ));
-    }
+        )),
+        other => other,
+    };
+    let frames = match frames {
+        Ok(n) => n,
+        Err(e) => {
+            work.discard_if_empty();
+            return Err(e);
+        }
+    };
     let encode = |run: &str, out: &Path| -> Result<()> {
         let opts = EncodeOptions {
             fps,
@@ -145,6 +144,27 @@ pub fn run(a: VideoArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Stylises every frame the reader yields with every run; returns the number of frames.
+fn stylise(
+    reader: FrameReader,
+    runs: &mut [Run],
+    work: &mut Work,
+    expected: Option<usize>,
+) -> Result<usize> {
+    let bar = VideoProgress::new(expected, runs.len());
+    let mut frames = 0;
+    for (i, frame) in reader.enumerate() {
+        let frame = frame?;
+        for (k, run) in runs.iter_mut().enumerate() {
+            run.frame(i, &frame, work, &mut |r| bar.step(i, k, r))?;
+        }
+        frames = i + 1;
+        bar.frame_done(i, runs[0].last_seconds());
+    }
+    bar.finish();
+    Ok(frames)
 }
 
 /// `dir/stem_SUFFIX.ext` beside `out` (for a folder output, `out_SUFFIX`).

@@ -136,6 +136,14 @@ impl Work {
         &self.dir
     }
 
+    /// Deletes the work folder if no frame was finished (a failed start leaves nothing
+    /// behind); a folder with frames stays for `--resume`.
+    pub fn discard_if_empty(self) {
+        if !holds_frames(&self.dir) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
     /// Deletes the work folder.
     pub fn remove(self) -> Result<()> {
         std::fs::remove_dir_all(&self.dir).map_err(|source| Error::Output {
