@@ -184,6 +184,10 @@ pub struct MetricsVideoArgs {
     /// The frames of the reference that were stylised (as given to `video --frames`).
     #[arg(long, value_name = "A..B", value_parser = parse_range)]
     pub frames: Option<std::ops::Range<usize>>,
+    /// Frame rate of the stylised video, for a folder of frames (default: the file's own
+    /// rate; 25 for a folder).
+    #[arg(long, value_name = "N")]
+    pub fps: Option<f64>,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,

@@ -11,12 +11,13 @@ pub fn run(a: MetricsVideoArgs) -> Result<()> {
     let ff = Ffmpeg::locate()?;
     let info = ff.probe(&a.output)?;
     let size = (info.width, info.height);
+    let fps = a.fps.unwrap_or(info.fps);
     let styled = ff.read(&a.output, &ReadOptions::default())?;
     let reference = ff.read(
         &a.reference,
         &ReadOptions {
             size: Some(size),
-            fps: Some(info.fps),
+            fps: Some(fps),
             range: a.frames.clone(),
         },
     )?;
@@ -39,7 +40,7 @@ pub fn run(a: MetricsVideoArgs) -> Result<()> {
             &a.reference,
             format!(
                 "has {n_reference} frames at {:.3} fps but {} has {n_styled}: give the reference the stylised video was made from (with --frames A..B if only part of it was stylised)",
-                info.fps,
+                fps,
                 a.output.display()
             ),
         ));

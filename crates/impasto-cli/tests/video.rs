@@ -167,12 +167,36 @@ fn an_interrupted_video_resumes_without_redoing_frames() {
     assert_usage_error(&impasto(&args, dir.path()), &["--resume", "impasto-work"]);
 
     let mut resume = args.clone();
-    resume.extend(["--resume", "--json"]);
+    resume.extend(["--resume", "--keep-frames", "--json"]);
     let v = json(&impasto(&resume, dir.path()));
     let resumed = v["styled"]["frames_resumed"].as_u64().unwrap();
     assert!((3..6).contains(&resumed), "{resumed} frames resumed");
     assert_eq!(v["frames"], 6);
     assert_eq!(probe(&out).0, 6);
+
+    // The kept frames measure as the run reported (8-bit PNGs against its own frames).
+    let frames = dir.path().join("out.gif.impasto-work/styled");
+    let m = json(&impasto(
+        &[
+            "metrics-video",
+            frames.to_str().unwrap(),
+            "--fps",
+            "12",
+            "--reference",
+            i,
+            "--json",
+        ],
+        dir.path(),
+    ));
+    let (measured, reported) = (
+        m["warping_error"].as_f64().unwrap(),
+        v["styled"]["warping_error"].as_f64().unwrap(),
+    );
+    assert_eq!(m["frames"], 6);
+    assert!(
+        (measured - reported).abs() <= 0.1 * reported,
+        "metrics-video {measured} vs video {reported}"
+    );
 }
 
 #[test]
