@@ -99,6 +99,26 @@ fn video_flow_subpixel_shift() {
     );
 }
 
+#[test]
+fn video_flow_patch_search_iterates_to_the_motion() {
+    // One level only (no pyramid to hand each patch a near guess): a (2.6, -1.7) px shift must
+    // be found by the patch's own Gauss-Newton iterations. One iteration stops short.
+    let a = Gray::from_rgb(&photo());
+    let (b, truth) = moved(&a, |x, y| (x + 2.6, y - 1.7), |x, y| (x - 2.6, y + 1.7));
+    let epe = |iterations| {
+        let params = FlowParams {
+            iterations,
+            min_level_size: usize::MAX,
+            ..FlowParams::default()
+        };
+        mean_epe(&dense_flow(&a, &b, &params), &truth, 10)
+    };
+    let (full, one) = (epe(FlowParams::default().iterations), epe(1));
+    println!("single level, shift (2.6,-1.7): mean EPE {full:.3} px, {one:.3} with one iteration");
+    assert!(full < 0.6, "mean EPE {full}");
+    assert!(one > 2.0 * full, "one iteration: {one} vs {full}");
+}
+
 /// Rotation by `deg` degrees about `(cx, cy)`.
 fn rotation(deg: f32, cx: f32, cy: f32) -> impl Fn(f32, f32) -> (f32, f32) {
     let (s, c) = deg.to_radians().sin_cos();
