@@ -6,7 +6,7 @@ mod common;
 
 use impasto::image::{resize, Rgb};
 use impasto::session::Style;
-use impasto::settings::Settings;
+use impasto::settings::{PreserveColor, Settings};
 use impasto::video::{VideoSettings, VideoStylizer, WarpingError};
 use impasto::Precision;
 
@@ -45,8 +45,8 @@ fn settings(consistent: bool) -> VideoSettings {
     }
 }
 
-#[test]
-fn temporal_consistency_halves_the_warping_error_at_least() {
+/// Warping errors of the temporal and the frame-by-frame stylisation of a 5-frame pan.
+fn warping_errors(preserve_color: PreserveColor) -> [f64; 2] {
     let model = model(Precision::F32);
     let (photo, painting) = images();
     let frames = pan(&photo, 5);
@@ -54,9 +54,10 @@ fn temporal_consistency_halves_the_warping_error_at_least() {
         image: painting,
         weight: 1.0,
     }];
-    let mut errors = Vec::new();
-    for consistent in [true, false] {
-        let mut st = VideoStylizer::new(&model, styles.clone(), settings(consistent)).unwrap();
+    [true, false].map(|consistent| {
+        let mut s = settings(consistent);
+        s.first.preserve_color = preserve_color;
+        let mut st = VideoStylizer::new(&model, styles.clone(), s).unwrap();
         let mut metric = WarpingError::default();
         for (i, f) in frames.iter().enumerate() {
             let out = st.frame(f, &mut |_| {}).unwrap();
@@ -68,18 +69,22 @@ fn temporal_consistency_halves_the_warping_error_at_least() {
             }
             metric.push(f, &out.image).unwrap();
         }
-        errors.push(metric.value().unwrap());
-    }
-    println!(
-        "warping error: temporal {:.5}, frame by frame {:.5}",
-        errors[0], errors[1]
-    );
-    assert!(
-        errors[0] <= 0.5 * errors[1],
-        "temporal {} vs frame by frame {}",
-        errors[0],
-        errors[1]
-    );
+        metric.value().unwrap()
+    })
+}
+
+#[test]
+fn temporal_consistency_halves_the_warping_error_at_least() {
+    let [temporal, independent] = warping_errors(PreserveColor::Off);
+    println!("warping error: temporal {temporal:.5}, frame by frame {independent:.5}");
+    assert!(temporal <= 0.5 * independent, "{temporal} vs {independent}");
+}
+
+#[test]
+fn temporal_consistency_holds_when_keeping_the_photos_colours() {
+    let [temporal, independent] = warping_errors(PreserveColor::Luminance);
+    println!("luminance mode: temporal {temporal:.5}, frame by frame {independent:.5}");
+    assert!(temporal <= 0.5 * independent, "{temporal} vs {independent}");
 }
 
 #[test]

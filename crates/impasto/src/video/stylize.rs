@@ -7,12 +7,12 @@
 //! warped result. Starting so close to the answer, a later frame needs far fewer iterations.
 //! β stays at the value the first frame settled on, so every frame has the same objective.
 
-use crate::image::Rgb;
+use crate::image::{colour, Rgb};
 use crate::model::vgg::Vgg19;
 use crate::objective::Losses;
 use crate::prior::Prior;
 use crate::session::{Report, Session, Style};
-use crate::settings::{Init, Settings};
+use crate::settings::{Init, PreserveColor, Settings};
 use crate::video::{dense_flow, occlusion_mask, warp_rgb, FlowParams, Gray};
 use crate::{Error, Result};
 
@@ -140,8 +140,15 @@ impl<'m> VideoStylizer<'m> {
                 };
                 let mut prior = None;
                 if self.settings.consistent {
-                    let warped = warp_rgb(&prev.output, &back);
-                    s.init = Init::Image(fill_occluded(&warped, input, &mask));
+                    let mut warped = warp_rgb(&prev.output, &back);
+                    let mut frame = input.clone();
+                    // Luminance mode optimises a grey image and puts the photo's colours back
+                    // afterwards: start and pull in that grey space.
+                    if s.preserve_color == PreserveColor::Luminance {
+                        warped = colour::luminance_only(&warped);
+                        frame = colour::luminance_only(&frame);
+                    }
+                    s.init = Init::Image(fill_occluded(&warped, &frame, &mask));
                     if self.settings.temporal_weight > 0.0 {
                         let weights = mask.iter().map(|&m| if m { 0.0 } else { 1.0 }).collect();
                         prior = Some(Prior::new(&warped, weights, self.settings.temporal_weight)?);
