@@ -140,6 +140,7 @@ impl Work {
     /// behind); a folder with frames stays for `--resume`.
     pub fn discard_if_empty(self) {
         if !holds_frames(&self.dir) {
+            // Best effort: the error that brought us here is the one to report.
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
