@@ -5,6 +5,7 @@
 mod common;
 
 use impasto::image::{resize, Rgb};
+use impasto::model::vgg::Vgg19;
 use impasto::session::Style;
 use impasto::settings::{PreserveColor, Settings};
 use impasto::video::{VideoSettings, VideoStylizer, WarpingError};
@@ -32,6 +33,16 @@ fn pan(photo: &Rgb, n: usize) -> Vec<Rgb> {
         .collect()
 }
 
+/// The model, `n` frames of the pan, and the painting as the one style.
+fn setup(n: usize) -> (Vgg19, Vec<Rgb>, Vec<Style>) {
+    let (photo, painting) = images();
+    let styles = vec![Style {
+        image: painting,
+        weight: 1.0,
+    }];
+    (model(Precision::F32), pan(&photo, n), styles)
+}
+
 fn settings(consistent: bool) -> VideoSettings {
     VideoSettings {
         first: Settings {
@@ -47,13 +58,7 @@ fn settings(consistent: bool) -> VideoSettings {
 
 /// Warping errors of the temporal and the frame-by-frame stylisation of a 5-frame pan.
 fn warping_errors(preserve_color: PreserveColor) -> [f64; 2] {
-    let model = model(Precision::F32);
-    let (photo, painting) = images();
-    let frames = pan(&photo, 5);
-    let styles = vec![Style {
-        image: painting,
-        weight: 1.0,
-    }];
+    let (model, frames, styles) = setup(5);
     [true, false].map(|consistent| {
         let mut s = settings(consistent);
         s.first.preserve_color = preserve_color;
@@ -89,13 +94,7 @@ fn temporal_consistency_holds_when_keeping_the_photos_colours() {
 
 #[test]
 fn a_resumed_run_continues_exactly() {
-    let model = model(Precision::F32);
-    let (photo, painting) = images();
-    let frames = pan(&photo, 3);
-    let styles = vec![Style {
-        image: painting,
-        weight: 1.0,
-    }];
+    let (model, frames, styles) = setup(3);
     let mut whole = VideoStylizer::new(&model, styles.clone(), settings(true)).unwrap();
     let outs: Vec<_> = frames
         .iter()

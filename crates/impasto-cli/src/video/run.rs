@@ -101,7 +101,10 @@ impl<'m> Run<'m> {
             work.set_style_weight(self.name, f.style_weight)?;
         }
         work.save_frame(self.name, i, &f.image)?;
-        self.metric.push(input, &f.image)?;
+        match &f.flows {
+            Some((back, fwd)) => self.metric.push_with_flows(&f.image, back, fwd)?,
+            None => self.metric.push_first(&f.image)?,
+        }
         self.last_seconds = t.elapsed().as_secs_f64();
         if i == 0 {
             self.first_seconds = Some(self.last_seconds);

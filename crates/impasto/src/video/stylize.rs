@@ -13,7 +13,7 @@ use crate::objective::Losses;
 use crate::prior::Prior;
 use crate::session::{Report, Session, Style};
 use crate::settings::{Init, PreserveColor, Settings};
-use crate::video::{dense_flow, occlusion_mask, warp_rgb, FlowParams, Gray};
+use crate::video::{dense_flow, occlusion_mask, warp_rgb, Flow, FlowParams, Gray};
 use crate::{Error, Result};
 
 /// Default strength of the temporal loss (on squared differences in 0..255 pixel units).
@@ -62,6 +62,9 @@ pub struct Frame {
     pub style_weight: f64,
     /// Fraction of pixels the previous frame could not supply (0 for the first frame).
     pub occluded: f64,
+    /// The input's flows to and from the previous frame, (this → previous, previous → this);
+    /// `None` for the first frame. The warping error reuses them.
+    pub flows: Option<(Flow, Flow)>,
 }
 
 /// The previous frame: its input (for the flow) and its result (to warp).
@@ -117,7 +120,7 @@ impl<'m> VideoStylizer<'m> {
     /// Stylises the next frame; `on_step` sees every optimiser iteration.
     pub fn frame(&mut self, input: &Rgb, on_step: &mut dyn FnMut(&Report)) -> Result<Frame> {
         let gray = Gray::from_rgb(input);
-        let (settings, prior, occluded) = match (&self.prev, self.beta) {
+        let (settings, prior, flows, occluded) = match (&self.prev, self.beta) {
             (Some(prev), Some(beta)) => {
                 if (prev.gray.width, prev.gray.height) != (input.width, input.height) {
                     return Err(Error::Usage(format!(
@@ -154,9 +157,9 @@ impl<'m> VideoStylizer<'m> {
                         prior = Some(Prior::new(&warped, weights, self.settings.temporal_weight)?);
                     }
                 }
-                (s, prior, occluded)
+                (s, prior, Some((back, fwd)), occluded)
             }
-            _ => (self.settings.first.clone(), None, 0.0),
+            _ => (self.settings.first.clone(), None, None, 0.0),
         };
         let mut session = Session::new(self.model, input.clone(), self.styles.clone(), settings)?;
         session.set_prior(prior)?;
@@ -180,6 +183,7 @@ impl<'m> VideoStylizer<'m> {
             losses: session.losses(),
             style_weight: beta,
             occluded,
+            flows,
         })
     }
 }
