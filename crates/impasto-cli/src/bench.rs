@@ -3,14 +3,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use impasto::image::{io, resize};
+use impasto::image::resize;
 use impasto::model::layers::LayerId;
 use impasto::model::tape::LayerTime;
 use impasto::model::vgg::{to_bgr_centered, Vgg19};
-use impasto::ops::cpu::Isa;
 use impasto::session::{Session, Style};
 use impasto::settings::Settings;
+use impasto::Isa;
 use impasto::{sysmem, Error, Result};
+use impasto_io::codec as io;
 
 use crate::args::BenchArgs;
 

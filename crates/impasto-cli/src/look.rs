@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
-use impasto::image::io;
 use impasto::model::layers::parse_weighted_layers;
 use impasto::session::Style;
 use impasto::settings::{Init, Optimizer, PreserveColor, Settings};
 use impasto::{Error, Result};
+use impasto_io::codec as io;
 
 use crate::args::{LookArgs, OptimizerArg, PreserveArg};
 

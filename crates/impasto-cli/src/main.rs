@@ -76,7 +76,7 @@ impl From<impasto_studio::Error> for Failure {
 }
 
 fn fetch(a: args::FetchArgs) -> impasto::Result<()> {
-    let path = impasto::model::fetch::fetch(&mut |line| eprintln!("  {line}"))?;
+    let path = impasto_io::weights::fetch::fetch(&mut |line| eprintln!("  {line}"))?;
     if a.json {
         println!("{}", serde_json::json!({ "weights": path }));
     } else {

@@ -1,8 +1,9 @@
 //! `impasto metrics`: SSIM and Gram cosine of a result.
 
-use impasto::image::{io, resize};
+use impasto::image::resize;
 use impasto::metrics::{gram::gram_cosine_similarity, ssim::ssim_rgb_luma};
 use impasto::Result;
+use impasto_io::codec as io;
 
 use crate::args::MetricsArgs;
 

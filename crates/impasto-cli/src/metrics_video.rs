@@ -1,8 +1,8 @@
 //! `impasto metrics-video`: the warping error of a stylised video against its input.
 
-use impasto::video::io::{Ffmpeg, ReadOptions};
 use impasto::video::WarpingError;
 use impasto::{Error, Result};
+use impasto_io::video::{Ffmpeg, ReadOptions};
 
 use crate::args::MetricsVideoArgs;
 

@@ -3,11 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use impasto::image::{io, resize, Rgb};
+use impasto::image::{resize, Rgb};
 use impasto::metrics::{gram::gram_cosine_similarity, ssim::ssim_rgb_luma};
 use impasto::session::Session;
 use impasto::settings::Init;
 use impasto::{sysmem, Error, Result};
+use impasto_io::codec as io;
 
 use crate::args::StylizeArgs;
 use crate::look;

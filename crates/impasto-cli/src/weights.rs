@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
-use impasto::model::{fetch, vgg::Vgg19, weights};
-use impasto::{Device, Error, Precision};
+use impasto::model::vgg::Vgg19;
+use impasto::{Error, Precision};
+use impasto_io::weights::{self, fetch};
 
 use crate::args::PrecisionArg;
 
@@ -12,7 +13,7 @@ pub fn precision(arg: PrecisionArg) -> impasto::Result<Precision> {
     match arg {
         PrecisionArg::F32 => Ok(Precision::F32),
         PrecisionArg::Auto => Ok(Precision::auto()),
-        PrecisionArg::Bf16 if impasto::ops::cpu::gemm_bf16::available() => Ok(Precision::Bf16),
+        PrecisionArg::Bf16 if Precision::Bf16.is_supported() => Ok(Precision::Bf16),
         PrecisionArg::Bf16 => Err(Error::Usage(
             "--precision bf16 needs a CPU with AVX512_BF16, which this one lacks: use --precision f32 or auto".into(),
         )),
@@ -45,5 +46,5 @@ pub fn load_model(
             }
         })?
     };
-    Vgg19::load(&path, &Device::Cpu, precision)
+    weights::load_vgg(&path, precision)
 }

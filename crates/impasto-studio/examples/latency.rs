@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use impasto::model::vgg::Vgg19;
-use impasto::Device;
 use impasto_studio::protocol::{ClientMsg, Controls, ServerMsg};
 use impasto_studio::{Config, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -35,11 +34,11 @@ fn repo(path: &str) -> PathBuf {
 /// `--weights`, else `../shared/weights` beside the checkout, else the cache.
 fn weights(explicit: Option<PathBuf>) -> PathBuf {
     explicit.unwrap_or_else(|| {
-        let shared = repo("../shared/weights").join(impasto::model::weights::WEIGHTS_FILE);
+        let shared = repo("../shared/weights").join(impasto_io::weights::WEIGHTS_FILE);
         if shared.is_file() {
             shared
         } else {
-            impasto::model::weights::resolve(None)
+            impasto_io::weights::resolve(None)
                 .expect("a weights location")
                 .0
         }
@@ -200,7 +199,7 @@ async fn main() {
         }
     }
     let model = Arc::new(
-        Vgg19::load(&weights(explicit), &Device::Cpu, impasto::Precision::F32)
+        impasto_io::weights::load_vgg(&weights(explicit), impasto::Precision::F32)
             .expect("weights load"),
     );
     println!("| preview size | moves | median ms | min ms | max ms | median step ms |");

@@ -7,11 +7,11 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
-use impasto::image::io::{self, BitDepth};
 use impasto::image::Rgb;
 use impasto::model::vgg::Vgg19;
 use impasto::session::{Report, Session, Style};
 use impasto::settings::Init;
+use impasto_io::codec::{self as io, BitDepth};
 use tempfile::TempDir;
 use tokio::sync::{mpsc::UnboundedSender, watch};
 

@@ -4,7 +4,8 @@
 use std::io::Cursor;
 use std::path::Path;
 
-use impasto::image::{io, resize, Rgb};
+use impasto::image::{resize, Rgb};
+use impasto_io::codec as io;
 
 use crate::error::Error;
 

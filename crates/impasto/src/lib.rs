@@ -23,4 +23,4 @@ mod testutil;
 
 pub use candle_core::{Device, Tensor};
 pub use error::{Error, Result};
-pub use ops::cpu::Precision;
+pub use impasto_kernels::{Isa, Precision};

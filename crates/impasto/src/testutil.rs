@@ -19,21 +19,28 @@ impl Lcg {
     }
 }
 
-/// The real VGG19 weights (.bin): `../shared/weights` beside the checkout where it exists (CI),
-/// else the cache that `impasto fetch` (or the first `stylize`) fills. Panics, saying how to get
-/// them, when neither is there: these tests never skip.
-pub fn real_weights() -> std::path::PathBuf {
-    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/weights")
-        .join(crate::model::weights::WEIGHTS_FILE);
-    if shared.is_file() {
-        return shared;
-    }
-    let cached = crate::model::weights::cache_dir()
-        .map(|d| d.join(crate::model::weights::WEIGHTS_FILE))
-        .ok()
-        .filter(|p| p.is_file());
-    cached.unwrap_or_else(|| {
-        panic!("the VGG19 weights are needed: run `cargo run --release -- fetch` first (or lay out ../shared/weights)")
-    })
+/// VGG19's first `n` convolutions with random weights of He scale (so activations neither die
+/// nor explode through the network) and small random biases.
+pub fn random_weights(n: usize) -> crate::model::weights::VggWeights {
+    use crate::model::layers::CONVS;
+    use crate::model::weights::ConvWeights;
+    let mut rng = Lcg(17);
+    let mut cin = 3;
+    let layers = CONVS[..n]
+        .iter()
+        .map(|&(b, i)| {
+            let cout = [64, 128, 256, 512, 512][b as usize - 1];
+            let scale = (6.0 / (9 * cin) as f32).sqrt();
+            let l = ConvWeights {
+                name: format!("block{b}_conv{i}"),
+                cout,
+                cin,
+                w: rng.vec(cout * cin * 9, scale),
+                b: rng.vec(cout, 0.1),
+            };
+            cin = cout;
+            l
+        })
+        .collect();
+    crate::model::weights::VggWeights { layers }
 }

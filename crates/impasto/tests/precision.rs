@@ -1,12 +1,12 @@
 //! bf16 convolutions: stable from the very first L-BFGS iteration at small sizes (where bf16
 //! autocast in PyTorch blows up), and on the same path as f32.
 
-use impasto::image::{io, Rgb};
+use impasto::image::Rgb;
 use impasto::model::vgg::Vgg19;
-use impasto::ops::cpu::gemm_bf16;
 use impasto::session::{Session, Style};
 use impasto::settings::Settings;
 use impasto::Precision;
+use impasto_io::codec as io;
 
 mod common;
 
@@ -46,7 +46,7 @@ fn run(model: &Vgg19, size: usize, iters: usize) -> Vec<(f64, f64)> {
 
 #[test]
 fn bf16_from_the_first_iteration_is_stable_and_tracks_f32() {
-    if !gemm_bf16::available() {
+    if !Precision::Bf16.is_supported() {
         eprintln!("this CPU has no AVX512_BF16: bf16 kernels not exercised");
         return;
     }

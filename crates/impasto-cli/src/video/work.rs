@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use impasto::image::{io, Rgb};
+use impasto::image::Rgb;
 use impasto::{Error, Result};
+use impasto_io::codec as io;
 use serde::{Deserialize, Serialize};
 
 /// What a work folder records: the run it belongs to and the β each stylizer settled on.

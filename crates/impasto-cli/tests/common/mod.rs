@@ -13,11 +13,11 @@ pub fn repo(path: &str) -> PathBuf {
 
 /// The real weights: `../shared/weights` beside the checkout (CI), else the fetch cache.
 pub fn weights() -> PathBuf {
-    let shared = repo("../shared/weights").join(impasto::model::weights::WEIGHTS_FILE);
+    let shared = repo("../shared/weights").join(impasto_io::weights::WEIGHTS_FILE);
     let w = if shared.is_file() {
         shared
     } else {
-        impasto::model::weights::resolve(None).unwrap().0
+        impasto_io::weights::resolve(None).unwrap().0
     };
     assert!(
         w.exists(),

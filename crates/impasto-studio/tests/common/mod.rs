@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use impasto::model::vgg::Vgg19;
-use impasto::Device;
 use impasto_studio::protocol::{ClientMsg, Controls, Frame, ServerMsg};
 use impasto_studio::{Config, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -34,19 +33,19 @@ pub fn model() -> Arc<Vgg19> {
     static MODEL: OnceLock<Arc<Vgg19>> = OnceLock::new();
     MODEL
         .get_or_init(|| {
-            let file = impasto::model::weights::WEIGHTS_FILE;
+            let file = impasto_io::weights::WEIGHTS_FILE;
             let shared = repo("../shared/weights").join(file);
             let path = if shared.is_file() {
                 shared
             } else {
-                impasto::model::weights::resolve(None).unwrap().0
+                impasto_io::weights::resolve(None).unwrap().0
             };
             assert!(
                 path.is_file(),
                 "the VGG19 weights are needed: run `cargo run --release -- fetch` first"
             );
             Arc::new(
-                Vgg19::load(&path, &Device::Cpu, impasto::Precision::F32)
+                impasto_io::weights::load_vgg(&path, impasto::Precision::F32)
                     .expect("the weights load"),
             )
         })

@@ -1,10 +1,9 @@
 //! Images as the engine sees them: planar RGB with `f32` samples in `0..=255`.
 //!
-//! [`io`] decodes and encodes files, [`resize`] scales, [`colour`] holds the colour-space
+//! [`resize`] scales, [`colour`] holds the colour-space
 //! helpers used to preserve the content's colours.
 
 pub mod colour;
-pub mod io;
 pub mod resize;
 
 /// An RGB image with `f32` samples in `0..=255`, stored planar (channel-major):
@@ -109,7 +108,7 @@ impl Rgb {
 }
 
 /// Clamps one sample to `0..=255`, mapping NaN to 0.
-pub(crate) fn clamp255(v: f32) -> f32 {
+pub fn clamp255(v: f32) -> f32 {
     if v.is_nan() {
         0.0
     } else {

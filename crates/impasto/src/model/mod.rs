@@ -1,8 +1,7 @@
-//! VGG19: weights (legacy torch.save reader, safetensors cache, fetch) and the network.
+//! VGG19: layer names, the weights it is built from, the network, and its CPU forward and
+//! backward pass.
 
-pub mod fetch;
 pub mod layers;
 pub mod tape;
-pub mod torch_legacy;
 pub mod vgg;
 pub mod weights;

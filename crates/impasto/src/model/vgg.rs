@@ -1,16 +1,14 @@
 //! The VGG19 feature extractor: fused conv+ReLU layers and 2×2 max-pools, run only as deep as
 //! the deepest layer asked for.
 
-use std::path::Path;
-
 use candle_core::{Device, Tensor};
 
 use super::layers::{LayerId, CONVS};
 use super::weights::VggWeights;
 use crate::image::Rgb;
-use crate::ops::cpu::{conv3x3::Conv3x3Weights, Precision};
 use crate::ops::{Conv3x3, MaxPool2x2};
 use crate::{Error, Result};
+use impasto_kernels::{conv3x3::Conv3x3Weights, Precision};
 
 /// The ImageNet mean the Caffe VGG19 weights expect, in BGR order, on a 0..255 scale.
 pub const MEAN_BGR: [f32; 3] = [103.939, 116.779, 123.68];
@@ -50,11 +48,6 @@ impl Vgg19 {
             device: device.clone(),
             precision,
         })
-    }
-
-    /// Loads the weights file (legacy .bin or our safetensors cache) and builds the network.
-    pub fn load(path: &Path, device: &Device, precision: Precision) -> Result<Self> {
-        Self::new(&VggWeights::load(path)?, device, precision)
     }
 
     /// The precision the convolutions run in.

@@ -9,15 +9,13 @@
 //! does not use them: `model::tape` runs the network's own backward kernels. The Gram backward
 //! pass is a CPU kernel too, which the engine does use (off the CPU, [`Gram`] is candle's matmul).
 
-pub mod cpu;
-
 use std::sync::{Arc, OnceLock};
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
 
-use cpu::conv::ConvKernel;
-use cpu::conv3x3::Conv3x3Weights;
-use cpu::{Mask, Precision};
+use impasto_kernels::conv::ConvKernel;
+use impasto_kernels::conv3x3::Conv3x3Weights;
+use impasto_kernels::{self as cpu, Mask, Precision};
 
 impl From<candle_core::Error> for crate::Error {
     fn from(e: candle_core::Error) -> Self {

@@ -10,15 +10,9 @@
 
 pub mod flow;
 pub mod gray;
-pub mod io;
 pub mod metric;
 pub mod stylize;
 pub mod warp;
-
-#[cfg(test)]
-mod metric_tests;
-#[cfg(test)]
-mod tests;
 
 pub use flow::{dense_flow, Flow, FlowParams};
 pub use gray::Gray;

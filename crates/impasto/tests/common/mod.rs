@@ -4,9 +4,11 @@
 
 use std::path::PathBuf;
 
-use impasto::image::{io, Rgb};
-use impasto::model::{vgg::Vgg19, weights};
-use impasto::{Device, Precision};
+use impasto::image::Rgb;
+use impasto::model::vgg::Vgg19;
+use impasto::Precision;
+use impasto_io::codec as io;
+use impasto_io::weights;
 
 /// A path inside the repository.
 pub fn repo(path: &str) -> PathBuf {
@@ -28,7 +30,7 @@ pub fn model(precision: Precision) -> Vgg19 {
         w.exists(),
         "the VGG19 weights are needed: run `cargo run --release -- fetch` first"
     );
-    Vgg19::load(&w, &Device::Cpu, precision).expect("weights load")
+    weights::load_vgg(&w, precision).expect("weights load")
 }
 
 /// The bundled photo and painting.

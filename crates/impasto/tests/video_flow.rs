@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::*;
-use crate::image::{io, resize, Rgb};
+use impasto::image::{resize, Rgb};
+use impasto::video::*;
+use impasto_io::codec as io;
 
 /// The example portrait at 256 px on its longer side.
 fn photo() -> Rgb {

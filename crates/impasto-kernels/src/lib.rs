@@ -38,6 +38,9 @@ pub mod gram;
 pub mod maxpool;
 pub mod winograd;
 
+#[cfg(test)]
+mod testutil;
+
 use std::cell::Cell;
 use std::sync::OnceLock;
 
@@ -173,6 +176,14 @@ impl Precision {
             Some((f32_rate, bf16_rate)) if bf16_rate > 1.2 * f32_rate => Precision::Bf16,
             _ => Precision::F32,
         })
+    }
+
+    /// Whether this CPU can run products in this precision (bf16 needs AVX512_BF16).
+    pub fn is_supported(self) -> bool {
+        match self {
+            Precision::F32 => true,
+            Precision::Bf16 => gemm_bf16::available(),
+        }
     }
 
     /// The name used on the command line and in reports.

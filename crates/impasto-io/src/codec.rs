@@ -15,8 +15,8 @@ use image::{
     ImageReader, Limits,
 };
 
-use super::Rgb;
-use crate::error::{Error, Result};
+use impasto::image::{clamp255, Rgb};
+use impasto::{Error, Result};
 
 /// Largest width or height accepted when loading (pixels).
 pub const MAX_DIMENSION: u32 = 30_000;
@@ -341,11 +341,11 @@ fn check_encodable(image: &Rgb) -> std::result::Result<(), String> {
 }
 
 fn to_u8(v: f32) -> u8 {
-    super::clamp255(v).round() as u8
+    clamp255(v).round() as u8
 }
 
 fn to_u16(v: f32) -> u16 {
-    (super::clamp255(v) * 257.0).round() as u16
+    (clamp255(v) * 257.0).round() as u16
 }
 
 /// Interleaves `image` (plus `alpha`) into samples of type `T`.

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use impasto::{Error, Result};
 
 /// The number every legacy `torch.save` file starts with.
 const MAGIC: u128 = 0x1950a86a20f9469cfc6c;
@@ -85,24 +85,8 @@ pub struct RawTensor {
     pub data: Vec<u8>,
 }
 
-impl RawTensor {
-    /// Number of elements.
-    pub fn numel(&self) -> usize {
-        self.shape.iter().product()
-    }
-}
-
-/// Reads a legacy `torch.save` file holding a dict of tensors (a state dict). Entries whose
-/// value is not a tensor are skipped.
-pub fn read_legacy(path: &Path) -> Result<HashMap<String, RawTensor>> {
-    let data = std::fs::read(path).map_err(|e| Error::Weights {
-        path: path.to_path_buf(),
-        msg: format!("cannot read the file: {e}; {FIX}"),
-    })?;
-    parse_legacy(&data, path)
-}
-
-/// Like [`read_legacy`] for a file already in memory; `path` is only used in error messages.
+/// Parses a legacy `torch.save` file (a dict of tensors) already in memory; `path` is only
+/// used in error messages. Entries whose value is not a tensor are skipped.
 pub fn parse_legacy(data: &[u8], path: &Path) -> Result<HashMap<String, RawTensor>> {
     let err = |msg: String| Error::Weights {
         path: path.to_path_buf(),
@@ -745,6 +729,16 @@ fn reduce(func: Value, args: Value) -> std::result::Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reads a legacy `torch.save` file holding a dict of tensors (a state dict). Entries whose
+    /// value is not a tensor are skipped.
+    pub fn read_legacy(path: &Path) -> Result<HashMap<String, RawTensor>> {
+        let data = std::fs::read(path).map_err(|e| Error::Weights {
+            path: path.to_path_buf(),
+            msg: format!("cannot read the file: {e}; {FIX}"),
+        })?;
+        parse_legacy(&data, path)
+    }
 
     fn real_bytes() -> Vec<u8> {
         std::fs::read(crate::testutil::real_weights()).unwrap()

@@ -1,5 +1,5 @@
 //! Decoding: ffmpeg writes raw RGB frames to a pipe, read here one frame at a time; a folder's
-//! files are decoded with [`crate::image::io`].
+//! files are decoded with [`crate::codec`].
 
 use std::io::Read;
 use std::ops::Range;
@@ -10,13 +10,13 @@ use std::thread::JoinHandle;
 use super::folder::{FolderFrames, FOLDER_FPS};
 use super::probe::{no_frames, FileVideo, Source};
 use super::tool::{collect_tail, file_url, reason, Ffmpeg, Program};
-use crate::error::{Error, Result};
-use crate::image::Rgb;
+use impasto::image::Rgb;
+use impasto::{Error, Result};
 
 /// Range ends beyond this are clipped (ffmpeg parses frame counts through a `double`).
 const MAX_FRAME_INDEX: usize = i32::MAX as usize;
 /// Largest frame width or height read (the image loader's limit).
-const MAX_SIDE: usize = crate::image::io::MAX_DIMENSION as usize;
+const MAX_SIDE: usize = crate::codec::MAX_DIMENSION as usize;
 /// Highest frame rate [`ReadOptions::fps`] accepts.
 const MAX_FPS: f64 = 1000.0;
 

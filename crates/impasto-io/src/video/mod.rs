@@ -2,7 +2,7 @@
 //! run as child processes, exchanging raw frames over pipes).
 //!
 //! [`Ffmpeg`] finds the programs. [`Ffmpeg::probe`] says what a video holds ([`VideoInfo`]),
-//! [`Ffmpeg::read`] streams its frames as [`Rgb`](crate::image::Rgb) images
+//! [`Ffmpeg::read`] streams its frames as [`Rgb`](impasto::image::Rgb) images
 //! ([`FrameReader`]), scaled, resampled and cut as [`ReadOptions`] says, and
 //! [`Ffmpeg::encode`] turns numbered PNG frames into a video ([`EncodeOptions`]). A folder of
 //! PNG/JPEG frames can stand in for a video file everywhere.

@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use impasto::image::{io, Rgb};
-use impasto::video::io::{AudioSource, EncodeOptions, Ffmpeg, FrameReader, ReadOptions};
+use impasto::image::Rgb;
 use impasto::Error;
+use impasto_io::codec as io;
+use impasto_io::video::{AudioSource, EncodeOptions, Ffmpeg, FrameReader, ReadOptions};
 
 fn ffmpeg() -> Ffmpeg {
     Ffmpeg::locate().expect("the video tests need ffmpeg and ffprobe on PATH")

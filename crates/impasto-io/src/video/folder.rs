@@ -5,8 +5,9 @@ use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
 use super::probe::VideoInfo;
-use crate::error::{Error, Result};
-use crate::image::{io, resize::resize, Rgb};
+use crate::codec as io;
+use impasto::image::{resize::resize, Rgb};
+use impasto::{Error, Result};
 
 /// Nominal frame rate of a folder of frames.
 pub(super) const FOLDER_FPS: f64 = 25.0;

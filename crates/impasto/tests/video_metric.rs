@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use super::*;
-use crate::image::{io, resize, Rgb};
-use crate::Error;
+use impasto::image::{resize, Rgb};
+use impasto::video::*;
+use impasto::Error;
+use impasto_io::codec as io;
 
 /// An example image from the repository's `examples/`, resized to `w`×`h`.
 fn example(name: &str, w: usize, h: usize) -> Rgb {
@@ -215,7 +216,7 @@ fn video_metric_masked_mse_by_hand() {
 
 #[test]
 fn video_metric_usage_errors() {
-    let is_usage = |r: crate::Result<()>| matches!(r, Err(Error::Usage(_)));
+    let is_usage = |r: impasto::Result<()>| matches!(r, Err(Error::Usage(_)));
     let (a, b) = (Rgb::filled(8, 6, [1.0; 3]), Rgb::filled(6, 8, [1.0; 3]));
     let mut m = WarpingError::default();
     assert!(is_usage(m.push(&a, &b)), "input and output differ in size");
