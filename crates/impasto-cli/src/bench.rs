@@ -9,9 +9,10 @@ use impasto::model::tape::LayerTime;
 use impasto::model::vgg::{to_bgr_centered, Vgg19};
 use impasto::session::{Session, Style};
 use impasto::settings::Settings;
+use impasto::sysmem;
 use impasto::Isa;
-use impasto::{sysmem, Error, Result};
 use impasto_io::codec as io;
+use impasto_io::{Error, Result};
 
 use crate::args::BenchArgs;
 
@@ -143,7 +144,9 @@ fn layer_times(
         let (mut feats, mut tape) = model.forward(input, size, size, &[deepest])?;
         let (f, _) = feats.pop().expect("one layer asked");
         let n = f.len();
-        let mut grad = Some(impasto::Tensor::from_vec(f, n, &impasto::Device::Cpu)?);
+        let mut grad = Some(
+            impasto::Tensor::from_vec(f, n, &impasto::Device::Cpu).map_err(impasto::Error::from)?,
+        );
         model.backward(&mut tape, &[deepest], &mut |_| Ok(grad.take()))?;
         all.push(tape.layer_times(model));
     }

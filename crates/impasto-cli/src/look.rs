@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use impasto::model::layers::parse_weighted_layers;
 use impasto::session::Style;
 use impasto::settings::{Init, Optimizer, PreserveColor, Settings};
-use impasto::{Error, Result};
 use impasto_io::codec as io;
+use impasto_io::{Error, Result};
 
 use crate::args::{LookArgs, OptimizerArg, PreserveArg};
 

@@ -2,6 +2,7 @@
 
 mod args;
 mod bench;
+mod error;
 mod look;
 mod metrics;
 mod metrics_video;
@@ -14,6 +15,8 @@ mod weights;
 use std::process::ExitCode;
 
 use clap::Parser;
+
+use error::Failure;
 
 /// Keeps freed tensor buffers in the heap for reuse: without this, glibc returns every large
 /// buffer to the kernel and the next step pays page faults to get it back (about 5% of a step).
@@ -51,31 +54,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// A command's failure: the message, and whether the user's input caused it (exit code 2).
-pub struct Failure {
-    message: String,
-    user: bool,
-}
-
-impl From<impasto::Error> for Failure {
-    fn from(e: impasto::Error) -> Self {
-        Self {
-            message: e.to_string(),
-            user: e.is_user_error(),
-        }
-    }
-}
-
-impl From<impasto_studio::Error> for Failure {
-    fn from(e: impasto_studio::Error) -> Self {
-        Self {
-            message: e.to_string(),
-            user: matches!(e, impasto_studio::Error::Bind { .. }),
-        }
-    }
-}
-
-fn fetch(a: args::FetchArgs) -> impasto::Result<()> {
+fn fetch(a: args::FetchArgs) -> impasto_io::Result<()> {
     let path = impasto_io::weights::fetch::fetch(&mut |line| eprintln!("  {line}"))?;
     if a.json {
         println!("{}", serde_json::json!({ "weights": path }));

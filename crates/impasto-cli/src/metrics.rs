@@ -2,8 +2,8 @@
 
 use impasto::image::resize;
 use impasto::metrics::{gram::gram_cosine_similarity, ssim::ssim_rgb_luma};
-use impasto::Result;
 use impasto_io::codec as io;
+use impasto_io::Result;
 
 use crate::args::MetricsArgs;
 

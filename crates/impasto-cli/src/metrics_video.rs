@@ -1,8 +1,8 @@
 //! `impasto metrics-video`: the warping error of a stylised video against its input.
 
 use impasto::video::WarpingError;
-use impasto::{Error, Result};
 use impasto_io::video::{Ffmpeg, ReadOptions};
+use impasto_io::{Error, Result};
 
 use crate::args::MetricsVideoArgs;
 

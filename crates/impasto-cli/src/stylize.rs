@@ -7,8 +7,9 @@ use impasto::image::{resize, Rgb};
 use impasto::metrics::{gram::gram_cosine_similarity, ssim::ssim_rgb_luma};
 use impasto::session::Session;
 use impasto::settings::Init;
-use impasto::{sysmem, Error, Result};
+use impasto::sysmem;
 use impasto_io::codec as io;
+use impasto_io::{Error, Result};
 
 use crate::args::StylizeArgs;
 use crate::look;

@@ -3,13 +3,14 @@
 use std::path::Path;
 
 use impasto::model::vgg::Vgg19;
-use impasto::{Error, Precision};
+use impasto::Precision;
 use impasto_io::weights::{self, fetch};
+use impasto_io::Error;
 
 use crate::args::PrecisionArg;
 
 /// The precision asked for, or a usage error when this CPU cannot run it.
-pub fn precision(arg: PrecisionArg) -> impasto::Result<Precision> {
+pub fn precision(arg: PrecisionArg) -> impasto_io::Result<Precision> {
     match arg {
         PrecisionArg::F32 => Ok(Precision::F32),
         PrecisionArg::Auto => Ok(Precision::auto()),
@@ -26,7 +27,7 @@ pub fn load_model(
     explicit: Option<&Path>,
     quiet: bool,
     precision: Precision,
-) -> impasto::Result<Vgg19> {
+) -> impasto_io::Result<Vgg19> {
     let (path, exists) = weights::resolve(explicit)?;
     let path = if exists {
         path

@@ -15,8 +15,8 @@ use image::{
     ImageReader, Limits,
 };
 
+use crate::error::{Error, Result};
 use impasto::image::{clamp255, Rgb};
-use impasto::{Error, Result};
 
 /// Largest width or height accepted when loading (pixels).
 pub const MAX_DIMENSION: u32 = 30_000;

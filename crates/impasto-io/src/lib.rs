@@ -3,8 +3,11 @@
 //! `ffmpeg` program ([`video`]), and the VGG19 weights file ([`weights`]).
 
 pub mod codec;
+pub mod error;
 pub mod video;
 pub mod weights;
 
 #[cfg(test)]
 mod testutil;
+
+pub use error::{Error, Result};

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use impasto::image::Rgb;
-use impasto::Error;
 use impasto_io::codec as io;
 use impasto_io::video::{AudioSource, EncodeOptions, Ffmpeg, FrameReader, ReadOptions};
+use impasto_io::Error;
 
 fn ffmpeg() -> Ffmpeg {
     Ffmpeg::locate().expect("the video tests need ffmpeg and ffprobe on PATH")

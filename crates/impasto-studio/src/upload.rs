@@ -51,8 +51,8 @@ pub fn decode(dir: &Path, stored_as: &str, name: &str, bytes: &[u8]) -> Result<R
         let _ = std::fs::remove_file(&path);
         let text = e.to_string().replace(&path.display().to_string(), name);
         match e {
-            impasto::Error::Input { .. } => Error::BadInput(text),
-            impasto::Error::TooLarge(_) => Error::TooLarge(text),
+            impasto_io::Error::Input { .. } => Error::BadInput(text),
+            impasto_io::Error::TooLarge(_) => Error::TooLarge(text),
             _ => Error::Internal(text),
         }
     })?;

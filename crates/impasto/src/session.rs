@@ -178,11 +178,13 @@ impl<'m> Session<'m> {
                 }
                 ok = ok * 9 / 10;
             }
-            return Err(Error::TooLarge(format!(
-                "a {w}×{h} result needs about {:.1} GB of memory but {:.1} GB is available: use --size {ok} or less",
-                need as f64 / 1e9,
-                avail as f64 / 1e9
-            )));
+            return Err(Error::TooLarge {
+                width: w,
+                height: h,
+                needed: need,
+                available: avail,
+                fits: ok,
+            });
         }
         Ok(())
     }

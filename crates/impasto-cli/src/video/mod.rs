@@ -11,11 +11,12 @@ use std::time::Instant;
 
 use impasto::image::resize::fit_longer_side;
 use impasto::settings::Init;
+use impasto::sysmem;
 use impasto::video::{FlowParams, VideoSettings};
-use impasto::{sysmem, Error, Result};
 use impasto_io::video::{
     check_output, AudioSource, EncodeOptions, Ffmpeg, FrameReader, ReadOptions,
 };
+use impasto_io::{Error, Result};
 
 use crate::args::VideoArgs;
 use crate::look;

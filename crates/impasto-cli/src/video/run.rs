@@ -7,7 +7,7 @@ use impasto::image::Rgb;
 use impasto::model::vgg::Vgg19;
 use impasto::session::{Report, Style};
 use impasto::video::{VideoSettings, VideoStylizer, WarpingError};
-use impasto::{Error, Result};
+use impasto_io::{Error, Result};
 use serde::Serialize;
 
 use super::work::Work;

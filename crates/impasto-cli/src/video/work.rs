@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use impasto::image::Rgb;
-use impasto::{Error, Result};
 use impasto_io::codec as io;
+use impasto_io::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// What a work folder records: the run it belongs to and the β each stylizer settled on.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::folder::{count_numbered, numbered_frame, write_folder};
 use super::tool::{file_url, reason, stderr_lines, Ffmpeg, Program};
 use crate::codec as io;
-use impasto::{Error, Result};
+use crate::error::{Error, Result};
 
 /// Highest frame rate [`EncodeOptions::fps`] accepts.
 const MAX_FPS: f64 = 1000.0;

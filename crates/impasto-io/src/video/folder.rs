@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use super::probe::VideoInfo;
 use crate::codec as io;
+use crate::error::{Error, Result};
 use impasto::image::{resize::resize, Rgb};
-use impasto::{Error, Result};
 
 /// Nominal frame rate of a folder of frames.
 pub(super) const FOLDER_FPS: f64 = 25.0;

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::folder::{self, FolderVideo};
 use super::tool::{file_url, reason, stderr_lines, Ffmpeg, Program};
-use impasto::{Error, Result};
+use crate::error::{Error, Result};
 
 /// Frame rate assumed when a video states none.
 const FALLBACK_RATE: (u64, u64) = (25, 1);

@@ -10,8 +10,8 @@ use std::thread::JoinHandle;
 use super::folder::{FolderFrames, FOLDER_FPS};
 use super::probe::{no_frames, FileVideo, Source};
 use super::tool::{collect_tail, file_url, reason, Ffmpeg, Program};
+use crate::error::{Error, Result};
 use impasto::image::Rgb;
-use impasto::{Error, Result};
 
 /// Range ends beyond this are clipped (ffmpeg parses frame counts through a `double`).
 const MAX_FRAME_INDEX: usize = i32::MAX as usize;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread::JoinHandle;
 
-use impasto::{Error, Result};
+use crate::error::{Error, Result};
 
 /// How to get the programs, appended to every "not found" message.
 const INSTALL_HINT: &str = "install it (Debian/Ubuntu: `apt-get install ffmpeg`, macOS: \

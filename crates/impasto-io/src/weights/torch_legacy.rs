@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use impasto::{Error, Result};
+use crate::error::{Error, Result};
 
 /// The number every legacy `torch.save` file starts with.
 const MAGIC: u128 = 0x1950a86a20f9469cfc6c;

@@ -17,12 +17,6 @@ use impasto_kernels::conv::ConvKernel;
 use impasto_kernels::conv3x3::Conv3x3Weights;
 use impasto_kernels::{self as cpu, Mask, Precision};
 
-impl From<candle_core::Error> for crate::Error {
-    fn from(e: candle_core::Error) -> Self {
-        crate::Error::Backend(Box::new(e))
-    }
-}
-
 /// Returns the contiguous f32 data and the `N` dims of a CPU tensor argument.
 fn dense<'a, const N: usize>(
     name: &str,
