@@ -3,7 +3,8 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+use impasto::{Optimizer, PreserveColor};
 
 /// Impasto: repaint a photo in the style of a painting (Gatys et al., VGG19).
 #[derive(Parser, Debug)]
@@ -37,17 +38,6 @@ pub struct WeightsArg {
     /// VGG19 weights file (.bin or the .safetensors cache); default: $IMPASTO_WEIGHTS, else the cache.
     #[arg(long, value_name = "PATH")]
     pub weights: Option<PathBuf>,
-}
-
-/// Precision of the convolutions.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PrecisionArg {
-    /// f32 throughout.
-    F32,
-    /// bf16 products with f32 sums (needs AVX512_BF16); Gram matrices and losses stay f32.
-    Bf16,
-    /// Whichever of the two this CPU runs faster (measured once, in milliseconds).
-    Auto,
 }
 
 #[derive(Args, Debug)]
@@ -110,11 +100,11 @@ pub struct LookArgs {
     /// Style layers with optional weights, e.g. relu1_1:1,relu2_1:0.5.
     #[arg(long, default_value = impasto::settings::DEFAULT_STYLE_LAYERS)]
     pub style_layers: String,
-    /// Optimiser.
-    #[arg(long, value_enum, default_value_t = OptimizerArg::Lbfgs)]
-    pub optimizer: OptimizerArg,
+    /// Optimiser: lbfgs or adam (with --lr).
+    #[arg(long, default_value = "lbfgs", value_name = "lbfgs|adam")]
+    pub optimizer: Optimizer,
     /// Adam's learning rate, in 0..255 pixel units.
-    #[arg(long, default_value_t = 2.0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = impasto::settings::DEFAULT_LR, allow_negative_numbers = true)]
     pub lr: f32,
     /// Seed for noise: the same seed gives the same output bytes on the same machine.
     #[arg(long, default_value_t = 0)]
@@ -122,12 +112,14 @@ pub struct LookArgs {
     /// Size of the style image relative to the output before its features are taken.
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub style_scale: f32,
-    /// Keep the photo's colours.
-    #[arg(long, value_enum, default_value_t = PreserveArg::Off)]
-    pub preserve_color: PreserveArg,
-    /// Precision of the convolutions: f32, bf16 or auto.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub precision: PrecisionArg,
+    /// Keep the photo's colours: off, luminance (luminance-only transfer) or histogram (the
+    /// painting recoloured to the photo's colour statistics).
+    #[arg(long, default_value_t = PreserveColor::Off, value_name = "off|luminance|histogram")]
+    pub preserve_color: PreserveColor,
+    /// Precision of the convolutions: f32, bf16 (products in bf16 with f32 sums, on CPUs with
+    /// AVX512_BF16) or auto (whichever this CPU runs faster, measured once).
+    #[arg(long, default_value = "auto", value_parser = impasto::PRECISION_NAMES)]
+    pub precision: String,
     #[command(flatten)]
     pub weights: WeightsArg,
 }
@@ -193,19 +185,6 @@ pub struct MetricsVideoArgs {
     pub json: bool,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum OptimizerArg {
-    Lbfgs,
-    Adam,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum PreserveArg {
-    Off,
-    Luminance,
-    Histogram,
-}
-
 #[derive(Args, Debug)]
 pub struct FetchArgs {
     /// Print one JSON object on stdout at the end.
@@ -247,9 +226,10 @@ pub struct BenchArgs {
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
-    /// Precision of the convolutions: f32, bf16 or auto.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub precision: PrecisionArg,
+    /// Precision of the convolutions: f32, bf16 (products in bf16 with f32 sums, on CPUs with
+    /// AVX512_BF16) or auto (whichever this CPU runs faster, measured once).
+    #[arg(long, default_value = "auto", value_parser = impasto::PRECISION_NAMES)]
+    pub precision: String,
     #[command(flatten)]
     pub weights: WeightsArg,
 }

@@ -7,10 +7,9 @@ use impasto::image::resize;
 use impasto::model::layers::LayerId;
 use impasto::model::tape::LayerTime;
 use impasto::model::vgg::{to_bgr_centered, Vgg19};
-use impasto::session::{Session, Style};
-use impasto::settings::Settings;
 use impasto::sysmem;
 use impasto::Isa;
+use impasto::{Session, Settings, Start, Style, StyleTargets};
 use impasto_io::codec as io;
 use impasto_io::{Error, Result};
 
@@ -44,7 +43,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
     // Square images, as the PyTorch reference step uses.
     let content = resize::resize(&io::load(&content)?.image, a.size, a.size);
     let style = resize::resize(&io::load(&style)?.image, a.size, a.size);
-    let precision = crate::weights::precision(a.precision)?;
+    let precision = impasto::choose_precision(&a.precision)?;
     let model = crate::weights::load_model(a.weights.weights.as_deref(), a.json, precision)?;
     let settings = Settings {
         size: a.size,
@@ -54,15 +53,11 @@ pub fn run(a: BenchArgs) -> Result<()> {
     };
     let layers = settings.layers();
     let input = to_bgr_centered(&content);
-    let mut session = Session::new(
-        &model,
-        content,
-        vec![Style {
-            image: style,
-            weight: 1.0,
-        }],
-        settings,
-    )?;
+    let styles = StyleTargets::new(vec![Style {
+        image: style,
+        weight: 1.0,
+    }])?;
+    let mut session = Session::new(&model, content, styles, settings, Start::Content)?;
     session.evaluate()?;
     session.evaluate()?;
     let mut times = Vec::with_capacity(a.steps);

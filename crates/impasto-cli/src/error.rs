@@ -11,10 +11,56 @@ pub struct Failure {
 
 impl From<impasto::Error> for Failure {
     fn from(e: impasto::Error) -> Self {
+        use impasto::Error as E;
+        let message = match &e {
+            E::Setting {
+                setting,
+                value,
+                allowed,
+            } => format!("{} {value} is invalid: {allowed}", flag(*setting)),
+            E::TooLarge {
+                width,
+                height,
+                needed,
+                available,
+                fits,
+            } => format!(
+                "a {width}×{height} result needs about {:.1} GB of memory but {:.1} GB is \
+                 available: use --size {fits} or less",
+                *needed as f64 / 1e9,
+                *available as f64 / 1e9
+            ),
+            E::NoGradient => "the losses do not depend on the image: give --content-weight, \
+                              --style-weight or --tv-weight a value above 0"
+                .into(),
+            _ => e.to_string(),
+        };
         Self {
-            message: e.to_string(),
+            message,
             user: e.is_user_error(),
         }
+    }
+}
+
+/// The command-line flag that sets `setting`.
+pub fn flag(setting: impasto::Setting) -> &'static str {
+    use impasto::Setting as S;
+    match setting {
+        S::Size => "--size",
+        S::Scales => "--scales",
+        S::Iters => "--iters",
+        S::ContentWeight => "--content-weight",
+        S::StyleWeight => "--style-weight",
+        S::TvWeight => "--tv-weight",
+        S::ContentLayers => "--content-layers",
+        S::StyleLayers => "--style-layers",
+        S::LearningRate => "--lr",
+        S::StyleScale => "--style-scale",
+        S::StyleTarget => "--style-target",
+        S::Styles => "--style",
+        S::TemporalWeight => "--temporal-weight",
+        S::LaterIters => "--later-iters",
+        S::Precision => "--precision",
     }
 }
 
@@ -36,5 +82,30 @@ impl From<impasto_studio::Error> for Failure {
             message: e.to_string(),
             user: matches!(e, impasto_studio::Error::Bind { .. }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_errors_name_the_flags() {
+        let e = impasto::Error::setting(impasto::Setting::StyleWeight, -1.0, "use a number ≥ 0");
+        let f = Failure::from(e);
+        assert_eq!(f.message, "--style-weight -1 is invalid: use a number ≥ 0");
+        assert!(f.user);
+        let big = impasto::Error::TooLarge {
+            width: 9000,
+            height: 6000,
+            needed: 30_000_000_000,
+            available: 20_000_000_000,
+            fits: 7000,
+        };
+        assert!(Failure::from(big)
+            .message
+            .ends_with("use --size 7000 or less"));
+        let bug = Failure::from(impasto::Error::Internal("x".into()));
+        assert!(!bug.user);
     }
 }

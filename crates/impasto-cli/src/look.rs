@@ -1,67 +1,60 @@
 //! The options `stylize` and `video` share, turned into the engine's settings and styles.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use impasto::model::layers::parse_weighted_layers;
-use impasto::session::Style;
-use impasto::settings::{Init, Optimizer, PreserveColor, Settings};
+use impasto::{LossWeights, Optimizer, Setting, Settings, Style, StyleTargets};
 use impasto_io::codec as io;
-use impasto_io::{Error, Result};
+use impasto_io::Result;
 
-use crate::args::{LookArgs, OptimizerArg, PreserveArg};
+use crate::args::LookArgs;
 
 /// Splits `PATH[:WEIGHT]`; a colon followed by something that is not a number is part of the path.
-fn parse_style(spec: &str) -> Result<(PathBuf, f32)> {
+fn parse_style(spec: &str) -> (PathBuf, Option<f32>) {
     if let Some((p, w)) = spec.rsplit_once(':') {
         if let Ok(w) = w.parse::<f32>() {
-            if !(w.is_finite() && w >= 0.0) {
-                return Err(Error::Usage(format!(
-                    "style weight in '{spec}' must be a finite number ≥ 0"
-                )));
-            }
-            return Ok((PathBuf::from(p), w));
+            return (PathBuf::from(p), Some(w));
         }
     }
-    Ok((PathBuf::from(spec), 1.0))
+    (PathBuf::from(spec), None)
 }
 
-/// The style images with their weights, loaded.
-pub fn styles(a: &LookArgs) -> Result<Vec<Style>> {
-    a.styles
+/// The style images with their weights, loaded, as targets to share between sessions.
+pub fn styles(a: &LookArgs) -> Result<Arc<StyleTargets>> {
+    let styles = a
+        .styles
         .iter()
         .map(|spec| {
-            let (path, weight) = parse_style(spec)?;
+            let (path, weight) = parse_style(spec);
             Ok(Style {
                 image: io::load(&path)?.image,
-                weight,
+                weight: weight.unwrap_or(1.0),
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok(StyleTargets::new(styles)?)
 }
 
-/// The engine's settings for a result of longer side `size` started from `init`, checked.
-pub fn settings(a: &LookArgs, size: usize, init: Init) -> Result<Settings> {
+/// The engine's settings for a result of longer side `size`, checked.
+pub fn settings(a: &LookArgs, size: usize) -> Result<Settings> {
     let s = Settings {
         size,
         scales: a.scales.clone(),
         iters: a.iters,
-        content_weight: a.content_weight,
-        style_weight: a.style_weight,
-        tv_weight: a.tv_weight,
-        content_layers: parse_weighted_layers(&a.content_layers)?,
-        style_layers: parse_weighted_layers(&a.style_layers)?,
+        weights: LossWeights {
+            content: a.content_weight,
+            style: a.style_weight,
+            tv: a.tv_weight,
+        },
+        content_layers: parse_weighted_layers(&a.content_layers, Setting::ContentLayers)?,
+        style_layers: parse_weighted_layers(&a.style_layers, Setting::StyleLayers)?,
         optimizer: match a.optimizer {
-            OptimizerArg::Lbfgs => Optimizer::Lbfgs,
-            OptimizerArg::Adam => Optimizer::Adam { lr: a.lr },
+            Optimizer::Adam { .. } => Optimizer::Adam { lr: a.lr },
+            o => o,
         },
-        init,
-        seed: a.seed,
         style_scale: a.style_scale,
-        preserve_color: match a.preserve_color {
-            PreserveArg::Off => PreserveColor::Off,
-            PreserveArg::Luminance => PreserveColor::Luminance,
-            PreserveArg::Histogram => PreserveColor::Histogram,
-        },
+        preserve_color: a.preserve_color,
         style_target: a.style_target.0,
     };
     s.validate()?;
@@ -74,15 +67,15 @@ mod tests {
 
     #[test]
     fn style_specs() {
-        assert_eq!(parse_style("a.jpg").unwrap(), (PathBuf::from("a.jpg"), 1.0));
+        assert_eq!(parse_style("a.jpg"), (PathBuf::from("a.jpg"), None));
         assert_eq!(
-            parse_style("a.jpg:0.5").unwrap(),
-            (PathBuf::from("a.jpg"), 0.5)
+            parse_style("a.jpg:0.5"),
+            (PathBuf::from("a.jpg"), Some(0.5))
         );
+        assert_eq!(parse_style("C:x.jpg"), (PathBuf::from("C:x.jpg"), None));
         assert_eq!(
-            parse_style("C:x.jpg").unwrap(),
-            (PathBuf::from("C:x.jpg"), 1.0)
+            parse_style("a.jpg:-1"),
+            (PathBuf::from("a.jpg"), Some(-1.0))
         );
-        assert!(parse_style("a.jpg:-1").is_err());
     }
 }

@@ -5,9 +5,8 @@ use std::time::Instant;
 
 use impasto::image::{resize, Rgb};
 use impasto::metrics::{gram::gram_cosine_similarity, ssim::ssim_rgb_luma};
-use impasto::session::Session;
-use impasto::settings::Init;
 use impasto::sysmem;
+use impasto::{Session, Start};
 use impasto_io::codec as io;
 use impasto_io::{Error, Result};
 
@@ -64,21 +63,21 @@ pub fn run(a: StylizeArgs) -> Result<()> {
     if a.save_every == Some(0) {
         return Err(Error::Usage("--save-every must be at least 1".into()));
     }
-    let init = match a.init.as_str() {
-        "content" => Init::Content,
-        "noise" => Init::Noise,
-        path => Init::Image(io::load(Path::new(path))?.image),
+    let from = match a.init.as_str() {
+        "content" => Start::Content,
+        "noise" => Start::Noise { seed: a.look.seed },
+        path => Start::Image(io::load(Path::new(path))?.image),
     };
-    let settings = look::settings(&a.look, a.size, init)?;
+    let settings = look::settings(&a.look, a.size)?;
     let content = io::load(&a.content)?;
     let styles = look::styles(&a.look)?;
-    let first_style = styles[0].image.clone();
+    let first_style = styles.styles()[0].image.clone();
     let alpha = content
         .alpha
         .map(|p| (p, content.image.width, content.image.height));
-    let precision = crate::weights::precision(a.look.precision)?;
+    let precision = impasto::choose_precision(&a.look.precision)?;
     let model = crate::weights::load_model(a.look.weights.weights.as_deref(), a.json, precision)?;
-    let mut session = Session::new(&model, content.image.clone(), styles, settings)?;
+    let mut session = Session::new(&model, content.image.clone(), styles, settings, from)?;
     let bar = Progress::new();
     let stem = a.output.with_extension("");
     while !session.done() {

@@ -7,20 +7,6 @@ use impasto::Precision;
 use impasto_io::weights::{self, fetch};
 use impasto_io::Error;
 
-use crate::args::PrecisionArg;
-
-/// The precision asked for, or a usage error when this CPU cannot run it.
-pub fn precision(arg: PrecisionArg) -> impasto_io::Result<Precision> {
-    match arg {
-        PrecisionArg::F32 => Ok(Precision::F32),
-        PrecisionArg::Auto => Ok(Precision::auto()),
-        PrecisionArg::Bf16 if Precision::Bf16.is_supported() => Ok(Precision::Bf16),
-        PrecisionArg::Bf16 => Err(Error::Usage(
-            "--precision bf16 needs a CPU with AVX512_BF16, which this one lacks: use --precision f32 or auto".into(),
-        )),
-    }
-}
-
 /// Loads VGG19 from `--weights`, `$IMPASTO_WEIGHTS` or the cache, fetching into the cache
 /// (and saying so on stderr) when nothing is there yet. Convolutions run in `precision`.
 pub fn load_model(

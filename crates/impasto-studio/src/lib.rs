@@ -18,6 +18,7 @@ mod routes;
 mod run;
 mod server;
 mod upload;
+mod words;
 mod ws;
 
 pub use client::MAX_STYLES;

@@ -1,25 +1,12 @@
 //! The messages the page and the server exchange over the WebSocket, as JSON text frames.
 
-use impasto::session::Losses;
-use impasto::settings::{PreserveColor, Settings};
+use impasto::{LossWeights, Losses, PreserveColor, Settings};
 use serde::{Deserialize, Serialize};
 
 /// Largest preview size (longer side, pixels) a page may ask for.
 pub const MAX_PREVIEW_SIZE: usize = 512;
 /// Most optimiser iterations a preview run or a final render may ask for.
 pub const MAX_ITERS: usize = 1000;
-
-/// Colour preservation, as the page names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ColorMode {
-    /// Colours from the painting.
-    Off,
-    /// Luminance-only transfer.
-    Luminance,
-    /// Painting recoloured to the photo's colour statistics.
-    Histogram,
-}
 
 /// Everything a user steers; each preview frame carries the controls that produced it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -34,7 +21,7 @@ pub struct Controls {
     /// Style image size relative to the output.
     pub style_scale: f32,
     /// Colour preservation mode.
-    pub preserve_color: ColorMode,
+    pub preserve_color: PreserveColor,
     /// Preview size (longer side, pixels).
     pub size: usize,
     /// Iterations of one preview run (coarse to fine); steering after the end adds the last
@@ -53,11 +40,11 @@ impl Default for Controls {
     fn default() -> Self {
         let s = Settings::default();
         Self {
-            content_weight: s.content_weight,
-            style_weight: s.style_weight,
-            tv_weight: s.tv_weight,
+            content_weight: s.weights.content,
+            style_weight: s.weights.style,
+            tv_weight: s.weights.tv,
             style_scale: s.style_scale,
-            preserve_color: ColorMode::Off,
+            preserve_color: PreserveColor::Off,
             size: DEFAULT_PREVIEW_SIZE,
             iters: DEFAULT_PREVIEW_ITERS,
             style_weights: Vec::new(),
@@ -71,15 +58,13 @@ impl Controls {
         Settings {
             size,
             iters,
-            content_weight: self.content_weight,
-            style_weight: self.style_weight,
-            tv_weight: self.tv_weight,
-            style_scale: self.style_scale,
-            preserve_color: match self.preserve_color {
-                ColorMode::Off => PreserveColor::Off,
-                ColorMode::Luminance => PreserveColor::Luminance,
-                ColorMode::Histogram => PreserveColor::Histogram,
+            weights: LossWeights {
+                content: self.content_weight,
+                style: self.style_weight,
+                tv: self.tv_weight,
             },
+            style_scale: self.style_scale,
+            preserve_color: self.preserve_color,
             ..Settings::default()
         }
     }
@@ -125,7 +110,7 @@ impl Controls {
         }
         self.preview_settings()
             .validate()
-            .map_err(|e| e.to_string())
+            .map_err(|e| crate::words::describe(&e))
     }
 }
 

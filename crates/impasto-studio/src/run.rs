@@ -8,9 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use impasto::image::Rgb;
-use impasto::model::vgg::Vgg19;
-use impasto::session::{Report, Session, Style};
-use impasto::settings::Init;
+use impasto::{Report, Session, Start, Style, StyleTargets, Vgg19};
 use impasto_io::codec::{self as io, BitDepth};
 use tempfile::TempDir;
 use tokio::sync::{mpsc::UnboundedSender, watch};
@@ -102,6 +100,7 @@ pub fn spawn(
     let (tx, rx) = mpsc::channel();
     let worker = Worker {
         ctx,
+        targets: None,
         inputs,
         rev,
         controls,
@@ -120,6 +119,9 @@ pub fn spawn(
 
 struct Worker {
     ctx: RunContext,
+    /// The paintings of `inputs` with their Gram matrices, built on first use and shared by
+    /// the preview runs and final renders until the images change.
+    targets: Option<Arc<StyleTargets>>,
     inputs: Inputs,
     rev: u64,
     controls: Controls,
@@ -218,7 +220,10 @@ impl Worker {
                 if let Some(s) = preview.as_mut() {
                     if let Err(e) = steer(s, &old, &self.controls) {
                         *preview = None;
-                        self.fail(format!("cannot apply these settings: {e}"));
+                        self.fail(format!(
+                            "cannot apply these settings: {}",
+                            crate::words::describe(&e)
+                        ));
                     }
                 }
             }
@@ -227,6 +232,7 @@ impl Worker {
                     self.last_image = None;
                 }
                 self.inputs = inputs;
+                self.targets = None;
                 self.controls = controls;
                 self.broken = false;
                 *preview = None;
@@ -240,8 +246,14 @@ impl Worker {
         }
     }
 
-    fn styles(&self) -> Vec<Style> {
-        self.inputs
+    /// The paintings as targets (built once per set of images), with the blend weights of
+    /// the controls.
+    fn targets(&mut self) -> impasto::Result<Arc<StyleTargets>> {
+        if let Some(t) = &self.targets {
+            return Ok(t.clone());
+        }
+        let styles = self
+            .inputs
             .styles
             .iter()
             .zip(&self.controls.style_weights)
@@ -249,24 +261,44 @@ impl Worker {
                 image: Rgb::clone(image),
                 weight,
             })
-            .collect()
+            .collect();
+        let t = StyleTargets::new(styles)?;
+        self.targets = Some(t.clone());
+        Ok(t)
+    }
+
+    /// A session on the current images and controls from `start`, with the blend weights of
+    /// the controls.
+    fn session<'m>(
+        &mut self,
+        model: &'m Vgg19,
+        settings: impasto::Settings,
+        start: Start,
+    ) -> impasto::Result<Session<'m>> {
+        let targets = self.targets()?;
+        let content = Rgb::clone(&self.inputs.content);
+        let mut s = Session::new(model, content, targets, settings, start)?;
+        s.set_style_weights(&self.controls.style_weights)?;
+        Ok(s)
     }
 
     /// A preview session with the current controls, starting from the last preview image.
-    fn build<'m>(&self, model: &'m Vgg19) -> impasto::Result<Session<'m>> {
-        let mut settings = self.controls.preview_settings();
-        if let Some(img) = &self.last_image {
-            settings.init = Init::Image(img.clone());
-        }
-        let content = Rgb::clone(&self.inputs.content);
-        Session::new(model, content, self.styles(), settings)
+    fn build<'m>(&mut self, model: &'m Vgg19) -> impasto::Result<Session<'m>> {
+        let start = match &self.last_image {
+            Some(img) => Start::Image(img.clone()),
+            None => Start::Content,
+        };
+        self.session(model, self.controls.preview_settings(), start)
     }
 
     fn preview_step<'m>(&mut self, model: &'m Vgg19, preview: &mut Option<Session<'m>>) {
         if preview.is_none() {
             match self.build(model) {
                 Ok(s) => *preview = Some(s),
-                Err(e) => return self.fail(format!("cannot start the run: {e}")),
+                Err(e) => {
+                    let why = crate::words::describe(&e);
+                    return self.fail(format!("cannot start the run: {why}"));
+                }
             }
         }
         let s = preview.as_mut().expect("built above");
@@ -277,7 +309,7 @@ impl Worker {
             }
             Err(e) => {
                 *preview = None;
-                self.fail(format!("the run stopped: {e}"));
+                self.fail(format!("the run stopped: {}", crate::words::describe(&e)));
             }
         }
     }
@@ -324,10 +356,12 @@ impl Worker {
     /// Runs a full-size render with the current controls; other commands wait until it ends.
     fn render_final(&mut self, model: &Vgg19, size: usize, iters: usize, rx: &Receiver<Command>) {
         let settings = self.controls.settings(size, iters);
-        let content = Rgb::clone(&self.inputs.content);
-        let mut s = match Session::new(model, content, self.styles(), settings) {
+        let mut s = match self.session(model, settings, Start::Content) {
             Ok(s) => s,
-            Err(e) => return self.final_failed(format!("cannot render the final image: {e}")),
+            Err(e) => {
+                let why = crate::words::describe(&e);
+                return self.final_failed(format!("cannot render the final image: {why}"));
+            }
         };
         while !s.done() {
             if self.cancelled() {
@@ -345,7 +379,10 @@ impl Worker {
                     done_iters: r.done_iters,
                     total_iters: r.total_iters,
                 }),
-                Err(e) => return self.final_failed(format!("the final render stopped: {e}")),
+                Err(e) => {
+                    let why = crate::words::describe(&e);
+                    return self.final_failed(format!("the final render stopped: {why}"));
+                }
             }
         }
         let img = s.image();
@@ -367,18 +404,14 @@ impl Worker {
     }
 }
 
-/// Applies new controls to a running session without restarting it.
+/// Applies new controls to a running session without restarting it (a finished run
+/// continues).
 fn steer(s: &mut Session<'_>, old: &Controls, new: &Controls) -> impasto::Result<()> {
-    let mut settings = new.preview_settings();
-    let settings_changed = settings != old.preview_settings();
-    let weights_changed = new.style_weights != old.style_weights;
-    if weights_changed {
+    if new.style_weights != old.style_weights {
         s.set_style_weights(&new.style_weights)?;
     }
-    // A finished run continues (with the last scale's share of iterations) only through
-    // `set_settings`, so a weight change after the end goes through it too.
-    if settings_changed || (weights_changed && s.done()) {
-        settings.init = s.settings().init.clone();
+    let settings = new.preview_settings();
+    if settings != old.preview_settings() {
         s.set_settings(settings)?;
     }
     Ok(())

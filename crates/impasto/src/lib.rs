@@ -1,17 +1,25 @@
-//! Impasto: neural style transfer (Gatys et al.) on VGG19, built on candle.
+//! Impasto's engine: neural style transfer (Gatys et al.) on VGG19, built on candle and
+//! Impasto's own CPU kernels (`impasto-kernels`).
 //!
-//! Data flows one way: images → tensors → features → losses → optimiser → image.
-//! Front ends (CLI, studio) step a [`session::Session`]; the engine never prints.
+//! Data flows one way: images → features → losses → optimiser → image. Front ends (the CLI,
+//! the studio) build [`Settings`], load a [`Vgg19`] (its weights come from `impasto-io`),
+//! prepare the paintings once as [`StyleTargets`], and step a [`Session`] (or a
+//! [`VideoStylizer`] for a sequence of frames). The engine never prints, never reads files
+//! and never names a front end's flags: its [`Error`]s say which [`Setting`] is wrong, and
+//! each front end words them for its users.
+
+#![warn(missing_docs)]
 
 pub mod error;
 pub mod image;
-pub mod loss;
+mod loss;
 pub mod metrics;
 pub mod model;
-pub mod objective;
-pub mod ops;
-pub mod optim;
-pub mod prior;
+mod objective;
+mod ops;
+mod optim;
+mod precision;
+mod prior;
 pub mod schedule;
 pub mod session;
 pub mod settings;
@@ -22,5 +30,16 @@ pub mod video;
 mod testutil;
 
 pub use candle_core::{Device, Tensor};
-pub use error::{Error, Result};
+pub use error::{Error, Result, Setting};
+pub use image::Rgb;
 pub use impasto_kernels::{Isa, Precision};
+pub use model::layers::LayerId;
+pub use model::vgg::Vgg19;
+pub use model::weights::{ConvWeights, VggWeights};
+pub use objective::Losses;
+pub use precision::{choose_precision, PRECISION_NAMES};
+pub use prior::Prior;
+pub use schedule::Stage;
+pub use session::{Report, Session, Style, StyleTargets};
+pub use settings::{Change, LossWeights, Optimizer, PreserveColor, Settings, Start};
+pub use video::{Frame, VideoSettings, VideoStylizer};

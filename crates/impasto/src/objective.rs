@@ -26,7 +26,7 @@ pub struct Losses {
     /// The pull towards the prior image (before its strength; 0 without a prior).
     pub prior: f64,
     /// α·content + β·style + γ·tv + strength·prior (with the β in force, see
-    /// [`crate::session::Report::style_weight`]).
+    /// [`crate::Report::style_weight`]).
     pub total: f64,
     /// Style match at the current scale: the mean over style layers of the cosine between the
     /// result's Gram matrix and the target's (what `impasto metrics` reports at full size).
@@ -57,7 +57,7 @@ pub fn evaluate(
     let (mut losses, mut g) = evaluate_network(model, s, targets, x, w, h)?;
     if let Some(p) = targets.prior {
         if p.size() != (w, h) {
-            return Err(Error::Usage(format!(
+            return Err(Error::Internal(format!(
                 "the prior image is {}×{} but the result is {w}×{h}",
                 p.size().0,
                 p.size().1
@@ -124,7 +124,7 @@ fn evaluate_network(
 
 /// The error for an objective that does not depend on the image.
 fn no_gradient() -> Error {
-    Error::Usage("the losses do not depend on the image: check the weights and layers".into())
+    Error::NoGradient
 }
 
 /// The unweighted loss terms, summed layer by layer.
@@ -141,7 +141,7 @@ impl Terms {
     fn add_image(&mut self, s: &Settings, image: &Tensor) -> Result<Tensor> {
         let tv = loss::total_variation(image)?;
         self.tv += tv.to_scalar::<f32>()? as f64;
-        Ok((tv * s.tv_weight as f64)?)
+        Ok((tv * s.weights.tv as f64)?)
     }
 
     /// Adds the content and style terms of layer `id` from its features `f`; returns their
@@ -152,7 +152,7 @@ impl Terms {
             if *l == id {
                 let c = (loss::mse(f, target)? * *wt as f64)?;
                 self.content += c.to_scalar::<f32>()? as f64;
-                total = (total + (c * s.content_weight as f64)?)?;
+                total = (total + (c * s.weights.content as f64)?)?;
             }
         }
         for ((l, wt), target) in s.style_layers.iter().zip(t.style) {
@@ -174,9 +174,9 @@ impl Terms {
             style: self.style,
             tv: self.tv,
             prior: 0.0,
-            total: s.content_weight as f64 * self.content
+            total: s.weights.content as f64 * self.content
                 + t.style_weight * self.style
-                + s.tv_weight as f64 * self.tv,
+                + s.weights.tv as f64 * self.tv,
             gram_cosine: self.cosine,
         }
     }

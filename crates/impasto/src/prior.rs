@@ -4,7 +4,7 @@
 
 use crate::image::Rgb;
 use crate::model::vgg::to_bgr_centered;
-use crate::{Error, Result};
+use crate::{Error, Result, Setting};
 
 /// `strength · (1/D) Σ w_p (x_p,c − target_p,c)²` over pixels `p` and channels `c`
 /// (D = 3·width·height), in the pixel units of 0..255.
@@ -22,7 +22,7 @@ impl Prior {
     /// A pull of `strength` towards `target` with one weight per pixel (row-major, `0..=1`).
     pub fn new(target: &Rgb, weights: Vec<f32>, strength: f32) -> Result<Self> {
         if weights.len() != target.pixel_count() {
-            return Err(Error::Usage(format!(
+            return Err(Error::Internal(format!(
                 "{} prior weights for a {}×{} target",
                 weights.len(),
                 target.width,
@@ -30,9 +30,11 @@ impl Prior {
             )));
         }
         if !(strength.is_finite() && strength >= 0.0) {
-            return Err(Error::Usage(format!(
-                "--temporal-weight {strength} is invalid: use a finite number ≥ 0"
-            )));
+            return Err(Error::setting(
+                Setting::TemporalWeight,
+                strength,
+                "use a finite number ≥ 0",
+            ));
         }
         Ok(Self {
             width: target.width,

@@ -1,6 +1,6 @@
 //! Coarse-to-fine: the sizes a run goes through and the iterations spent at each.
 
-use crate::{Error, Result};
+use crate::{Error, Result, Setting};
 
 /// Smallest size a default schedule starts from.
 pub const FIRST_SCALE: usize = 128;
@@ -34,13 +34,21 @@ pub fn default_scales(size: usize) -> Vec<usize> {
 /// Every stage gets at least one iteration.
 pub fn plan(scales: &[usize], iters: usize) -> Result<Vec<Stage>> {
     if scales.is_empty() {
-        return Err(Error::Usage("no scales to run".into()));
+        return Err(Error::setting(
+            Setting::Scales,
+            "none",
+            "give at least one size",
+        ));
     }
     if iters < scales.len() {
-        return Err(Error::Usage(format!(
-            "--iters {iters} is fewer than the {} scales: give at least one iteration per scale",
-            scales.len()
-        )));
+        return Err(Error::setting(
+            Setting::Iters,
+            iters,
+            format!(
+                "fewer than the {} scales: give at least one iteration per scale",
+                scales.len()
+            ),
+        ));
     }
     let n = scales.len();
     let shares: Vec<f64> = (0..n)

@@ -2,9 +2,7 @@
 
 use impasto::image::{resize, Rgb};
 use impasto::metrics::{gram::gram_cosine_similarity, ssim::ssim_rgb_luma};
-use impasto::model::vgg::Vgg19;
-use impasto::session::{Session, Style};
-use impasto::settings::{Init, Settings};
+use impasto::{LossWeights, Session, Settings, Start, Style, StyleTargets, Vgg19};
 
 mod common;
 
@@ -35,11 +33,13 @@ fn stylises_at_96px_style_falls_tenfold_and_content_survives() {
     let mut s = Session::new(
         &model,
         content.clone(),
-        vec![Style {
+        StyleTargets::new(vec![Style {
             image: style,
             weight: 1.0,
-        }],
+        }])
+        .unwrap(),
         settings,
+        Start::Content,
     )
     .unwrap();
     let losses = run(&mut s);
@@ -72,11 +72,13 @@ fn coarse_to_fine_ends_at_the_requested_size() {
     let mut s = Session::new(
         &model,
         content,
-        vec![Style {
+        StyleTargets::new(vec![Style {
             image: style,
             weight: 1.0,
-        }],
+        }])
+        .unwrap(),
         settings,
+        Start::Content,
     )
     .unwrap();
     let mut sizes = Vec::new();
@@ -101,11 +103,13 @@ fn settings_change_mid_run_continues_from_the_current_image() {
     let mut s = Session::new(
         &model,
         content,
-        vec![Style {
+        StyleTargets::new(vec![Style {
             image: style,
             weight: 1.0,
-        }],
+        }])
+        .unwrap(),
         settings.clone(),
+        Start::Content,
     )
     .unwrap();
     for _ in 0..5 {
@@ -113,7 +117,10 @@ fn settings_change_mid_run_continues_from_the_current_image() {
     }
     let before = s.image();
     s.set_settings(Settings {
-        style_weight: settings.style_weight * 10.0,
+        weights: LossWeights {
+            style: settings.weights.style * 10.0,
+            ..settings.weights
+        },
         ..settings
     })
     .unwrap();
@@ -142,8 +149,6 @@ fn same_seed_same_pixels() {
     let settings = Settings {
         size: 48,
         iters: 4,
-        init: Init::Noise,
-        seed: 7,
         ..Settings::default()
     };
     let mut images = Vec::new();
@@ -151,11 +156,13 @@ fn same_seed_same_pixels() {
         let mut s = Session::new(
             &model,
             content.clone(),
-            vec![Style {
+            StyleTargets::new(vec![Style {
                 image: style.clone(),
                 weight: 1.0,
-            }],
+            }])
+            .unwrap(),
             settings.clone(),
+            Start::Noise { seed: 7 },
         )
         .unwrap();
         run(&mut s);
@@ -168,14 +175,18 @@ fn same_seed_same_pixels() {
 fn style_target_raises_a_weak_style_weight_and_ends_the_run_once_reached() {
     let model = model();
     let (content, style) = images();
-    let styles = vec![Style {
+    let styles = StyleTargets::new(vec![Style {
         image: style.clone(),
         weight: 1.0,
-    }];
+    }])
+    .unwrap();
     let weak = Settings {
         size: 64,
         iters: 40,
-        style_weight: 0.5,
+        weights: LossWeights {
+            style: 0.5,
+            ..LossWeights::default()
+        },
         ..Settings::default()
     };
     // Without a target a weak β leaves the style far from matched.
@@ -187,6 +198,7 @@ fn style_target_raises_a_weak_style_weight_and_ends_the_run_once_reached() {
             style_target: None,
             ..weak.clone()
         },
+        Start::Content,
     )
     .unwrap();
     let mut fixed_cos = 0.0;
@@ -194,7 +206,7 @@ fn style_target_raises_a_weak_style_weight_and_ends_the_run_once_reached() {
         fixed_cos = fixed.step().unwrap().losses.gram_cosine;
     }
     // With one, β is raised until the match is reached, and the run ends there.
-    let mut steered = Session::new(&model, content, styles, weak.clone()).unwrap();
+    let mut steered = Session::new(&model, content, styles, weak.clone(), Start::Content).unwrap();
     let mut last = None;
     while !steered.done() {
         last = Some(steered.step().unwrap());
@@ -202,7 +214,7 @@ fn style_target_raises_a_weak_style_weight_and_ends_the_run_once_reached() {
     let last = last.unwrap();
     let target = weak.style_target.unwrap() as f64;
     assert!(
-        last.style_weight > weak.style_weight as f64 * 3.0,
+        last.style_weight > weak.weights.style as f64 * 3.0,
         "β stayed at {}",
         last.style_weight
     );
@@ -233,17 +245,24 @@ fn a_weight_change_mid_run_descends_on_the_new_objective() {
         style_target: None,
         ..Settings::default()
     };
-    let styles = vec![Style {
+    let styles = StyleTargets::new(vec![Style {
         image: style,
         weight: 1.0,
-    }];
-    let mut s = Session::new(&model, content, styles, settings.clone()).unwrap();
+    }])
+    .unwrap();
+    let mut s = Session::new(&model, content, styles, settings.clone(), Start::Content).unwrap();
     for _ in 0..8 {
         s.step().unwrap();
     }
-    for beta in [settings.style_weight / 100.0, settings.style_weight * 100.0] {
+    for beta in [
+        settings.weights.style / 100.0,
+        settings.weights.style * 100.0,
+    ] {
         s.set_settings(Settings {
-            style_weight: beta,
+            weights: LossWeights {
+                style: beta,
+                ..settings.weights
+            },
             ..settings.clone()
         })
         .unwrap();
@@ -279,11 +298,12 @@ fn a_dark_photo_far_from_the_painting_takes_its_palette_after_the_first_scale() 
         ..Settings::default()
     };
     let first_at_full_size = |settings: Settings| {
-        let styles = vec![Style {
+        let styles = StyleTargets::new(vec![Style {
             image: style.clone(),
             weight: 1.0,
-        }];
-        let mut s = Session::new(&model, dark.clone(), styles, settings).unwrap();
+        }])
+        .unwrap();
+        let mut s = Session::new(&model, dark.clone(), styles, settings, Start::Content).unwrap();
         loop {
             let r = s.step().unwrap();
             if r.stage == 1 {

@@ -2,10 +2,8 @@
 //! autocast in PyTorch blows up), and on the same path as f32.
 
 use impasto::image::Rgb;
-use impasto::model::vgg::Vgg19;
-use impasto::session::{Session, Style};
-use impasto::settings::Settings;
 use impasto::Precision;
+use impasto::{Session, Settings, Start, Style, StyleTargets, Vgg19};
 use impasto_io::codec as io;
 
 mod common;
@@ -32,8 +30,9 @@ fn run(model: &Vgg19, size: usize, iters: usize) -> Vec<(f64, f64)> {
     let mut s = Session::new(
         model,
         image("portrait_astronaut.jpg"),
-        vec![style],
+        StyleTargets::new(vec![style]).unwrap(),
         settings,
+        Start::Content,
     )
     .expect("session");
     let mut out = Vec::new();

@@ -5,11 +5,11 @@
 mod common;
 
 use impasto::image::{resize, Rgb};
-use impasto::model::vgg::Vgg19;
-use impasto::session::Style;
-use impasto::settings::{PreserveColor, Settings};
+use std::sync::Arc;
+
 use impasto::video::{VideoSettings, VideoStylizer, WarpingError};
 use impasto::Precision;
+use impasto::{PreserveColor, Settings, Style, StyleTargets, Vgg19};
 
 use common::{images, model};
 
@@ -34,12 +34,13 @@ fn pan(photo: &Rgb, n: usize) -> Vec<Rgb> {
 }
 
 /// The model, `n` frames of the pan, and the painting as the one style.
-fn setup(n: usize) -> (Vgg19, Vec<Rgb>, Vec<Style>) {
+fn setup(n: usize) -> (Vgg19, Vec<Rgb>, Arc<StyleTargets>) {
     let (photo, painting) = images();
-    let styles = vec![Style {
+    let styles = StyleTargets::new(vec![Style {
         image: painting,
         weight: 1.0,
-    }];
+    }])
+    .unwrap();
     (model(Precision::F32), pan(&photo, n), styles)
 }
 

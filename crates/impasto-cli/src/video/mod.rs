@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use impasto::image::resize::fit_longer_side;
-use impasto::settings::Init;
 use impasto::sysmem;
 use impasto::video::{FlowParams, VideoSettings};
 use impasto_io::video::{
@@ -36,23 +35,16 @@ pub fn run(a: VideoArgs) -> Result<()> {
     let fps = a.fps.unwrap_or(info.fps);
     let (w, h) = fit_longer_side(info.width, info.height, a.size);
     let settings = VideoSettings {
-        first: look::settings(&a.look, a.size, Init::Content)?,
+        first: look::settings(&a.look, a.size)?,
         later_iters: a.later_iters,
         temporal_weight: a.temporal_weight,
         consistent: true,
         flow: FlowParams::default(),
     };
     let styles = look::styles(&a.look)?;
-    let precision = crate::weights::precision(a.look.precision)?;
+    let precision = impasto::choose_precision(&a.look.precision)?;
     let model = crate::weights::load_model(a.look.weights.weights.as_deref(), a.json, precision)?;
-    let fingerprint = format!(
-        "{:?} {:?} {fps} {:?} {:?} {:?}",
-        std::fs::canonicalize(&a.input).unwrap_or_else(|_| a.input.clone()),
-        input_stamp(&a.input),
-        a.frames,
-        a.look.styles,
-        settings
-    );
+    let fingerprint = fingerprint(&a, fps, &settings, precision);
     let range = a.frames.clone().unwrap_or(0..usize::MAX);
     let expected = info
         .frames
@@ -182,7 +174,34 @@ fn sibling(out: &Path, suffix: &str) -> PathBuf {
 }
 
 /// The input's size and modification time, so a resumed run notices a changed input.
-fn input_stamp(path: &Path) -> Option<(u64, std::time::SystemTime)> {
+fn input_stamp(path: &Path) -> Option<(u64, u64)> {
     let m = std::fs::metadata(path).ok()?;
-    Some((m.len(), m.modified().ok()?))
+    let modified = m
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    Some((m.len(), modified.as_nanos() as u64))
+}
+
+/// What identifies a run in its work folder, as stable JSON: the input (path, size and
+/// modification time), the frame rate and range, the style images, the engine's settings,
+/// the precision and Impasto's version. A resumed run must match it exactly.
+fn fingerprint(
+    a: &VideoArgs,
+    fps: f64,
+    settings: &VideoSettings,
+    precision: impasto::Precision,
+) -> String {
+    serde_json::json!({
+        "impasto": env!("CARGO_PKG_VERSION"),
+        "input": std::fs::canonicalize(&a.input).unwrap_or_else(|_| a.input.clone()),
+        "input_stamp": input_stamp(&a.input),
+        "fps": fps,
+        "frames": a.frames.as_ref().map(|r| [r.start, r.end]),
+        "styles": a.look.styles,
+        "settings": settings,
+        "precision": precision,
+    })
+    .to_string()
 }

@@ -5,8 +5,10 @@ use std::time::Instant;
 
 use impasto::image::Rgb;
 use impasto::model::vgg::Vgg19;
-use impasto::session::{Report, Style};
+use std::sync::Arc;
+
 use impasto::video::{VideoSettings, VideoStylizer, WarpingError};
+use impasto::{Report, StyleTargets};
 use impasto_io::{Error, Result};
 use serde::Serialize;
 
@@ -52,7 +54,7 @@ impl<'m> Run<'m> {
     /// A run named `name` (its frames live in that folder of `work`).
     pub fn new(
         model: &'m Vgg19,
-        styles: Vec<Style>,
+        styles: Arc<StyleTargets>,
         settings: VideoSettings,
         name: &'static str,
         work: &Work,

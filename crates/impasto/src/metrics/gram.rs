@@ -10,10 +10,11 @@ use crate::Result;
 /// Mean over relu1_1..relu5_1 of the cosine between the flattened Gram matrices of `style`
 /// (resized so its longer side equals the output's) and `output`. 1 means identical statistics.
 pub fn gram_cosine_similarity(model: &Vgg19, style: &Rgb, output: &Rgb) -> Result<f32> {
-    let layers: Vec<_> = parse_weighted_layers(DEFAULT_STYLE_LAYERS)?
-        .into_iter()
-        .map(|(l, _)| l)
-        .collect();
+    let layers: Vec<_> =
+        parse_weighted_layers(DEFAULT_STYLE_LAYERS, crate::error::Setting::StyleLayers)?
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect();
     let (sw, sh) = resize::fit_longer_side(style.width, style.height, output.longer_side());
     let style = resize::resize(style, sw, sh);
     let fs = model.features(&model.preprocess(&style)?, &layers)?;

@@ -94,7 +94,7 @@ pub fn ssim(a: &[f32], b: &[f32], width: usize, height: usize) -> f32 {
 /// SSIM between the BT.601 lumas of two equally sized RGB images.
 pub fn ssim_rgb_luma(a: &Rgb, b: &Rgb) -> Result<f32> {
     if (a.width, a.height) != (b.width, b.height) {
-        return Err(Error::Usage(format!(
+        return Err(Error::Mismatch(format!(
             "SSIM needs images of the same size, got {}x{} and {}x{}; resize one to match",
             a.width, a.height, b.width, b.height
         )));
@@ -232,6 +232,6 @@ mod tests {
         let a = Rgb::filled(16, 16, [10.0, 20.0, 30.0]);
         assert!((ssim_rgb_luma(&a, &a).unwrap() - 1.0).abs() < 1e-6);
         let b = Rgb::filled(16, 15, [10.0, 20.0, 30.0]);
-        assert!(matches!(ssim_rgb_luma(&a, &b), Err(Error::Usage(_))));
+        assert!(matches!(ssim_rgb_luma(&a, &b), Err(Error::Mismatch(_))));
     }
 }

@@ -1,7 +1,7 @@
 //! VGG19 layer names: `relu4_2`, `conv4_2` and Keras' `block4_conv2` all name the same
 //! (post-ReLU) output, since the convolution and its ReLU are one fused op here.
 
-use crate::{Error, Result};
+use crate::{Error, Result, Setting};
 
 /// The (block, index) of each 3×3 convolution, in network order.
 pub const CONVS: [(u8, u8); 16] = [
@@ -27,9 +27,18 @@ pub const CONVS: [(u8, u8); 16] = [
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LayerId(pub usize);
 
+impl serde::Serialize for LayerId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
+}
+
+/// What a layer name may be, for messages.
+const LAYER_NAMES: &str = "use relu1_1, relu1_2, relu2_1, relu2_2, relu3_1..relu3_4, relu4_1..relu4_4 or relu5_1..relu5_4";
+
 impl LayerId {
-    /// Parses `relu4_2`, `conv4_2` or `block4_conv2`.
-    pub fn parse(name: &str) -> Result<Self> {
+    /// Parses `relu4_2`, `conv4_2` or `block4_conv2`; `None` for anything else.
+    pub fn parse(name: &str) -> Option<Self> {
         let s = name.trim();
         let rest = s
             .strip_prefix("relu")
@@ -43,11 +52,6 @@ impl LayerId {
         parsed
             .and_then(|bi| CONVS.iter().position(|&c| c == bi))
             .map(LayerId)
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "unknown VGG19 layer '{s}': use relu1_1, relu1_2, relu2_1, relu2_2, relu3_1..relu3_4, relu4_1..relu4_4 or relu5_1..relu5_4"
-                ))
-            })
     }
 
     /// The canonical name, e.g. `relu4_2`.
@@ -62,39 +66,41 @@ impl LayerId {
     }
 }
 
-/// Parses `relu1_1:1,relu2_1:0.5` (weights default to 1) into layers with weights.
-pub fn parse_weighted_layers(spec: &str) -> Result<Vec<(LayerId, f32)>> {
+/// Parses `relu1_1:1,relu2_1:0.5` (weights default to 1) into layers with weights; errors
+/// name `setting`, the list being parsed.
+pub fn parse_weighted_layers(spec: &str, setting: Setting) -> Result<Vec<(LayerId, f32)>> {
+    let bad = |allowed: String| Error::setting(setting, spec, allowed);
     let mut out = Vec::new();
     for part in spec.split(',').filter(|p| !p.trim().is_empty()) {
         let (name, weight) = match part.split_once(':') {
             Some((n, w)) => {
                 let w: f32 = w.trim().parse().map_err(|_| {
-                    Error::Usage(format!(
-                        "bad layer weight '{w}' in '{part}': expected a number, e.g. relu2_1:0.5"
+                    bad(format!(
+                        "the weight '{w}' in '{part}' is not a number: give e.g. relu2_1:0.5"
                     ))
                 })?;
                 if !w.is_finite() || w < 0.0 {
-                    return Err(Error::Usage(format!(
-                        "layer weight in '{part}' must be a finite number ≥ 0"
+                    return Err(bad(format!(
+                        "the weight in '{part}' must be a finite number ≥ 0"
                     )));
                 }
                 (n, w)
             }
             None => (part, 1.0),
         };
-        let id = LayerId::parse(name)?;
+        let id = LayerId::parse(name).ok_or_else(|| {
+            bad(format!(
+                "'{}' is not a VGG19 layer: {LAYER_NAMES}",
+                name.trim()
+            ))
+        })?;
         if out.iter().any(|&(l, _)| l == id) {
-            return Err(Error::Usage(format!(
-                "layer {} is listed twice in '{spec}'",
-                id.name()
-            )));
+            return Err(bad(format!("layer {} is listed twice", id.name())));
         }
         out.push((id, weight));
     }
     if out.is_empty() {
-        return Err(Error::Usage(format!(
-            "no layers in '{spec}': give e.g. relu4_2"
-        )));
+        return Err(bad("no layers: give e.g. relu4_2".into()));
     }
     Ok(out)
 }
@@ -106,20 +112,25 @@ mod tests {
     #[test]
     fn names_parse_in_all_spellings() {
         for s in ["relu4_2", "conv4_2", "block4_conv2"] {
-            assert_eq!(LayerId::parse(s).unwrap(), LayerId(9));
+            assert_eq!(LayerId::parse(s), Some(LayerId(9)));
         }
         assert_eq!(LayerId(12).name(), "relu5_1");
-        assert!(LayerId::parse("relu6_1").is_err());
-        assert!(LayerId::parse("pool1").is_err());
+        assert_eq!(LayerId::parse("relu6_1"), None);
+        assert_eq!(LayerId::parse("pool1"), None);
     }
 
     #[test]
     fn weighted_lists() {
-        let l = parse_weighted_layers("relu1_1:1,relu2_1:0.5").unwrap();
+        let parse = |s| parse_weighted_layers(s, Setting::StyleLayers);
+        let l = parse("relu1_1:1,relu2_1:0.5").unwrap();
         assert_eq!(l, vec![(LayerId(0), 1.0), (LayerId(2), 0.5)]);
-        assert!(parse_weighted_layers("relu1_1:x").is_err());
-        assert!(parse_weighted_layers("relu1_1,relu1_1").is_err());
-        assert!(parse_weighted_layers("").is_err());
-        assert!(parse_weighted_layers("relu1_1:-1").is_err());
+        for bad in ["relu1_1:x", "relu1_1,relu1_1", "", "relu1_1:-1", "relu9_1"] {
+            match parse(bad) {
+                Err(Error::Setting { setting, value, .. }) => {
+                    assert_eq!((setting, value.as_str()), (Setting::StyleLayers, bad))
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
     }
 }

@@ -22,13 +22,6 @@ impl Adam {
         }
     }
 
-    /// Forgets the moment estimates (the problem changed size or shape).
-    pub fn reset(&mut self) {
-        self.m.clear();
-        self.v.clear();
-        self.t = 0;
-    }
-
     /// One step; the returned loss is the value before the step.
     pub fn step(
         &mut self,

@@ -6,7 +6,8 @@ use std::collections::VecDeque;
 use super::{dot, Bounds, Objective, StepInfo};
 use crate::Result;
 
-/// L-BFGS state. Call [`Lbfgs::reset`] when the objective changes.
+/// L-BFGS state. Make a new one when the objective changes; [`Lbfgs::forget_value`] when
+/// only its weights do.
 pub struct Lbfgs {
     memory: usize,
     pairs: VecDeque<(Vec<f32>, Vec<f32>, f64)>,
@@ -21,12 +22,6 @@ impl Lbfgs {
             pairs: VecDeque::new(),
             current: None,
         }
-    }
-
-    /// Forgets the curvature history and the cached value at the current point.
-    pub fn reset(&mut self) {
-        self.pairs.clear();
-        self.current = None;
     }
 
     /// Keeps the curvature history but forgets the cached value at the current point: for a

@@ -59,7 +59,7 @@ impl Flow {
 }
 
 /// Settings of [`dense_flow`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct FlowParams {
     /// Side of the square patches, in pixels.
     pub patch_size: usize,

@@ -54,19 +54,19 @@ impl WarpingError {
     /// between the previous input and this one are estimated here (both directions in parallel).
     ///
     /// # Errors
-    /// [`Error::Usage`] if `input` and `output` differ in size, if they differ in size from the
-    /// previous frame, or if the previous frame was added without its input
+    /// [`Error::Mismatch`] if `input` and `output` differ in size or from the previous
+    /// frame; [`Error::Internal`] if the previous frame was added without its input
     /// ([`push_first`](Self::push_first) or [`push_with_flows`](Self::push_with_flows)).
     pub fn push(&mut self, input: &Rgb, output: &Rgb) -> Result<()> {
         if (input.width, input.height) != (output.width, output.height) {
-            return Err(Error::Usage(format!(
+            return Err(Error::Mismatch(format!(
                 "warping error: input frame {}x{} and output frame {}x{} differ in size",
                 input.width, input.height, output.width, output.height
             )));
         }
         self.check_size(output)?;
         if self.prev_output.is_some() && self.prev_input.is_none() {
-            return Err(Error::Usage(
+            return Err(Error::Internal(
                 "warping error: push after a frame added without its input".into(),
             ));
         }
@@ -87,10 +87,10 @@ impl WarpingError {
     /// ([`push_with_flows`](Self::push_with_flows) adds the following ones).
     ///
     /// # Errors
-    /// [`Error::Usage`] if a frame was already added.
+    /// [`Error::Internal`] if a frame was already added.
     pub fn push_first(&mut self, output: &Rgb) -> Result<()> {
         if self.prev_output.is_some() {
-            return Err(Error::Usage(
+            return Err(Error::Internal(
                 "warping error: push_first after frames were added".into(),
             ));
         }
@@ -102,18 +102,18 @@ impl WarpingError {
     /// this one are known: `back` = this→previous, `fwd` = previous→this.
     ///
     /// # Errors
-    /// [`Error::Usage`] if no frame was added before, or if `output`, the flows and the
-    /// previous frame differ in size.
+    /// [`Error::Internal`] if no frame was added before; [`Error::Mismatch`] if `output`, the
+    /// flows and the previous frame differ in size.
     pub fn push_with_flows(&mut self, output: &Rgb, back: &Flow, fwd: &Flow) -> Result<()> {
         if self.prev_output.is_none() {
-            return Err(Error::Usage(
+            return Err(Error::Internal(
                 "warping error: push_with_flows before the first frame".into(),
             ));
         }
         self.check_size(output)?;
         let size = (output.width, output.height);
         if (back.width, back.height) != size || (fwd.width, fwd.height) != size {
-            return Err(Error::Usage(format!(
+            return Err(Error::Mismatch(format!(
                 "warping error: flows {}x{} and {}x{} for a {}x{} frame",
                 back.width, back.height, fwd.width, fwd.height, size.0, size.1
             )));
@@ -144,7 +144,7 @@ impl WarpingError {
     fn check_size(&self, frame: &Rgb) -> Result<()> {
         match &self.prev_output {
             Some(prev) if (prev.width, prev.height) != (frame.width, frame.height) => {
-                Err(Error::Usage(format!(
+                Err(Error::Mismatch(format!(
                     "warping error: frame {}x{} after a {}x{} frame",
                     frame.width, frame.height, prev.width, prev.height
                 )))

@@ -11,10 +11,12 @@ use crate::image::{colour, Rgb};
 use crate::model::vgg::Vgg19;
 use crate::objective::Losses;
 use crate::prior::Prior;
-use crate::session::{Report, Session, Style};
-use crate::settings::{Init, PreserveColor, Settings};
+use std::sync::Arc;
+
+use crate::session::{Report, Session, StyleTargets};
+use crate::settings::{LossWeights, PreserveColor, Settings, Start};
 use crate::video::{dense_flow, occlusion_mask, warp_rgb, Flow, FlowParams, Gray};
-use crate::{Error, Result};
+use crate::{Error, Result, Setting};
 
 /// Default strength of the temporal loss (on squared differences in 0..255 pixel units).
 pub const DEFAULT_TEMPORAL_WEIGHT: f32 = 1000.0;
@@ -22,9 +24,10 @@ pub const DEFAULT_TEMPORAL_WEIGHT: f32 = 1000.0;
 pub const DEFAULT_LATER_ITERS: usize = 20;
 
 /// How a video is stylised.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct VideoSettings {
-    /// The settings of the first frame; later frames keep its size, layers and weights.
+    /// The settings of the first frame, which starts from itself; later frames keep its size,
+    /// layers and weights.
     pub first: Settings,
     /// Iterations of each later frame, at full size.
     pub later_iters: usize,
@@ -76,7 +79,8 @@ struct Previous {
 /// Stylises the frames of one video in order.
 pub struct VideoStylizer<'m> {
     model: &'m Vgg19,
-    styles: Vec<Style>,
+    /// The paintings; their Gram matrices are computed once for all frames.
+    styles: Arc<StyleTargets>,
     settings: VideoSettings,
     prev: Option<Previous>,
     /// β settled on by the first frame.
@@ -85,18 +89,25 @@ pub struct VideoStylizer<'m> {
 
 impl<'m> VideoStylizer<'m> {
     /// Checks the settings; nothing is computed until the first frame.
-    pub fn new(model: &'m Vgg19, styles: Vec<Style>, settings: VideoSettings) -> Result<Self> {
+    pub fn new(
+        model: &'m Vgg19,
+        styles: Arc<StyleTargets>,
+        settings: VideoSettings,
+    ) -> Result<Self> {
         settings.first.validate()?;
         if settings.later_iters == 0 {
-            return Err(Error::Usage(
-                "--later-iters must be at least 1 (e.g. 20)".into(),
+            return Err(Error::setting(
+                Setting::LaterIters,
+                0,
+                "use at least 1 (e.g. 20)",
             ));
         }
         if !(settings.temporal_weight.is_finite() && settings.temporal_weight >= 0.0) {
-            return Err(Error::Usage(format!(
-                "--temporal-weight {} is invalid: use a finite number ≥ 0",
-                settings.temporal_weight
-            )));
+            return Err(Error::setting(
+                Setting::TemporalWeight,
+                settings.temporal_weight,
+                "use a finite number ≥ 0",
+            ));
         }
         Ok(Self {
             model,
@@ -120,10 +131,10 @@ impl<'m> VideoStylizer<'m> {
     /// Stylises the next frame; `on_step` sees every optimiser iteration.
     pub fn frame(&mut self, input: &Rgb, on_step: &mut dyn FnMut(&Report)) -> Result<Frame> {
         let gray = Gray::from_rgb(input);
-        let (settings, prior, flows, occluded) = match (&self.prev, self.beta) {
+        let (settings, start, prior, flows, occluded) = match (&self.prev, self.beta) {
             (Some(prev), Some(beta)) => {
                 if (prev.gray.width, prev.gray.height) != (input.width, input.height) {
-                    return Err(Error::Usage(format!(
+                    return Err(Error::Mismatch(format!(
                         "frame size changed from {}×{} to {}×{}",
                         prev.gray.width, prev.gray.height, input.width, input.height
                     )));
@@ -134,14 +145,18 @@ impl<'m> VideoStylizer<'m> {
                 );
                 let mask = occlusion_mask(&back, &fwd);
                 let occluded = mask.iter().filter(|&&m| m).count() as f64 / mask.len() as f64;
-                let mut s = Settings {
+                let s = Settings {
                     scales: Some(vec![self.settings.first.size]),
                     iters: self.settings.later_iters,
-                    style_weight: beta as f32,
+                    weights: LossWeights {
+                        style: beta as f32,
+                        ..self.settings.first.weights
+                    },
                     style_target: None,
                     ..self.settings.first.clone()
                 };
                 let mut prior = None;
+                let mut start = Start::Content;
                 if self.settings.consistent {
                     let mut warped = warp_rgb(&prev.output, &back);
                     let mut frame = input.clone();
@@ -151,20 +166,28 @@ impl<'m> VideoStylizer<'m> {
                         warped = colour::luminance_only(&warped);
                         frame = colour::luminance_only(&frame);
                     }
-                    s.init = Init::Image(fill_occluded(&warped, &frame, &mask));
+                    start = Start::Image(fill_occluded(&warped, &frame, &mask));
                     if self.settings.temporal_weight > 0.0 {
                         let weights = mask.iter().map(|&m| if m { 0.0 } else { 1.0 }).collect();
                         prior = Some(Prior::new(&warped, weights, self.settings.temporal_weight)?);
                     }
                 }
-                (s, prior, Some((back, fwd)), occluded)
+                (s, start, prior, Some((back, fwd)), occluded)
             }
-            _ => (self.settings.first.clone(), None, None, 0.0),
+            _ => (self.settings.first.clone(), Start::Content, None, None, 0.0),
         };
-        let mut session = Session::new(self.model, input.clone(), self.styles.clone(), settings)?;
+        let mut session = Session::new(
+            self.model,
+            input.clone(),
+            self.styles.clone(),
+            settings,
+            start,
+        )?;
         session.set_prior(prior)?;
         let mut iters = 0;
-        let mut beta = self.beta.unwrap_or(self.settings.first.style_weight as f64);
+        let mut beta = self
+            .beta
+            .unwrap_or(self.settings.first.weights.style as f64);
         while !session.done() {
             let r = session.step()?;
             iters += 1;

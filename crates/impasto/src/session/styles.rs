@@ -1,0 +1,167 @@
+//! The paintings of a run and their Gram matrices, built once per size and shared by every
+//! session that uses them: the frames of a video, the items of a batch, a training run.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use candle_core::Tensor;
+
+use crate::image::{colour, resize, Rgb};
+use crate::loss;
+use crate::model::layers::LayerId;
+use crate::model::vgg::Vgg19;
+use crate::settings::{PreserveColor, Settings};
+use crate::{Error, Result, Setting};
+
+/// A style image and its blend weight.
+#[derive(Clone, Debug)]
+pub struct Style {
+    /// The painting, RGB 0..255.
+    pub image: Rgb,
+    /// Relative weight in the blend (weights are normalised to sum to 1).
+    pub weight: f32,
+}
+
+/// Which Gram matrices of one painting: its prepared size and the layers.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Key {
+    style: usize,
+    width: usize,
+    height: usize,
+    layers: Vec<LayerId>,
+    precision: &'static str,
+}
+
+/// The paintings with their default blend weights, and a cache of their Gram matrices.
+///
+/// Build it once ([`StyleTargets::new`]) and hand an `Arc` of it to every session that uses
+/// these paintings: each painting's Gram matrices at a given size are computed by the first
+/// session that needs them and reused by the rest. Where the painting is recoloured to the
+/// photo (colour preservation), its Gram matrices depend on the photo and are not cached.
+pub struct StyleTargets {
+    styles: Vec<Style>,
+    cache: Mutex<HashMap<Key, Arc<Vec<Tensor>>>>,
+}
+
+impl StyleTargets {
+    /// The paintings and their blend weights (at least one, weights ≥ 0 and not all 0).
+    pub fn new(styles: Vec<Style>) -> Result<Arc<Self>> {
+        if styles.is_empty() {
+            return Err(Error::setting(
+                Setting::Styles,
+                "none",
+                "give at least one style image",
+            ));
+        }
+        check_weights(&styles.iter().map(|s| s.weight).collect::<Vec<_>>())?;
+        Ok(Arc::new(Self {
+            styles,
+            cache: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// The paintings and their default weights, in the order given.
+    pub fn styles(&self) -> &[Style] {
+        &self.styles
+    }
+
+    /// The blended Gram matrices (one per style layer of `settings`) for a result of longer
+    /// side `size`, with blend `weights` (one per painting, not all 0). `content` is the photo
+    /// at the result's size, which the colour-preserving modes recolour the painting to.
+    pub(crate) fn blended(
+        &self,
+        model: &Vgg19,
+        settings: &Settings,
+        weights: &[f32],
+        content: &Rgb,
+        size: usize,
+    ) -> Result<Vec<Tensor>> {
+        let total_w: f32 = weights.iter().sum();
+        let mut style_grams: Vec<Tensor> = Vec::new();
+        for (i, (st, &w)) in self.styles.iter().zip(weights).enumerate() {
+            if w <= 0.0 {
+                continue;
+            }
+            let grams = self.grams(model, settings, i, &st.image, content, size)?;
+            for (k, g) in grams.iter().enumerate() {
+                let g = (g * (w / total_w) as f64)?;
+                if k < style_grams.len() {
+                    style_grams[k] = style_grams[k].add(&g)?;
+                } else {
+                    style_grams.push(g);
+                }
+            }
+        }
+        Ok(style_grams)
+    }
+
+    /// The Gram matrices of painting `index` prepared for a result of longer side `size`.
+    fn grams(
+        &self,
+        model: &Vgg19,
+        settings: &Settings,
+        index: usize,
+        style: &Rgb,
+        content: &Rgb,
+        size: usize,
+    ) -> Result<Arc<Vec<Tensor>>> {
+        let longer = ((size as f32 * settings.style_scale).round() as usize).max(16);
+        let (w, h) = resize::fit_longer_side(style.width, style.height, longer);
+        let layers: Vec<LayerId> = settings.style_layers.iter().map(|&(l, _)| l).collect();
+        let key = Key {
+            style: index,
+            width: w,
+            height: h,
+            layers: layers.clone(),
+            precision: model.precision().name(),
+        };
+        let cacheable = settings.preserve_color == PreserveColor::Off;
+        if cacheable {
+            if let Some(g) = self.lock().get(&key) {
+                return Ok(g.clone());
+            }
+        }
+        let img = prepare(style, content, w, h, settings.preserve_color);
+        let feats = model.features(&model.preprocess(&img)?, &layers)?;
+        let grams = Arc::new(feats.iter().map(loss::gram).collect::<Result<Vec<_>>>()?);
+        if cacheable {
+            self.lock().insert(key, grams.clone());
+        }
+        Ok(grams)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<Vec<Tensor>>>> {
+        // A panic while holding the lock leaves at worst a missing entry: keep going.
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Blend weights must be finite, ≥ 0 and not all 0.
+pub(crate) fn check_weights(weights: &[f32]) -> Result<()> {
+    if weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) || weights.iter().all(|&w| w == 0.0) {
+        let text = weights
+            .iter()
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(Error::setting(
+            Setting::Styles,
+            format!("weights {text}"),
+            "blend weights must be ≥ 0 and not all 0, e.g. 0.7 and 0.3",
+        ));
+    }
+    Ok(())
+}
+
+/// A painting resized to `w × h` and, in the colour-preserving modes, recoloured to `content`.
+fn prepare(style: &Rgb, content: &Rgb, w: usize, h: usize, mode: PreserveColor) -> Rgb {
+    let s = resize::resize(style, w, h);
+    match mode {
+        PreserveColor::Off => s,
+        PreserveColor::Histogram => colour::match_colour_stats(&s, content),
+        PreserveColor::Luminance => {
+            let y = colour::match_luminance(&colour::luma(&s), &colour::luma(content));
+            Rgb::from_planes(w, h, [&y, &y, &y])
+        }
+    }
+}
