@@ -322,3 +322,46 @@ fn a_dark_photo_far_from_the_painting_takes_its_palette_after_the_first_scale() 
         "mean level: painting {painting}, steered {steered}, fixed β {fixed}"
     );
 }
+
+#[test]
+fn steering_a_finished_run_continues_it() {
+    let model = model();
+    let (content, style) = images();
+    let settings = Settings {
+        size: 48,
+        scales: Some(vec![24, 48]),
+        iters: 6,
+        style_target: None,
+        ..Settings::default()
+    };
+    let styles = StyleTargets::new(vec![Style {
+        image: style,
+        weight: 1.0,
+    }])
+    .unwrap();
+    let mut s = Session::new(&model, content, styles, settings.clone(), Start::Content).unwrap();
+    run(&mut s);
+    let finished = s.image();
+    // New weights after the end: the last scale's iterations run again from the result.
+    s.set_settings(Settings {
+        weights: LossWeights {
+            style: settings.weights.style * 10.0,
+            ..settings.weights
+        },
+        ..settings.clone()
+    })
+    .unwrap();
+    assert!(!s.done(), "a steered finished run goes on");
+    assert_eq!(s.image(), finished, "from where it stopped");
+    let r = s.step().unwrap();
+    assert_eq!((r.stage, r.iter, r.width), (1, 1, 48));
+    let more = run(&mut s);
+    assert_eq!(more.len() + 1, s.plan()[1].iters);
+    // So does a new blend weight.
+    s.set_style_weights(&[2.0]).unwrap();
+    assert!(!s.done());
+    assert!(
+        s.set_style_weights(&[0.0]).is_err(),
+        "all-zero blend refused"
+    );
+}

@@ -165,3 +165,93 @@ fn prepare(style: &Rgb, content: &Rgb, w: usize, h: usize, mode: PreserveColor) 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::random_weights;
+
+    fn painting(seed: u32) -> Rgb {
+        let data = (0..3 * 40 * 30)
+            .map(|i| ((i as u32 * 2654435761u32 ^ seed) >> 24) as f32)
+            .collect();
+        Rgb::new(40, 30, data)
+    }
+
+    /// Each painting's Gram matrices are computed once per size and reused by later calls
+    /// (as the frames of a video do), with the same values; blend weights need no recompute.
+    #[test]
+    fn grams_are_computed_once_per_size_and_shared() {
+        let model = Vgg19::new(
+            &random_weights(13),
+            &candle_core::Device::Cpu,
+            crate::Precision::F32,
+        )
+        .unwrap();
+        let styles = StyleTargets::new(vec![
+            Style {
+                image: painting(1),
+                weight: 1.0,
+            },
+            Style {
+                image: painting(2),
+                weight: 3.0,
+            },
+        ])
+        .unwrap();
+        let settings = Settings::default();
+        let content = painting(3);
+        let first = styles
+            .blended(&model, &settings, &[1.0, 3.0], &content, 32)
+            .unwrap();
+        assert_eq!(styles.lock().len(), 2, "one entry per painting");
+        let again = styles
+            .blended(&model, &settings, &[1.0, 3.0], &content, 32)
+            .unwrap();
+        assert_eq!(styles.lock().len(), 2, "reused, not recomputed");
+        for (a, b) in first.iter().zip(&again) {
+            let (a, b): (Vec<f32>, Vec<f32>) = (
+                a.flatten_all().unwrap().to_vec1().unwrap(),
+                b.flatten_all().unwrap().to_vec1().unwrap(),
+            );
+            assert_eq!(a, b);
+        }
+        styles
+            .blended(&model, &settings, &[0.0, 1.0], &content, 32)
+            .unwrap();
+        assert_eq!(styles.lock().len(), 2, "a new blend reuses the Grams");
+        styles
+            .blended(&model, &settings, &[1.0, 1.0], &content, 48)
+            .unwrap();
+        assert_eq!(styles.lock().len(), 4, "a new size adds its own");
+        // Recoloured to the photo, the painting's Grams depend on it: not cached.
+        let histogram = Settings {
+            preserve_color: PreserveColor::Histogram,
+            ..Settings::default()
+        };
+        styles
+            .blended(&model, &histogram, &[1.0, 1.0], &content, 64)
+            .unwrap();
+        assert_eq!(styles.lock().len(), 4);
+    }
+
+    #[test]
+    fn bad_blends_are_refused() {
+        let style = |weight| Style {
+            image: painting(1),
+            weight,
+        };
+        for bad in [
+            vec![],
+            vec![style(0.0)],
+            vec![style(-1.0)],
+            vec![style(f32::NAN)],
+        ] {
+            match StyleTargets::new(bad) {
+                Err(Error::Setting { setting, .. }) => assert_eq!(setting, Setting::Styles),
+                Err(other) => panic!("{other:?}"),
+                Ok(_) => panic!("accepted"),
+            }
+        }
+    }
+}
