@@ -2,8 +2,9 @@
 //! coarse-to-fine schedule, targets and optimiser state kept inside. Settings can change
 //! between steps without starting over, and steering a finished run continues it.
 //!
-//! [`styles`] holds the paintings and their shared Gram matrices, [`scale`] builds one
-//! scale's targets and image, [`control`] is the style-match controller.
+//! `styles.rs` holds the paintings and their shared Gram matrices ([`StyleTargets`]),
+//! `scale.rs` builds one scale's targets and image, `control.rs` is the style-match
+//! controller.
 
 mod control;
 mod scale;

@@ -173,7 +173,7 @@ mod tests {
 
     fn painting(seed: u32) -> Rgb {
         let data = (0..3 * 40 * 30)
-            .map(|i| ((i as u32 * 2654435761u32 ^ seed) >> 24) as f32)
+            .map(|i| (((i as u32).wrapping_mul(2654435761) ^ seed) >> 24) as f32)
             .collect();
         Rgb::new(40, 30, data)
     }
