@@ -11,7 +11,7 @@ use impasto::session::{Session, Style};
 use impasto::settings::Settings;
 use impasto::sysmem;
 use impasto::Isa;
-use impasto_io::codec as io;
+use impasto_io::codec::{self as io, Limits};
 use impasto_io::{Error, Result};
 
 use crate::args::BenchArgs;
@@ -42,8 +42,12 @@ pub fn run(a: BenchArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| example("starry_night.jpg"));
     // Square images, as the PyTorch reference step uses.
-    let content = resize::resize(&io::load(&content)?.image, a.size, a.size);
-    let style = resize::resize(&io::load(&style)?.image, a.size, a.size);
+    let content = resize::resize(
+        &io::load(&content, &Limits::default())?.image,
+        a.size,
+        a.size,
+    );
+    let style = resize::resize(&io::load(&style, &Limits::default())?.image, a.size, a.size);
     let precision = crate::weights::precision(a.precision)?;
     let model = crate::weights::load_model(a.weights.weights.as_deref(), a.json, precision)?;
     let settings = Settings {

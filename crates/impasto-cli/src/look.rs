@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use impasto::model::layers::parse_weighted_layers;
 use impasto::session::Style;
 use impasto::settings::{Init, Optimizer, PreserveColor, Settings};
-use impasto_io::codec as io;
+use impasto_io::codec::{self as io, Limits};
 use impasto_io::{Error, Result};
 
 use crate::args::{LookArgs, OptimizerArg, PreserveArg};
@@ -32,7 +32,7 @@ pub fn styles(a: &LookArgs) -> Result<Vec<Style>> {
         .map(|spec| {
             let (path, weight) = parse_style(spec)?;
             Ok(Style {
-                image: io::load(&path)?.image,
+                image: io::load(&path, &Limits::default())?.image,
                 weight,
             })
         })

@@ -8,7 +8,7 @@ use impasto::metrics::{gram::gram_cosine_similarity, ssim::ssim_rgb_luma};
 use impasto::session::Session;
 use impasto::settings::Init;
 use impasto::sysmem;
-use impasto_io::codec as io;
+use impasto_io::codec::{self as io, Limits};
 use impasto_io::{Error, Result};
 
 use crate::args::StylizeArgs;
@@ -67,10 +67,10 @@ pub fn run(a: StylizeArgs) -> Result<()> {
     let init = match a.init.as_str() {
         "content" => Init::Content,
         "noise" => Init::Noise,
-        path => Init::Image(io::load(Path::new(path))?.image),
+        path => Init::Image(io::load(Path::new(path), &Limits::default())?.image),
     };
     let settings = look::settings(&a.look, a.size, init)?;
-    let content = io::load(&a.content)?;
+    let content = io::load(&a.content, &Limits::default())?;
     let styles = look::styles(&a.look)?;
     let first_style = styles[0].image.clone();
     let alpha = content

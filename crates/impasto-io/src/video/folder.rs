@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
 use super::probe::VideoInfo;
-use crate::codec as io;
+use crate::codec::{self as io, Limits};
 use crate::error::{Error, Result};
 use impasto::image::{resize::resize, Rgb};
 
@@ -22,7 +22,7 @@ pub(super) struct FolderVideo {
 /// Lists the frames of `dir` and reads the first for the size.
 pub(super) fn probe(dir: &Path) -> Result<FolderVideo> {
     let files = list_frames(dir)?;
-    let first = io::load(&files[0])?.image;
+    let first = io::load(&files[0], &Limits::default())?.image;
     let n = files.len();
     Ok(FolderVideo {
         info: VideoInfo {
@@ -147,7 +147,7 @@ impl FolderFrames {
     /// The next frame, `None` after the last.
     pub fn next_frame(&mut self) -> Option<Result<Rgb>> {
         let path = self.files.next()?;
-        Some(io::load(&path).map(|l| {
+        Some(io::load(&path, &Limits::default()).map(|l| {
             if (l.image.width, l.image.height) == (self.width, self.height) {
                 l.image
             } else {
@@ -208,7 +208,7 @@ pub(super) fn write_folder(frames: &Path, count: usize, out: &Path) -> Result<()
             out.display()
         )));
     };
-    let parent = super::encode::parent_dir(out)?;
+    let parent = crate::atomic::output_dir(out)?;
     let existing = std::fs::symlink_metadata(out).ok();
     if let Some(m) = &existing {
         check_replaceable(out, m)?;
