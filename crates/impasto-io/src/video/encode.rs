@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::folder::{count_numbered, numbered_frame, write_folder};
+use super::numbered::{count_numbered, numbered_frame, write_folder};
 use super::tool::{file_url, reason, stderr_lines, Ffmpeg, Program};
 use crate::codec::{self as io, Limits};
 use crate::error::{Error, Result};

@@ -94,7 +94,7 @@ impl Ffmpeg {
         match self.open(path)? {
             Source::File(video) => self.read_file(path, &video, opts),
             Source::Folder(folder) => {
-                let (width, height) = opts.size.unwrap_or((folder.info.width, folder.info.height));
+                let (width, height) = opts.size.unwrap_or((folder.width, folder.height));
                 let mut files = folder.files;
                 if let Some(r) = &opts.range {
                     files.truncate(r.end);
