@@ -10,7 +10,7 @@ use impasto::model::vgg::{to_bgr_centered, Vgg19};
 use impasto::sysmem;
 use impasto::Isa;
 use impasto::{Session, Settings, Start, Style, StyleTargets};
-use impasto_io::codec as io;
+use impasto_io::codec::{self as io, Limits};
 use impasto_io::{Error, Result};
 
 use crate::args::BenchArgs;
@@ -41,8 +41,12 @@ pub fn run(a: BenchArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| example("starry_night.jpg"));
     // Square images, as the PyTorch reference step uses.
-    let content = resize::resize(&io::load(&content)?.image, a.size, a.size);
-    let style = resize::resize(&io::load(&style)?.image, a.size, a.size);
+    let content = resize::resize(
+        &io::load(&content, &Limits::default())?.image,
+        a.size,
+        a.size,
+    );
+    let style = resize::resize(&io::load(&style, &Limits::default())?.image, a.size, a.size);
     let precision = impasto::choose_precision(&a.precision)?;
     let model = crate::weights::load_model(a.weights.weights.as_deref(), a.json, precision)?;
     let settings = Settings {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use impasto::model::layers::parse_weighted_layers;
 use impasto::{LossWeights, Optimizer, Setting, Settings, Style, StyleTargets};
-use impasto_io::codec as io;
+use impasto_io::codec::{self as io, Limits};
 use impasto_io::Result;
 
 use crate::args::LookArgs;
@@ -28,7 +28,7 @@ pub fn styles(a: &LookArgs) -> Result<Arc<StyleTargets>> {
         .map(|spec| {
             let (path, weight) = parse_style(spec);
             Ok(Style {
-                image: io::load(&path)?.image,
+                image: io::load(&path, &Limits::default())?.image,
                 weight: weight.unwrap_or(1.0),
             })
         })

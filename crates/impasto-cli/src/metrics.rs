@@ -2,16 +2,16 @@
 
 use impasto::image::resize;
 use impasto::metrics::{gram::gram_cosine_similarity, ssim::ssim_rgb_luma};
-use impasto_io::codec as io;
+use impasto_io::codec::{self as io, Limits};
 use impasto_io::Result;
 
 use crate::args::MetricsArgs;
 
 /// Runs `impasto metrics`.
 pub fn run(a: MetricsArgs) -> Result<()> {
-    let output = io::load(&a.output)?.image;
-    let content = io::load(&a.content)?.image;
-    let style = io::load(&a.style)?.image;
+    let output = io::load(&a.output, &Limits::default())?.image;
+    let content = io::load(&a.content, &Limits::default())?.image;
+    let style = io::load(&a.style, &Limits::default())?.image;
     let reference = resize::resize(&content, output.width, output.height);
     let ssim = ssim_rgb_luma(&reference, &output)?;
     // Metrics always run in f32, so results of either precision are measured alike.

@@ -7,7 +7,7 @@ use impasto::image::{resize, Rgb};
 use impasto::metrics::{gram::gram_cosine_similarity, ssim::ssim_rgb_luma};
 use impasto::sysmem;
 use impasto::{Session, Start};
-use impasto_io::codec as io;
+use impasto_io::codec::{self as io, Limits};
 use impasto_io::{Error, Result};
 
 use crate::args::StylizeArgs;
@@ -66,10 +66,10 @@ pub fn run(a: StylizeArgs) -> Result<()> {
     let from = match a.init.as_str() {
         "content" => Start::Content,
         "noise" => Start::Noise { seed: a.look.seed },
-        path => Start::Image(io::load(Path::new(path))?.image),
+        path => Start::Image(io::load(Path::new(path), &Limits::default())?.image),
     };
     let settings = look::settings(&a.look, a.size)?;
-    let content = io::load(&a.content)?;
+    let content = io::load(&a.content, &Limits::default())?;
     let styles = look::styles(&a.look)?;
     let first_style = styles.styles()[0].image.clone();
     let alpha = content

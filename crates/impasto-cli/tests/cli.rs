@@ -195,6 +195,41 @@ fn corrupt_and_unsupported_inputs_are_refused() {
 }
 
 #[test]
+fn a_truncated_jpeg_is_refused_not_half_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = std::fs::read(repo("examples/starry_night.jpg")).unwrap();
+    let cut = dir.path().join("cut.jpg");
+    std::fs::write(&cut, &full[..70_000]).unwrap();
+    let out = dir.path().join("o.png");
+    let o = impasto(
+        &[
+            "stylize",
+            cut.to_str().unwrap(),
+            "--style",
+            &style(),
+            "-o",
+            out.to_str().unwrap(),
+            "--size",
+            "64",
+        ],
+        dir.path(),
+    );
+    assert_usage_error(
+        &o,
+        &[
+            cut.to_str().unwrap(),
+            "the JPEG data ends early (truncated or damaged file)",
+        ],
+    );
+    assert!(!out.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "only the input is left"
+    );
+}
+
+#[test]
 fn bad_option_values_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o.png");

@@ -1,14 +1,14 @@
 //! The adapters' error type: which file, what is wrong with it, and how to fix it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Everything that can go wrong reading or writing files and running programs.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// An input file is missing, unreadable, corrupt or unsupported.
-    #[error("{}: {msg}", path.display())]
+    #[error("{}", named_message(path, msg))]
     Input {
-        /// The file.
+        /// The file; empty for data decoded in memory that has no name yet ([`Error::named`]).
         path: PathBuf,
         /// What is wrong and how to fix it.
         msg: String,
@@ -16,7 +16,7 @@ pub enum Error {
     /// A request the adapter cannot carry out as asked (an output type it cannot write, say).
     #[error("{0}")]
     Usage(String),
-    /// An input larger than the limits allow.
+    /// An input larger than the limits allow (saying which and how to fix it).
     #[error("{0}")]
     TooLarge(String),
     /// The weights file is missing, corrupt or not the expected one.
@@ -57,12 +57,43 @@ impl Error {
         }
     }
 
+    /// Names the data an error of [`decode`](crate::codec::decode) is about (data decoded in
+    /// memory has no name): `name` becomes the path of an [`Error::Input`] that has none and
+    /// starts the message of an [`Error::TooLarge`]. Other errors are returned as they are.
+    pub fn named(self, name: &Path) -> Self {
+        match self {
+            Error::Input { path, msg } if path.as_os_str().is_empty() => Error::Input {
+                path: name.to_path_buf(),
+                msg,
+            },
+            Error::TooLarge(msg) => Error::TooLarge(format!("{}: {msg}", name.display())),
+            other => other,
+        }
+    }
+
+    /// Shorthand for an [`Error::Output`] about `path`.
+    pub fn output(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Output {
+            path: path.into(),
+            source,
+        }
+    }
+
     /// Shorthand for an [`Error::Input`] about `path`.
     pub fn input(path: impl Into<PathBuf>, msg: impl Into<String>) -> Self {
         Error::Input {
             path: path.into(),
             msg: msg.into(),
         }
+    }
+}
+
+/// `path: msg`, or just `msg` without a path.
+fn named_message(path: &Path, msg: &str) -> String {
+    if path.as_os_str().is_empty() {
+        msg.to_string()
+    } else {
+        format!("{}: {msg}", path.display())
     }
 }
 

@@ -2,6 +2,7 @@
 //! process-starting dependencies stay at the edge: image files ([`codec`]), video through the
 //! `ffmpeg` program ([`video`]), and the VGG19 weights file ([`weights`]).
 
+pub mod atomic;
 pub mod codec;
 pub mod error;
 pub mod video;

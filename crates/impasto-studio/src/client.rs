@@ -46,7 +46,6 @@ struct State {
     styles: Vec<(ImageInfo, Arc<Rgb>)>,
     rev: u64,
     controls: Controls,
-    uploads: u64,
     worker: Option<Sender<Command>>,
 }
 
@@ -70,13 +69,6 @@ impl Client {
     /// The session's temporary folder.
     pub fn dir(&self) -> PathBuf {
         self.dir.path().to_path_buf()
-    }
-
-    /// A fresh file name inside the folder for the next upload.
-    pub fn next_upload_name(&self) -> String {
-        let mut st = self.lock();
-        st.uploads += 1;
-        format!("upload-{}.img", st.uploads)
     }
 
     /// Refuses another style image once the session has [`MAX_STYLES`].

@@ -3,6 +3,8 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
+use impasto_io::codec::Limits;
+
 /// Server settings; `Config::default()` listens on 127.0.0.1:7860 with one run at a time.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -16,6 +18,8 @@ pub struct Config {
     pub max_sessions: usize,
     /// Largest upload body in bytes.
     pub max_upload_bytes: usize,
+    /// Largest image an upload may declare (refused from its header, before decoding).
+    pub upload_limits: Limits,
     /// Largest final render (longer side, pixels).
     pub max_final_size: usize,
     /// Where each session's temporary folder is made.
@@ -30,6 +34,11 @@ impl Default for Config {
             max_runs: 1,
             max_sessions: 16,
             max_upload_bytes: 25 << 20,
+            // Image files' limits, and at most 40 megapixels.
+            upload_limits: Limits {
+                max_pixels: 40_000_000,
+                ..Limits::default()
+            },
             max_final_size: 2048,
             temp_root: std::env::temp_dir(),
         }

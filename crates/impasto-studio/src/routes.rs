@@ -89,9 +89,8 @@ async fn upload(
     if role == Role::Style {
         client.check_style_room()?;
     }
-    let (dir, stored) = (client.dir(), client.next_upload_name());
-    let label = name.clone();
-    let img = tokio::task::spawn_blocking(move || upload::decode(&dir, &stored, &label, &bytes))
+    let (label, limits) = (name.clone(), app.config.upload_limits);
+    let img = tokio::task::spawn_blocking(move || upload::decode(&label, &bytes, &limits))
         .await
         .map_err(|e| Error::Internal(format!("decoding {name} failed: {e}")))??;
     let info = ImageInfo {

@@ -1,16 +1,14 @@
-//! Uploaded images: written only into the session's temporary folder, refused by their declared
-//! size before any pixel is decoded, then decoded by the engine's limited loader.
+//! Uploaded images: decoded from the request's bytes once, under the studio's limits
+//! ([`Config::upload_limits`](crate::Config::upload_limits): larger images are refused from
+//! their header before any pixel is decoded), and downscaled to what the studio renders.
 
-use std::io::Cursor;
 use std::path::Path;
 
 use impasto::image::{resize, Rgb};
-use impasto_io::codec as io;
+use impasto_io::codec::{self as io, Limits};
 
 use crate::error::Error;
 
-/// Most pixels an upload may declare (larger ones are refused before decoding).
-pub const MAX_UPLOAD_PIXELS: u64 = 40_000_000;
 /// Uploads are downscaled to this longer side after decoding (the studio renders at most this).
 pub const MAX_SIDE: usize = 2048;
 /// Longest file name kept for messages.
@@ -35,56 +33,26 @@ pub fn display_name(raw: Option<&str>) -> String {
     }
 }
 
-/// Stores `bytes` as `dir/stored_as` and decodes it; `name` is what messages call it. A refused
-/// file is removed again.
-pub fn decode(dir: &Path, stored_as: &str, name: &str, bytes: &[u8]) -> Result<Rgb, Error> {
+/// Decodes the uploaded `bytes` under `limits` and fits the image into [`MAX_SIDE`]; `name` is
+/// what messages call it.
+pub fn decode(name: &str, bytes: &[u8], limits: &Limits) -> Result<Rgb, Error> {
     if bytes.is_empty() {
         return Err(Error::BadInput(format!(
             "{name} is empty; choose a PNG or JPEG image"
         )));
     }
-    check_declared_size(name, bytes)?;
-    let path = dir.join(stored_as);
-    std::fs::write(&path, bytes)
-        .map_err(|e| Error::Internal(format!("cannot store {name} for this session: {e}")))?;
-    let loaded = io::load(&path).map_err(|e| {
-        let _ = std::fs::remove_file(&path);
-        let text = e.to_string().replace(&path.display().to_string(), name);
-        match e {
-            impasto_io::Error::Input { .. } => Error::BadInput(text),
-            impasto_io::Error::TooLarge(_) => Error::TooLarge(text),
-            _ => Error::Internal(text),
-        }
-    })?;
-    let img = loaded.image;
+    let img = io::decode(bytes, limits)
+        .map_err(|e| match e.named(Path::new(name)) {
+            e @ impasto_io::Error::Input { .. } => Error::BadInput(e.to_string()),
+            e @ impasto_io::Error::TooLarge(_) => Error::TooLarge(e.to_string()),
+            e => Error::Internal(e.to_string()),
+        })?
+        .image;
     if img.longer_side() <= MAX_SIDE {
         return Ok(img);
     }
     let (w, h) = resize::fit_longer_side(img.width, img.height, MAX_SIDE);
     Ok(resize::resize(&img, w, h))
-}
-
-/// Refuses images whose header declares more than [`MAX_UPLOAD_PIXELS`] (decompression bombs).
-/// Files whose header cannot be read pass on to the loader, which says what they are.
-fn check_declared_size(name: &str, bytes: &[u8]) -> Result<(), Error> {
-    // Only the header is read here, so the reader's own allocation limits are not needed.
-    let dims = image::ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .ok()
-        .and_then(|mut r| {
-            r.no_limits();
-            r.into_dimensions().ok()
-        });
-    if let Some((w, h)) = dims {
-        if w as u64 * h as u64 > MAX_UPLOAD_PIXELS {
-            return Err(Error::TooLarge(format!(
-                "{name} declares {w}×{h} pixels, more than the studio's limit of {} megapixels; \
-                 downscale it first",
-                MAX_UPLOAD_PIXELS / 1_000_000
-            )));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -100,15 +68,12 @@ mod tests {
     }
 
     #[test]
-    fn text_is_refused_and_not_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        match decode(dir.path(), "content.img", "notes.txt", b"hello there") {
+    fn text_is_refused_by_its_name() {
+        match decode("notes.txt", b"hello there", &Limits::default()) {
             Err(Error::BadInput(m)) => {
-                assert!(m.starts_with("notes.txt: not a PNG or JPEG image"), "{m}");
-                assert!(!m.contains(&dir.path().display().to_string()), "{m}");
+                assert!(m.starts_with("notes.txt: not a PNG or JPEG image"), "{m}")
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

@@ -119,10 +119,11 @@ async fn an_upload_starts_a_run_whose_frames_carry_their_settings() {
         })
         .await;
     assert!((0.0..=1.0).contains(&g), "{g}");
-    // The upload lives in this session's folder and nowhere else in the temp root.
+    // Uploads are decoded in memory: nothing is written for them, in the session's folder or
+    // anywhere else in the temp root.
     let dirs = server.session_dirs();
     assert_eq!(dirs.len(), 1);
-    assert_eq!(std::fs::read_dir(&dirs[0]).unwrap().count(), 2);
+    assert_eq!(std::fs::read_dir(&dirs[0]).unwrap().count(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -432,7 +433,10 @@ async fn bad_uploads_are_refused_with_clear_messages() {
         .await;
     assert_eq!(r.status, 413);
     assert!(
-        r.error().contains("bomb.png declares 100000×100000 pixels"),
+        r.error().contains(
+            "bomb.png: the image declares 100000×100000 pixels, more than the 30000×30000 \
+             pixels allowed"
+        ),
         "{}",
         r.error()
     );
@@ -441,8 +445,20 @@ async fn bad_uploads_are_refused_with_clear_messages() {
     let r = ws.upload("style", "big.png", &bomb(8_000, 8_000)).await;
     assert_eq!(r.status, 413);
     assert!(
+        r.error().contains(
+            "big.png: the image declares 8000×8000 pixels, more than the limit of 40 megapixels"
+        ),
+        "{}",
         r.error()
-            .contains("big.png declares 8000×8000 pixels, more than the studio's limit"),
+    );
+
+    // Damaged data is refused, not decoded with the missing part filled in.
+    let starry = example("starry_night.jpg");
+    let r = ws.upload("style", "cut.jpg", &starry[..70_000]).await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.error()
+            .starts_with("cut.jpg: the JPEG data ends early (truncated or damaged file)"),
         "{}",
         r.error()
     );

@@ -11,7 +11,9 @@ mod common;
 use common::{model, repo};
 
 fn image(name: &str) -> Rgb {
-    io::load(&repo("examples").join(name)).unwrap().image
+    io::load(&repo("examples").join(name), &Default::default())
+        .unwrap()
+        .image
 }
 
 /// Total loss and Gram cosine after each of `iters` iterations at one size.

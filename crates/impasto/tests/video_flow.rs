@@ -12,7 +12,7 @@ use impasto_io::codec as io;
 fn photo() -> Rgb {
     let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/"))
         .join("portrait_astronaut.jpg");
-    let img = io::load(&path)
+    let img = io::load(&path, &Default::default())
         .expect("examples/portrait_astronaut.jpg")
         .image;
     let (w, h) = resize::fit_longer_side(img.width, img.height, 256);

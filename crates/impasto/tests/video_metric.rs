@@ -10,7 +10,9 @@ use impasto_io::codec as io;
 /// An example image from the repository's `examples/`, resized to `w`×`h`.
 fn example(name: &str, w: usize, h: usize) -> Rgb {
     let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/")).join(name);
-    let img = io::load(&path).expect("example image").image;
+    let img = io::load(&path, &Default::default())
+        .expect("example image")
+        .image;
     resize::resize(&img, w, h)
 }
 

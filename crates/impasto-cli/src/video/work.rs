@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use impasto::image::Rgb;
-use impasto_io::codec as io;
+use impasto_io::codec::{self as io, Limits};
 use impasto_io::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -118,7 +118,7 @@ impl Work {
 
     /// Loads finished frame `i` of `run`.
     pub fn load_frame(&self, run: &str, i: usize) -> Result<Rgb> {
-        Ok(io::load(&frame_path(&self.dir.join(run), i))?.image)
+        Ok(io::load(&frame_path(&self.dir.join(run), i), &Limits::default())?.image)
     }
 
     /// β that `run` settled on, once its first frame is done.
@@ -155,12 +155,8 @@ impl Work {
     }
 
     fn save_record(&self) -> Result<()> {
-        let path = self.dir.join("run.json");
         let text = serde_json::to_string_pretty(&self.record).expect("a record serialises");
-        let tmp = self.dir.join("run.json.tmp");
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|source| Error::Output { path, source })
+        impasto_io::atomic::write(&self.dir.join("run.json"), text.as_bytes())
     }
 }
 

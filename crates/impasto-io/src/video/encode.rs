@@ -3,10 +3,11 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
-use super::folder::{count_numbered, numbered_frame, write_folder};
+use super::numbered::{count_numbered, numbered_frame, write_folder};
 use super::tool::{file_url, reason, stderr_lines, Ffmpeg, Program};
-use crate::codec as io;
+use crate::codec::{self as io, Limits};
 use crate::error::{Error, Result};
 
 /// Highest frame rate [`EncodeOptions::fps`] accepts.
@@ -61,12 +62,8 @@ impl Ffmpeg {
         if kind == Kind::Folder {
             return write_folder(dir, count, out);
         }
-        let parent = parent_dir(out)?;
-        let out_err = |source: std::io::Error| Error::Output {
-            path: out.to_path_buf(),
-            source,
-        };
-        let first = io::load(&numbered_frame(dir, 0))?.image;
+        crate::atomic::output_dir(out)?;
+        let first = io::load(&numbered_frame(dir, 0), &Limits::default())?.image;
         let video_s = count as f64 / opts.fps;
 
         let mut cmd = self.ffmpeg_command();
@@ -93,27 +90,27 @@ impl Ffmpeg {
         }
         cmd.args(codec_args(kind, first.width, first.height, with_audio));
 
-        let name = out
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let ext = out
-            .extension()
-            .map(|e| e.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        // Beside the target (so the rename is atomic), keeping the extension for ffmpeg.
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}.tmp"))
-            .suffix(&format!(".{ext}"))
-            .tempfile_in(&parent)
-            .map_err(out_err)?
-            .into_temp_path();
-        cmd.arg(file_url(&tmp));
+        crate::atomic::write_via(out, |tmp| {
+            cmd.arg(file_url(tmp));
+            self.run_encoder(cmd, tmp, out, (dir, count))
+        })
+    }
+
+    /// Runs the encoding command `cmd` that writes `tmp` (standing in for `out` in messages), and
+    /// checks that the `count` frames of `dir` are all in it.
+    fn run_encoder(
+        &self,
+        mut cmd: Command,
+        tmp: &Path,
+        out: &Path,
+        (dir, count): (&Path, usize),
+    ) -> Result<()> {
+        let out_err = |source: std::io::Error| Error::output(out, source);
         let done = cmd
             .output()
             .map_err(|e| self.spawn_error(Program::Ffmpeg, e))?;
         if !done.status.success() {
-            let why = reason(&stderr_lines(&done.stderr), &tmp);
+            let why = reason(&stderr_lines(&done.stderr), tmp);
             let hint = if why.contains("Unknown encoder") || why.contains("Encoder not found") {
                 "; this ffmpeg lacks that encoder: install a complete build (Debian/Ubuntu: \
                  `apt-get install ffmpeg`) or choose another output format"
@@ -126,20 +123,15 @@ impl Ffmpeg {
         }
         // ffmpeg goes on past frames it cannot decode: make sure every frame is there.
         let written = self
-            .count_video_packets(&tmp)
+            .count_video_packets(tmp)
             .map_err(|why| out_err(std::io::Error::other(why)))?;
         if written != count {
             return Err(out_err(std::io::Error::other(format!(
                 "ffmpeg wrote {written} frames instead of the {count} in {}: {}",
                 dir.display(),
-                reason(&stderr_lines(&done.stderr), &tmp)
+                reason(&stderr_lines(&done.stderr), tmp)
             ))));
         }
-        set_output_permissions(&tmp, out);
-        std::fs::File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .map_err(out_err)?;
-        tmp.persist(out).map_err(|e| out_err(e.error))?;
         Ok(())
     }
 }
@@ -195,28 +187,6 @@ fn output_kind(out: &Path) -> Result<Kind> {
             )))
         }
     })
-}
-
-/// The folder `out` goes in, which must exist.
-pub(super) fn parent_dir(out: &Path) -> Result<PathBuf> {
-    let dir = match out.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if dir.is_dir() {
-        Ok(dir)
-    } else {
-        Err(Error::Output {
-            path: out.to_path_buf(),
-            source: std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!(
-                    "the output directory {} does not exist; create it first or choose another path",
-                    dir.display()
-                ),
-            ),
-        })
-    }
 }
 
 /// ffmpeg's image-sequence pattern for the numbered frames of `dir` (a `%` in the folder's
@@ -299,25 +269,11 @@ fn yuv420(width: usize, height: usize, matrix: &str) -> Vec<String> {
     out
 }
 
-/// Gives the new file the permissions of the file it replaces, or `rw-r--r--` for a new file
-/// (temporary files are created private). Best effort.
-#[cfg(unix)]
-fn set_output_permissions(tmp: &Path, target: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let perms = std::fs::metadata(target)
-        .map(|m| m.permissions())
-        .unwrap_or_else(|_| std::fs::Permissions::from_mode(0o644));
-    let _ = std::fs::set_permissions(tmp, perms);
-}
-
-#[cfg(not(unix))]
-fn set_output_permissions(_tmp: &Path, _target: &Path) {}
-
 /// Checks before any work that [`Ffmpeg::encode`] can write `out`: a known kind, in a folder
 /// that exists.
 pub fn check_output(out: &Path) -> Result<()> {
     output_kind(out)?;
-    parent_dir(out)
+    crate::atomic::output_dir(out)
         .map(|_| ())
         .map_err(|e| Error::Usage(e.to_string()))
 }

@@ -20,8 +20,11 @@
 //! The video codecs store 4:2:0 colour, which needs even sides: an odd width or height
 //! grows by one pixel, a copy of the last column or row.
 
+// Dependencies run one way: `encode` → `numbered`, `probe`; `read` → `probe` → `folder`;
+// all → `tool`.
 mod encode;
 mod folder;
+mod numbered;
 mod probe;
 mod read;
 mod tool;

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::folder::{self, FolderVideo};
+use super::folder::{self, FolderVideo, FOLDER_FPS};
 use super::tool::{file_url, reason, stderr_lines, Ffmpeg, Program};
 use crate::error::{Error, Result};
 
@@ -54,7 +54,7 @@ impl Ffmpeg {
     pub fn probe(&self, path: &Path) -> Result<VideoInfo> {
         Ok(match self.open(path)? {
             Source::File(f) => f.info,
-            Source::Folder(f) => f.info,
+            Source::Folder(f) => folder_info(&f),
         })
     }
 
@@ -66,7 +66,7 @@ impl Ffmpeg {
                 "file not found; check the path (relative paths start from the current directory)",
             )),
             Err(e) => Err(Error::input(path, format!("cannot read the file: {e}"))),
-            Ok(m) if m.is_dir() => folder::probe(path).map(Source::Folder),
+            Ok(m) if m.is_dir() => folder::open(path).map(Source::Folder),
             Ok(_) => self.probe_file(path).map(Source::File),
         }
     }
@@ -124,6 +124,19 @@ impl Ffmpeg {
                 &format!("ffprobe's report could not be understood ({e})"),
             )
         })
+    }
+}
+
+/// What a folder of frames holds: its frames at [`FOLDER_FPS`], no sound.
+fn folder_info(f: &FolderVideo) -> VideoInfo {
+    let n = f.files.len();
+    VideoInfo {
+        width: f.width,
+        height: f.height,
+        fps: FOLDER_FPS,
+        frames: Some(n),
+        duration_s: Some(n as f64 / FOLDER_FPS),
+        has_audio: false,
     }
 }
 

@@ -10,13 +10,14 @@ use std::thread::JoinHandle;
 use super::folder::{FolderFrames, FOLDER_FPS};
 use super::probe::{no_frames, FileVideo, Source};
 use super::tool::{collect_tail, file_url, reason, Ffmpeg, Program};
+use crate::codec::Limits;
 use crate::error::{Error, Result};
 use impasto::image::Rgb;
 
 /// Range ends beyond this are clipped (ffmpeg parses frame counts through a `double`).
 const MAX_FRAME_INDEX: usize = i32::MAX as usize;
-/// Largest frame width or height read (the image loader's limit).
-const MAX_SIDE: usize = crate::codec::MAX_DIMENSION as usize;
+/// Largest frame width or height read (that of image files).
+const MAX_SIDE: usize = Limits::FILES.max_width as usize;
 /// Highest frame rate [`ReadOptions::fps`] accepts.
 const MAX_FPS: f64 = 1000.0;
 
@@ -93,7 +94,7 @@ impl Ffmpeg {
         match self.open(path)? {
             Source::File(video) => self.read_file(path, &video, opts),
             Source::Folder(folder) => {
-                let (width, height) = opts.size.unwrap_or((folder.info.width, folder.info.height));
+                let (width, height) = opts.size.unwrap_or((folder.width, folder.height));
                 let mut files = folder.files;
                 if let Some(r) = &opts.range {
                     files.truncate(r.end);
@@ -114,7 +115,8 @@ impl Ffmpeg {
         let (width, height) = opts.size.unwrap_or((video.info.width, video.info.height));
         if width.max(height) > MAX_SIDE {
             return Err(Error::TooLarge(format!(
-                "{}: the video's {width}x{height} frames are too large to read (the limit is                  {MAX_SIDE} pixels a side); read them scaled down",
+                "{}: the video's {width}x{height} frames are too large to read (the limit is \
+                 {MAX_SIDE} pixels a side); read them scaled down",
                 path.display()
             )));
         }
@@ -182,7 +184,8 @@ fn check(opts: &ReadOptions) -> Result<()> {
     if let Some((w, h)) = opts.size {
         if w == 0 || h == 0 || w.max(h) > MAX_SIDE {
             return Err(Error::Usage(format!(
-                "cannot scale video frames to {w}x{h}; width and height must be between 1 and                  {MAX_SIDE}"
+                "cannot scale video frames to {w}x{h}; width and height must be between 1 and \
+                 {MAX_SIDE}"
             )));
         }
     }

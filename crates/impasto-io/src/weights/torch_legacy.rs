@@ -10,14 +10,13 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use super::FIX;
 use crate::error::{Error, Result};
 
 /// The number every legacy `torch.save` file starts with.
 const MAGIC: u128 = 0x1950a86a20f9469cfc6c;
 /// The only legacy protocol version torch ever wrote.
 const PROTOCOL_VERSION: i64 = 1001;
-/// How the user can get a good file, appended to every error.
-const FIX: &str = "run `impasto fetch` to download the VGG19 weights, or pass --weights PATH";
 /// Guards against absurd nesting or stack growth in a corrupt pickle.
 const MAX_STACK: usize = 1 << 20;
 

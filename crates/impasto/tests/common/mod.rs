@@ -35,9 +35,14 @@ pub fn model(precision: Precision) -> Vgg19 {
 
 /// The bundled photo and painting.
 pub fn images() -> (Rgb, Rgb) {
-    let c = io::load(&repo("examples/portrait_astronaut.jpg"))
+    let c = io::load(
+        &repo("examples/portrait_astronaut.jpg"),
+        &Default::default(),
+    )
+    .unwrap()
+    .image;
+    let s = io::load(&repo("examples/starry_night.jpg"), &Default::default())
         .unwrap()
         .image;
-    let s = io::load(&repo("examples/starry_night.jpg")).unwrap().image;
     (c, s)
 }
