@@ -85,7 +85,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let deepest = *layers.iter().max().expect("layers validated");
     let per_layer = layer_times(&model, &input, a.size, deepest, a.steps)?;
     let peak = sysmem::peak_rss_bytes().unwrap_or(0) / (1 << 20);
-    let isa = format!("{:?}", Isa::get()).to_lowercase();
+    let isa = Isa::get().name();
     if a.json {
         let layers: Vec<_> = per_layer
             .iter()

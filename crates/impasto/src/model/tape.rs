@@ -13,6 +13,7 @@ use std::time::Instant;
 use super::layers::{LayerId, CONVS};
 use super::vgg::Vgg19;
 use crate::{Error, Result};
+use impasto_kernels::conv::ConvInput;
 use impasto_kernels::{bits::positive_bits, maxpool, Mask};
 
 /// What one layer kept for the backward pass.
@@ -138,7 +139,7 @@ impl Vgg19 {
             };
             let (fwd, _) = conv.kernels();
             let mut out = vec![0.0; fwd.cout() * hh * ww];
-            fwd.run(&cur, Mask::None, 1, hh, ww, true, &mut out);
+            fwd.run(ConvInput::new(&cur, 1, hh, ww), true, &mut out);
             saved.push(Saved {
                 pool,
                 mask: positive_bits(&out),
@@ -204,7 +205,11 @@ impl Vgg19 {
                 bits: &s.mask,
                 offset: 0,
             };
-            adj.run(&gout, mask, 1, s.h, s.w, false, &mut gin);
+            adj.run(
+                ConvInput::new(&gout, 1, s.h, s.w).masked(mask),
+                false,
+                &mut gin,
+            );
             g = Some(match &s.pool {
                 Some(win) => {
                     let prev = &tape.saved[i - 1];

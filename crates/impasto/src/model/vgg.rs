@@ -8,7 +8,7 @@ use super::weights::VggWeights;
 use crate::image::Rgb;
 use crate::ops::{Conv3x3, MaxPool2x2};
 use crate::{Error, Result};
-use impasto_kernels::{conv3x3::Conv3x3Weights, Precision};
+use impasto_kernels::{conv::Conv3x3Weights, Precision};
 
 /// The ImageNet mean the Caffe VGG19 weights expect, in BGR order, on a 0..255 scale.
 pub const MEAN_BGR: [f32; 3] = [103.939, 116.779, 123.68];

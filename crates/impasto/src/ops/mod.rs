@@ -13,9 +13,8 @@ use std::sync::{Arc, OnceLock};
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
 
-use impasto_kernels::conv::ConvKernel;
-use impasto_kernels::conv3x3::Conv3x3Weights;
-use impasto_kernels::{self as cpu, Mask, Precision};
+use impasto_kernels::conv::{Conv3x3Weights, ConvInput, ConvKernel};
+use impasto_kernels::{self as cpu, Precision};
 
 /// Returns the contiguous f32 data and the `N` dims of a CPU tensor argument.
 fn dense<'a, const N: usize>(
@@ -153,7 +152,7 @@ impl CustomOp1 for Conv3x3 {
         let mut out = vec![0.0f32; n * self.cout() * h * w];
         self.weights
             .get()
-            .run(x, Mask::None, n, h, w, self.relu, &mut out);
+            .run(ConvInput::new(x, n, h, w), self.relu, &mut out);
         Ok((CpuStorage::F32(out), Shape::from((n, self.cout(), h, w))))
     }
 
