@@ -59,11 +59,7 @@ const FIX: &str = "run `impasto fetch` to download the VGG19 weights, or pass --
 /// VGG19 built from the weights file at `path` (see [`load`]), its convolutions running in
 /// `precision`.
 pub fn load_vgg(path: &Path, precision: impasto::Precision) -> Result<impasto::model::vgg::Vgg19> {
-    Ok(impasto::model::vgg::Vgg19::new(
-        &load(path)?,
-        &impasto::Device::Cpu,
-        precision,
-    )?)
+    Ok(impasto::model::vgg::Vgg19::new(&load(path)?, precision)?)
 }
 
 /// Loads from an explicit path: either the legacy `.bin` (verified by sha256, then converted
