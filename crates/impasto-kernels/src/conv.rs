@@ -152,19 +152,14 @@ impl ConvKernel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{conv_reference, Lcg};
+    use crate::testutil::{conv_reference, masked, Lcg};
 
     #[test]
     fn adjoint_is_the_transpose() {
         // <conv(x), g> == <x, conv_adjoint(g)> for any x, g: the input gradient is exact.
         let mut rng = Lcg(3);
         let (cin, cout, h, w) = (5, 6, 7, 9);
-        let k = Conv3x3Weights {
-            cout,
-            cin,
-            w: rng.vec(cout * cin * 9, 1.0),
-            bias: Vec::new(),
-        };
+        let k = rng.conv(cout, cin, 0.0);
         let x = rng.vec(cin * h * w, 1.0);
         let g = rng.vec(cout * h * w, 1.0);
         let y = conv_reference(&x, 1, h, w, &k, false);
@@ -183,20 +178,10 @@ mod tests {
         // Narrow (3 outputs), im2col (3 inputs), Winograd (20 inputs), with a mask.
         for &(cin, cout) in &[(20, 3), (3, 10), (20, 10)] {
             let (n, h, w) = (2, 11, 13);
-            let k = Conv3x3Weights {
-                cout,
-                cin,
-                w: rng.vec(cout * cin * 9, 1.0),
-                bias: rng.vec(cout, 1.0),
-            };
+            let k = rng.conv(cout, cin, 1.0);
             let x = rng.vec(n * cin * h * w, 1.0);
             let m = rng.vec(x.len(), 1.0);
-            let xm: Vec<f32> = x
-                .iter()
-                .zip(&m)
-                .map(|(&v, &m)| if m > 0.0 { v } else { 0.0 })
-                .collect();
-            let want = conv_reference(&xm, n, h, w, &k, true);
+            let want = conv_reference(&masked(&x, &m), n, h, w, &k, true);
             for isa in Isa::supported() {
                 let mut got = vec![f32::NAN; want.len()];
                 Isa::with(isa, || {

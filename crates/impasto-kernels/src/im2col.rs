@@ -221,15 +221,6 @@ mod tests {
     use super::*;
     use crate::testutil::{conv_reference, masked, Lcg};
 
-    fn weights(cout: usize, cin: usize, rng: &mut Lcg) -> Conv3x3Weights {
-        Conv3x3Weights {
-            cout,
-            cin,
-            w: rng.vec(cout * cin * 9, 1.0),
-            bias: rng.vec(cout, 0.5),
-        }
-    }
-
     #[test]
     fn matches_reference_on_odd_shapes() {
         let mut rng = Lcg(7);
@@ -239,7 +230,7 @@ mod tests {
             (1, 16, 5, 9, 2),
             (1, 70, 9, 40, 33),
         ] {
-            let k = weights(cout, cin, &mut rng);
+            let k = rng.conv(cout, cin, 0.5);
             let x = rng.vec(n * cin * h * w, 2.0);
             // Every path: AVX-512 panels where the CPU has them, the `gemm` crate otherwise.
             for isa in Isa::supported() {
@@ -260,7 +251,7 @@ mod tests {
     fn mask_zeroes_inputs() {
         let mut rng = Lcg(5);
         let (cin, cout, h, w) = (6, 4, 11, 8);
-        let k = weights(cout, cin, &mut rng);
+        let k = rng.conv(cout, cin, 0.5);
         let x = rng.vec(cin * h * w, 1.0);
         let mask = rng.vec(cin * h * w, 1.0);
         let b = conv_reference(&masked(&x, &mask), 1, h, w, &k, false);

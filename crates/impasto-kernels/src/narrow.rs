@@ -88,14 +88,24 @@ pub(crate) fn convolve(
 /// One band's inputs and what to do with its sums.
 #[derive(Clone, Copy)]
 struct Band<'a> {
+    /// The band's input rows with one row of halo each side, `[cin][rows + 2][pw]`, masked
+    /// and zero-padded.
     plane: &'a [f32],
+    /// Weights as `[cin][ky][kx][MAX_COUT]`.
     taps: &'a [f32],
+    /// `MAX_COUT` biases.
     bias: &'a [f32],
+    /// Input channels.
     cin: usize,
+    /// Output channels.
     cout: usize,
+    /// Output rows.
     rows: usize,
+    /// Image width.
     w: usize,
+    /// Padded width of a plane row.
     pw: usize,
+    /// Whether ReLU follows.
     relu: bool,
 }
 
@@ -193,12 +203,7 @@ mod tests {
     fn matches_the_reference_with_and_without_a_mask() {
         let mut rng = Lcg(51);
         for &(n, cin, cout, h, w) in &[(1, 64, 3, 19, 37), (2, 5, 1, 1, 1), (1, 7, 4, 6, 2)] {
-            let k = Conv3x3Weights {
-                cout,
-                cin,
-                w: rng.vec(cout * cin * 9, 1.0),
-                bias: rng.vec(cout, 1.0),
-            };
+            let k = rng.conv(cout, cin, 1.0);
             let x = rng.vec(n * cin * h * w, 1.0);
             let m = rng.vec(x.len(), 1.0);
             for isa in Isa::supported() {

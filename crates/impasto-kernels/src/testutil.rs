@@ -17,6 +17,20 @@ impl Lcg {
     pub fn vec(&mut self, n: usize, scale: f32) -> Vec<f32> {
         (0..n).map(|_| self.next() * scale).collect()
     }
+
+    /// Convolution weights uniform in `[-1, 1)`, biases in `[-bias, bias)` (none for 0).
+    pub fn conv(&mut self, cout: usize, cin: usize, bias: f32) -> crate::conv::Conv3x3Weights {
+        crate::conv::Conv3x3Weights {
+            cout,
+            cin,
+            w: self.vec(cout * cin * 9, 1.0),
+            bias: if bias == 0.0 {
+                Vec::new()
+            } else {
+                self.vec(cout, bias)
+            },
+        }
+    }
 }
 
 /// A 3×3 convolution by a direct six-fold loop (sums in f64): the reference the kernels are

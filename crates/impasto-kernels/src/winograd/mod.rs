@@ -453,12 +453,7 @@ mod tests {
             (1, 70, 9, 40, 33),
             (1, 64, 64, 17, 70),
         ] {
-            let k = Conv3x3Weights {
-                cout,
-                cin,
-                w: rng.vec(cout * cin * 9, 1.0),
-                bias: rng.vec(cout, 0.5),
-            };
+            let k = rng.conv(cout, cin, 0.5);
             let x = rng.vec(n * cin * h * w, 2.0);
             let input = ConvInput::new(&x, n, h, w);
             for relu in [false, true] {
@@ -488,12 +483,7 @@ mod tests {
     fn masked_inputs_count_as_zero() {
         let mut rng = Lcg(43);
         let (cin, cout, h, w) = (12, 5, 13, 11);
-        let k = Conv3x3Weights {
-            cout,
-            cin,
-            w: rng.vec(cout * cin * 9, 1.0),
-            bias: Vec::new(),
-        };
+        let k = rng.conv(cout, cin, 0.0);
         let x = rng.vec(cin * h * w, 1.0);
         let mask = rng.vec(cin * h * w, 1.0);
         let want = conv_reference(&masked(&x, &mask), 1, h, w, &k, false);
@@ -508,12 +498,7 @@ mod tests {
     fn every_instruction_set_gives_the_same_answer() {
         let mut rng = Lcg(47);
         let (cin, cout, h, w) = (20, 10, 21, 19);
-        let k = Conv3x3Weights {
-            cout,
-            cin,
-            w: rng.vec(cout * cin * 9, 1.0),
-            bias: rng.vec(cout, 1.0),
-        };
+        let k = rng.conv(cout, cin, 1.0);
         let x = rng.vec(cin * h * w, 1.0);
         let want = conv_reference(&x, 1, h, w, &k, true);
         for isa in Isa::supported() {
