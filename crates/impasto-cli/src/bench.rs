@@ -4,9 +4,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use impasto::image::resize;
-use impasto::model::layers::LayerId;
-use impasto::model::tape::LayerTime;
-use impasto::model::vgg::{to_bgr_centered, Vgg19};
 use impasto::sysmem;
 use impasto::Isa;
 use impasto::{Session, Settings, Start, Style, StyleTargets};
@@ -56,7 +53,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         ..Settings::default()
     };
     let layers = settings.layers();
-    let input = to_bgr_centered(&content);
+    let probe = content.clone();
     let styles = StyleTargets::new(vec![Style {
         image: style,
         weight: 1.0,
@@ -82,9 +79,10 @@ pub fn run(a: BenchArgs) -> Result<()> {
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
     let deepest = *layers.iter().max().expect("layers validated");
-    let per_layer = layer_times(&model, &input, a.size, deepest, a.steps)?;
+    // The network alone, to the deepest layer, with that layer's output as its gradient.
+    let per_layer = model.profile(&probe, deepest, a.steps)?;
     let peak = sysmem::peak_rss_bytes().unwrap_or(0) / (1 << 20);
-    let isa = format!("{:?}", Isa::get()).to_lowercase();
+    let isa = Isa::get().name();
     if a.json {
         let layers: Vec<_> = per_layer
             .iter()
@@ -126,38 +124,4 @@ pub fn run(a: BenchArgs) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Median per-layer times of `runs` forward and backward passes through the network alone,
-/// to the `deepest` layer, with that layer's output as its gradient (the ReLU masks make the
-/// pass as sparse as a real one).
-fn layer_times(
-    model: &Vgg19,
-    input: &[f32],
-    size: usize,
-    deepest: LayerId,
-    runs: usize,
-) -> Result<Vec<LayerTime>> {
-    let mut all: Vec<Vec<LayerTime>> = Vec::new();
-    for _ in 0..runs {
-        let (mut feats, mut tape) = model.forward(input, size, size, &[deepest])?;
-        let (f, _) = feats.pop().expect("one layer asked");
-        let n = f.len();
-        let mut grad = Some(
-            impasto::Tensor::from_vec(f, n, &impasto::Device::Cpu).map_err(impasto::Error::from)?,
-        );
-        model.backward(&mut tape, &[deepest], &mut |_| Ok(grad.take()))?;
-        all.push(tape.layer_times(model));
-    }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    Ok((0..all[0].len())
-        .map(|i| LayerTime {
-            forward_s: median(all.iter().map(|r| r[i].forward_s).collect()),
-            backward_s: median(all.iter().map(|r| r[i].backward_s).collect()),
-            ..all[0][i].clone()
-        })
-        .collect())
 }

@@ -9,6 +9,16 @@ pub struct Failure {
     pub user: bool,
 }
 
+impl Failure {
+    /// A mistake in the options that the engine does not see (exit code 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            user: true,
+        }
+    }
+}
+
 impl From<impasto::Error> for Failure {
     fn from(e: impasto::Error) -> Self {
         use impasto::Error as E;

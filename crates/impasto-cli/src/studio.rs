@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use impasto::Error;
 use impasto_studio::Config;
 
 use crate::args::StudioArgs;
@@ -11,7 +10,9 @@ use crate::Failure;
 /// Runs `impasto studio`.
 pub fn run(a: StudioArgs) -> Result<(), Failure> {
     if a.max_runs == 0 || a.max_sessions == 0 {
-        return Err(Error::Usage("--max-runs and --max-sessions must be at least 1".into()).into());
+        return Err(Failure::usage(
+            "--max-runs and --max-sessions must be at least 1",
+        ));
     }
     // The studio logs sessions opening and closing, and failures, on stderr.
     tracing_subscriber::fmt()

@@ -1,20 +1,99 @@
-//! A 3×3 convolution with its kernel chosen by shape: Winograd where there are enough input
-//! channels to pay for the transforms, a direct kernel for a few output channels, and im2col
-//! otherwise.
+//! 3×3 convolutions (stride 1, zero padding 1, NCHW f32) with their kernel chosen by shape:
+//! Winograd where there are enough input channels to pay for the transforms, a direct kernel
+//! for a few output channels, and im2col otherwise.
 
-use super::conv3x3::{self, Conv3x3Weights};
-use super::conv_narrow;
-use super::winograd::{self, WinogradWeights};
-use super::{Mask, Precision};
+use crate::winograd::{self, WinogradWeights};
+use crate::{im2col, narrow, Isa, Mask, Precision};
 
 /// Input channels from which Winograd is used.
 const WINOGRAD_MIN_CIN: usize = 16;
 
-/// A 3×3 convolution (stride 1, zero padding 1) ready to run on the CPU.
+/// Weights of one 3×3 convolution in `[cout, cin, 3, 3]` order, plus an optional bias.
+#[derive(Debug, Clone)]
+pub struct Conv3x3Weights {
+    /// Output channels.
+    pub cout: usize,
+    /// Input channels.
+    pub cin: usize,
+    /// `cout × cin × 9` weights, row-major.
+    pub w: Vec<f32>,
+    /// `cout` biases, or empty for none.
+    pub bias: Vec<f32>,
+}
+
+impl Conv3x3Weights {
+    /// The weights of the adjoint convolution (input gradient): channels swapped, taps flipped,
+    /// no bias. Convolving an output gradient with these gives the input gradient.
+    pub fn adjoint(&self) -> Self {
+        let (cout, cin) = (self.cout, self.cin);
+        let mut w = vec![0.0; cout * cin * 9];
+        for co in 0..cout {
+            for ci in 0..cin {
+                for k in 0..9 {
+                    w[(ci * cout + co) * 9 + (8 - k)] = self.w[(co * cin + ci) * 9 + k];
+                }
+            }
+        }
+        Self {
+            cout: cin,
+            cin: cout,
+            w,
+            bias: Vec::new(),
+        }
+    }
+}
+
+/// The input of a convolution: a batch of images and which of their values count.
+#[derive(Clone, Copy)]
+pub struct ConvInput<'a> {
+    /// `n × cin × h × w` values.
+    pub x: &'a [f32],
+    /// Inputs that count as zero ([`Mask::None`]: none).
+    pub mask: Mask<'a>,
+    /// Images in the batch.
+    pub n: usize,
+    /// Height of each image.
+    pub h: usize,
+    /// Width of each image.
+    pub w: usize,
+}
+
+impl<'a> ConvInput<'a> {
+    /// `n` images of `h × w` in `x`, every value counting.
+    pub fn new(x: &'a [f32], n: usize, h: usize, w: usize) -> Self {
+        Self {
+            x,
+            mask: Mask::None,
+            n,
+            h,
+            w,
+        }
+    }
+
+    /// The same images with the values `mask` rules out counting as zero.
+    pub fn masked(self, mask: Mask<'a>) -> Self {
+        Self { mask, ..self }
+    }
+
+    /// Pixels of one image plane.
+    pub(crate) fn hw(&self) -> usize {
+        self.h * self.w
+    }
+}
+
+/// A 3×3 convolution (stride 1, zero padding 1) ready to run on the CPU with the instruction
+/// set in force when it was made.
 #[derive(Debug)]
-pub enum ConvKernel {
+pub struct ConvKernel {
+    isa: Isa,
+    method: Method,
+}
+
+/// How a [`ConvKernel`] computes.
+#[derive(Debug)]
+enum Method {
     /// im2col + product (few input channels).
-    Direct(Conv3x3Weights),
+    Im2col(Conv3x3Weights),
     /// Row sums (few output channels).
     Narrow(Conv3x3Weights),
     /// Winograd F(4×4, 3×3).
@@ -22,51 +101,98 @@ pub enum ConvKernel {
 }
 
 impl ConvKernel {
-    /// Prepares `w` for the CPU in `precision` (the direct kernel is always f32).
+    /// Prepares `w` for [`Isa::get`] with products in `precision` (where bf16 is not supported
+    /// and for the im2col and narrow kernels, f32).
     pub fn new(w: Conv3x3Weights, precision: Precision) -> Self {
-        if w.cout <= conv_narrow::MAX_COUT {
-            ConvKernel::Narrow(w)
+        assert_eq!(w.w.len(), w.cout * w.cin * 9, "conv: weight size");
+        let isa = Isa::get();
+        let method = if w.cout <= narrow::MAX_COUT {
+            Method::Narrow(w)
         } else if w.cin >= WINOGRAD_MIN_CIN {
-            ConvKernel::Winograd(WinogradWeights::new(
-                &w.w, &w.bias, w.cout, w.cin, precision,
-            ))
+            Method::Winograd(WinogradWeights::new(&w, precision, isa))
         } else {
-            ConvKernel::Direct(w)
-        }
+            Method::Im2col(w)
+        };
+        Self { isa, method }
     }
 
     /// Input channels.
     pub fn cin(&self) -> usize {
-        match self {
-            ConvKernel::Direct(w) | ConvKernel::Narrow(w) => w.cin,
-            ConvKernel::Winograd(w) => w.cin,
+        match &self.method {
+            Method::Im2col(w) | Method::Narrow(w) => w.cin,
+            Method::Winograd(w) => w.cin,
         }
     }
 
     /// Output channels.
     pub fn cout(&self) -> usize {
-        match self {
-            ConvKernel::Direct(w) | ConvKernel::Narrow(w) => w.cout,
-            ConvKernel::Winograd(w) => w.cout,
+        match &self.method {
+            Method::Im2col(w) | Method::Narrow(w) => w.cout,
+            Method::Winograd(w) => w.cout,
         }
     }
 
     /// `out[n, cout, h, w] = relu?(conv3x3(x · mask) + bias)`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn run(
-        &self,
-        x: &[f32],
-        mask: Mask,
-        n: usize,
-        h: usize,
-        w: usize,
-        relu: bool,
-        out: &mut [f32],
-    ) {
-        match self {
-            ConvKernel::Direct(k) => conv3x3::conv3x3_masked(x, mask, n, h, w, k, relu, out),
-            ConvKernel::Narrow(k) => conv_narrow::conv3x3(x, mask, n, h, w, k, relu, out),
-            ConvKernel::Winograd(k) => winograd::conv3x3(x, mask, n, h, w, k, relu, out),
+    pub fn run(&self, input: ConvInput, relu: bool, out: &mut [f32]) {
+        let (cin, cout, hw) = (self.cin(), self.cout(), input.hw());
+        assert_eq!(input.x.len(), input.n * cin * hw, "conv: input size");
+        assert_eq!(out.len(), input.n * cout * hw, "conv: output size");
+        input.mask.check(input.x.len());
+        if input.n == 0 || hw == 0 {
+            return;
+        }
+        match &self.method {
+            Method::Im2col(k) => im2col::convolve(self.isa, input, k, relu, out),
+            Method::Narrow(k) => narrow::convolve(self.isa, input, k, relu, out),
+            Method::Winograd(k) => winograd::convolve(input, k, relu, out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{conv_reference, masked, Lcg};
+
+    #[test]
+    fn adjoint_is_the_transpose() {
+        // <conv(x), g> == <x, conv_adjoint(g)> for any x, g: the input gradient is exact.
+        let mut rng = Lcg(3);
+        let (cin, cout, h, w) = (5, 6, 7, 9);
+        let k = rng.conv(cout, cin, 0.0);
+        let x = rng.vec(cin * h * w, 1.0);
+        let g = rng.vec(cout * h * w, 1.0);
+        let y = conv_reference(&x, 1, h, w, &k, false);
+        let gx = conv_reference(&g, 1, h, w, &k.adjoint(), false);
+        let lhs: f64 = y.iter().zip(&g).map(|(a, b)| (a * b) as f64).sum();
+        let rhs: f64 = x.iter().zip(&gx).map(|(a, b)| (a * b) as f64).sum();
+        assert!(
+            (lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0),
+            "{lhs} vs {rhs}"
+        );
+    }
+
+    #[test]
+    fn every_kernel_on_every_instruction_set_matches_the_reference() {
+        let mut rng = Lcg(9);
+        // Narrow (3 outputs), im2col (3 inputs), Winograd (20 inputs), with a mask.
+        for &(cin, cout) in &[(20, 3), (3, 10), (20, 10)] {
+            let (n, h, w) = (2, 11, 13);
+            let k = rng.conv(cout, cin, 1.0);
+            let x = rng.vec(n * cin * h * w, 1.0);
+            let m = rng.vec(x.len(), 1.0);
+            let want = conv_reference(&masked(&x, &m), n, h, w, &k, true);
+            for isa in Isa::supported() {
+                let mut got = vec![f32::NAN; want.len()];
+                Isa::with(isa, || {
+                    let kernel = ConvKernel::new(k.clone(), Precision::F32);
+                    let input = ConvInput::new(&x, n, h, w).masked(Mask::Positive(&m));
+                    kernel.run(input, true, &mut got)
+                });
+                for (a, b) in got.iter().zip(&want) {
+                    assert!((a - b).abs() <= 1e-4, "{isa:?} {cin}→{cout}: {a} vs {b}");
+                }
+            }
         }
     }
 }

@@ -4,8 +4,8 @@
 //! The forward product is a set of dot products between rows: only blocks of rows on or above
 //! the diagonal are multiplied, then mirrored. Columns go in chunks whose rows stay in L2 (and
 //! one block's in L1); the threads split the chunks, each summing its own partial matrix. The
-//! backward product `scale·(dG + dGᵀ)·F` runs in column bands with [`super::gemm_avx512`] where
-//! the CPU has it, else with the `gemm` crate.
+//! backward product `scale·(dG + dGᵀ)·F` runs in column bands with the AVX-512 product kernel
+//! where the instruction set has it, else with the `gemm` crate.
 
 use std::cell::RefCell;
 use std::ops::Range;
@@ -15,7 +15,8 @@ use std::arch::x86_64::*;
 
 use rayon::prelude::*;
 
-use super::{gemm_avx512, Isa, Shared};
+use crate::gemm::{self, avx512, gemm_rows, Rows};
+use crate::{Isa, Shared};
 
 /// Rows per block: a kernel call gives the `R × R` dot products of two blocks.
 const R: usize = 4;
@@ -117,7 +118,7 @@ fn add_chunk(packed: &[Lanes], c: usize, block: Block, acc: &mut [f32]) {
 fn block_kernel(isa: Isa) -> Block {
     match isa {
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => block_avx512,
+        Isa::Avx512Bf16 | Isa::Avx512 => block_avx512,
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => block_avx2,
         _ => block_portable,
@@ -230,8 +231,8 @@ pub fn gram_backward(f: &[f32], dg: &[f32], c: usize, hw: usize, scale: f32, out
     let cols = (PANEL / c)
         .min(hw.div_ceil(4 * rayon::current_num_threads()))
         .max(1)
-        .next_multiple_of(gemm_avx512::NR);
-    let packed = (Isa::get() == Isa::Avx512).then(|| gemm_avx512::pack_a(&s, c, c));
+        .next_multiple_of(gemm::NR);
+    let packed = Isa::get().has_avx512().then(|| avx512::pack_a(&s, c, c));
     let dst = Shared(out.as_mut_ptr());
     (0..hw.div_ceil(cols)).into_par_iter().for_each(|band| {
         let (t0, t) = (band * cols, cols.min(hw - band * cols));
@@ -240,13 +241,25 @@ pub fn gram_backward(f: &[f32], dg: &[f32], c: usize, hw: usize, scale: f32, out
         match &packed {
             #[cfg(target_arch = "x86_64")]
             Some(a) => BAND.with_borrow_mut(|b| {
-                gemm_avx512::pack_b(&f[t0..], c, t, hw, b);
-                // SAFETY: the CPU has AVX-512 (Isa::get); A and B were packed for these sizes.
-                unsafe { gemm_avx512::gemm_band(c, c, t, a, b, &[], false, dst, hw) }
+                avx512::pack_b(&f[t0..], c, t, hw, b);
+                let ops = gemm::Operands::new(c, c, t, a, b);
+                // SAFETY: the instruction set has AVX-512 (A was packed because it has); A and B
+                // were packed for these sizes; dst holds c rows of t at stride hw.
+                unsafe { gemm::band::<avx512::F32>(ops, gemm::Dest::plain(dst, hw)) }
             }),
             // SAFETY: `s` is c × c, `f` from column t0 is c rows of t at stride hw, like `dst`.
             _ => unsafe {
-                super::gemm_rows(c, t, c, dst, hw, s.as_ptr(), c, f.as_ptr().add(t0), hw)
+                let (s, f) = (
+                    Rows {
+                        ptr: s.as_ptr(),
+                        ld: c,
+                    },
+                    Rows {
+                        ptr: f.as_ptr().add(t0),
+                        ld: hw,
+                    },
+                );
+                gemm_rows((c, t, c), Rows { ptr: dst, ld: hw }, s, f)
             },
         }
     });

@@ -107,10 +107,6 @@ pub enum Error {
     /// The network's weights do not have VGG19's layers.
     #[error("the weights do not fit VGG19: {0}")]
     Network(String),
-    /// A setting has a value the engine cannot use (free text; being replaced by
-    /// [`Error::Setting`]).
-    #[error("{0}")]
-    Usage(String),
     /// A broken internal invariant: a bug in Impasto or in a front end's use of the engine.
     #[error("internal error (please report it): {0}")]
     Internal(String),
@@ -128,8 +124,7 @@ impl Error {
             | Error::TooLarge { .. }
             | Error::NoGradient
             | Error::Mismatch(_)
-            | Error::Network(_)
-            | Error::Usage(_) => true,
+            | Error::Network(_) => true,
             Error::Internal(_) | Error::Backend(_) => false,
         }
     }

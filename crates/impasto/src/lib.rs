@@ -29,7 +29,6 @@ pub mod video;
 #[cfg(test)]
 mod testutil;
 
-pub use candle_core::{Device, Tensor};
 pub use error::{Error, Result, Setting};
 pub use image::Rgb;
 pub use impasto_kernels::{Isa, Precision};

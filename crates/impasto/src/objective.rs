@@ -1,11 +1,10 @@
 //! The objective and its gradient at an image: the network's forward pass, the losses, and
 //! the backward pass to the pixels.
 //!
-//! On the CPU the network runs its own forward and backward kernels ([`crate::model::tape`])
-//! and candle differentiates only the losses; on other devices candle differentiates the
-//! whole graph.
+//! The network runs its own forward and backward kernels ([`crate::model::tape`]); candle
+//! differentiates only the losses, layer by layer.
 
-use candle_core::{Tensor, Var};
+use candle_core::{Device, Tensor, Var};
 
 use crate::loss;
 use crate::model::layers::LayerId;
@@ -78,20 +77,9 @@ fn evaluate_network(
     w: usize,
     h: usize,
 ) -> Result<(Losses, Vec<f32>)> {
-    let dev = model.device();
+    let dev = &Device::Cpu;
     let layers = s.layers();
     let image = Var::from_vec(x.to_vec(), (1, 3, h, w), dev)?;
-    if !dev.is_cpu() {
-        let feats = model.features(image.as_tensor(), &layers)?;
-        let mut terms = Terms::default();
-        let mut total = terms.add_image(s, image.as_tensor())?;
-        for (&id, f) in layers.iter().zip(&feats) {
-            total = (total + terms.add_layer(s, targets, id, f)?)?;
-        }
-        let grads = total.backward()?;
-        let g = grads.get(image.as_tensor()).ok_or_else(no_gradient)?;
-        return Ok((terms.losses(s, targets), g.flatten_all()?.to_vec1::<f32>()?));
-    }
     let (feats, mut tape) = model.forward(x, h, w, &layers)?;
     let mut feats: Vec<_> = feats.into_iter().map(Some).collect();
     let mut terms = Terms::default();
@@ -117,14 +105,9 @@ fn evaluate_network(
         g.iter_mut().zip(&tv).for_each(|(a, b)| *a += b);
     }
     if !any {
-        return Err(no_gradient());
+        return Err(Error::NoGradient);
     }
     Ok((terms.losses(s, targets), g))
-}
-
-/// The error for an objective that does not depend on the image.
-fn no_gradient() -> Error {
-    Error::NoGradient
 }
 
 /// The unweighted loss terms, summed layer by layer.

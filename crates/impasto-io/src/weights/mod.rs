@@ -60,11 +60,7 @@ pub(crate) const FIX: &str =
 /// VGG19 built from the weights file at `path` (see [`load`]), its convolutions running in
 /// `precision`.
 pub fn load_vgg(path: &Path, precision: impasto::Precision) -> Result<impasto::model::vgg::Vgg19> {
-    Ok(impasto::model::vgg::Vgg19::new(
-        &load(path)?,
-        &impasto::Device::Cpu,
-        precision,
-    )?)
+    Ok(impasto::model::vgg::Vgg19::new(&load(path)?, precision)?)
 }
 
 /// Loads from an explicit path: either the legacy `.bin` (verified by sha256, then converted

@@ -1,53 +1,82 @@
 //! The VGG19 feature extractor: fused conv+ReLU layers and 2×2 max-pools, run only as deep as
 //! the deepest layer asked for.
 
+use std::sync::OnceLock;
+
 use candle_core::{Device, Tensor};
 
 use super::layers::{LayerId, CONVS};
 use super::weights::VggWeights;
 use crate::image::Rgb;
-use crate::ops::{Conv3x3, MaxPool2x2};
 use crate::{Error, Result};
-use impasto_kernels::{conv3x3::Conv3x3Weights, Precision};
+use impasto_kernels::conv::{Conv3x3Weights, ConvKernel};
+use impasto_kernels::Precision;
 
 /// The ImageNet mean the Caffe VGG19 weights expect, in BGR order, on a 0..255 scale.
 pub const MEAN_BGR: [f32; 3] = [103.939, 116.779, 123.68];
 
-/// VGG19 with constant weights on one device.
+/// VGG19 with constant weights, run on the CPU by [`impasto_kernels`]: the forward pass
+/// ([`Vgg19::features`], [`Vgg19::forward`]) and the backward pass ([`Vgg19::backward`]) are in
+/// [`super::tape`].
 pub struct Vgg19 {
-    convs: Vec<Conv3x3>,
-    device: Device,
+    convs: Vec<Conv>,
     precision: Precision,
+}
+
+/// One convolution of the network (ReLU after), its kernels prepared on first use:
+/// transformed weights cost memory, and most runs never reach the deepest layers.
+pub(crate) struct Conv {
+    weights: Conv3x3Weights,
+    precision: Precision,
+    forward: OnceLock<ConvKernel>,
+    adjoint: OnceLock<ConvKernel>,
+}
+
+impl Conv {
+    /// The convolution (bias included).
+    pub(crate) fn forward(&self) -> &ConvKernel {
+        self.forward
+            .get_or_init(|| ConvKernel::new(self.weights.clone(), self.precision))
+    }
+
+    /// The adjoint convolution (no bias): applied to an output gradient it gives the input
+    /// gradient of the convolution alone.
+    pub(crate) fn adjoint(&self) -> &ConvKernel {
+        self.adjoint
+            .get_or_init(|| ConvKernel::new(self.weights.adjoint(), self.precision))
+    }
+
+    /// Output channels.
+    pub(crate) fn cout(&self) -> usize {
+        self.weights.cout
+    }
 }
 
 impl Vgg19 {
     /// Builds the network from loaded weights, its convolutions running in `precision`.
-    pub fn new(weights: &VggWeights, device: &Device, precision: Precision) -> Result<Self> {
+    pub fn new(weights: &VggWeights, precision: Precision) -> Result<Self> {
         let mut convs = Vec::new();
         for (layer, &(b, i)) in weights.layers.iter().zip(CONVS.iter()) {
             let expected = format!("block{b}_conv{i}");
             if layer.name != expected {
-                return Err(Error::Usage(format!(
+                return Err(Error::Network(format!(
                     "weights list {} where {expected} was expected",
                     layer.name
                 )));
             }
-            convs.push(Conv3x3::new(
-                Conv3x3Weights {
+            convs.push(Conv {
+                weights: Conv3x3Weights {
                     cout: layer.cout,
                     cin: layer.cin,
                     w: layer.w.clone(),
                     bias: layer.b.clone(),
                 },
-                true,
                 precision,
-            ));
+                forward: OnceLock::new(),
+                adjoint: OnceLock::new(),
+            });
         }
-        Ok(Self {
-            convs,
-            device: device.clone(),
-            precision,
-        })
+        Ok(Self { convs, precision })
     }
 
     /// The precision the convolutions run in.
@@ -56,7 +85,7 @@ impl Vgg19 {
     }
 
     /// The convolutions, in network order.
-    pub(crate) fn convs(&self) -> &[Conv3x3] {
+    pub(crate) fn convs(&self) -> &[Conv] {
         &self.convs
     }
 
@@ -64,7 +93,7 @@ impl Vgg19 {
     pub(crate) fn check_layers(&self, layers: &[LayerId]) -> Result<usize> {
         let deepest = layers.iter().map(|l| l.0).max().unwrap_or(0);
         if deepest >= self.convs.len() {
-            return Err(Error::Usage(format!(
+            return Err(Error::Network(format!(
                 "layer {} is beyond the {} layers in these weights",
                 LayerId(deepest).name(),
                 self.convs.len()
@@ -73,42 +102,12 @@ impl Vgg19 {
         Ok(deepest)
     }
 
-    /// The device the network runs on.
-    pub fn device(&self) -> &Device {
-        &self.device
-    }
-
-    /// Number of layers available (13 or 16).
-    pub fn depth(&self) -> usize {
-        self.convs.len()
-    }
-
-    /// The outputs of `layers` (in that order) for a `[n, 3, h, w]` preprocessed batch.
-    /// Stops after the deepest requested layer.
-    pub fn features(&self, x: &Tensor, layers: &[LayerId]) -> Result<Vec<Tensor>> {
-        let deepest = self.check_layers(layers)?;
-        let mut outs: Vec<Option<Tensor>> = vec![None; layers.len()];
-        let mut h = x.clone();
-        for (i, conv) in self.convs[..=deepest].iter().enumerate() {
-            if i > 0 && CONVS[i].1 == 1 {
-                h = MaxPool2x2::apply(&h)?;
-            }
-            h = conv.apply(&h)?;
-            for (slot, l) in outs.iter_mut().zip(layers) {
-                if l.0 == i {
-                    *slot = Some(h.clone());
-                }
-            }
-        }
-        Ok(outs.into_iter().flatten().collect())
-    }
-
     /// An RGB image (0..255) as the network's input: `[1, 3, h, w]`, BGR, mean subtracted.
     pub fn preprocess(&self, image: &Rgb) -> Result<Tensor> {
         Ok(Tensor::from_vec(
             to_bgr_centered(image),
             (1, 3, image.height, image.width),
-            &self.device,
+            &Device::Cpu,
         )?)
     }
 }

@@ -182,12 +182,7 @@ mod tests {
     /// (as the frames of a video do), with the same values; blend weights need no recompute.
     #[test]
     fn grams_are_computed_once_per_size_and_shared() {
-        let model = Vgg19::new(
-            &random_weights(13),
-            &candle_core::Device::Cpu,
-            crate::Precision::F32,
-        )
-        .unwrap();
+        let model = Vgg19::new(&random_weights(13), crate::Precision::F32).unwrap();
         let styles = StyleTargets::new(vec![
             Style {
                 image: painting(1),

@@ -8,11 +8,11 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
-use super::conv3x3::Conv3x3Weights;
-use super::{Isa, Mask, Shared};
+use crate::conv::{Conv3x3Weights, ConvInput};
+use crate::{Isa, Shared};
 
 /// Output channels up to which this kernel is the better choice.
-pub const MAX_COUT: usize = 4;
+pub(crate) const MAX_COUT: usize = 4;
 /// Output rows per band.
 const BAND_ROWS: usize = 8;
 /// Pixels summed together.
@@ -23,23 +23,18 @@ thread_local! {
     static PLANE: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// `out[n, cout, h, w] = relu?(conv3x3(x · mask, weights) + bias)`, `cout ≤ MAX_COUT`.
-#[allow(clippy::too_many_arguments)]
-pub fn conv3x3(
-    x: &[f32],
-    mask: Mask,
-    n: usize,
-    h: usize,
-    w: usize,
+/// `out[n, cout, h, w] = relu?(conv3x3(x · mask, k) + bias)`, `cout ≤ MAX_COUT`, with code for
+/// `isa`; sizes are the caller's to check.
+pub(crate) fn convolve(
+    isa: Isa,
+    input: ConvInput,
     k: &Conv3x3Weights,
     relu: bool,
     out: &mut [f32],
 ) {
+    let ConvInput { x, mask, n, h, w } = input;
     let (cin, cout, hw) = (k.cin, k.cout, h * w);
     assert!(cout <= MAX_COUT, "conv_narrow: {cout} output channels");
-    assert_eq!(x.len(), n * cin * hw, "conv_narrow: input size");
-    assert_eq!(out.len(), n * cout * hw, "conv_narrow: output size");
-    mask.check(x.len());
     // Taps as [ci][ky][kx][MAX_COUT], zero for missing channels, so the sums are branch-free.
     let mut taps = vec![0.0f32; cin * 9 * MAX_COUT];
     for co in 0..cout {
@@ -52,7 +47,6 @@ pub fn conv3x3(
         .collect();
     let bands = h.div_ceil(BAND_ROWS);
     let o = Shared(out.as_mut_ptr());
-    let isa = Isa::get();
     (0..n * bands).into_par_iter().for_each(|job| {
         let (img, y0) = (job / bands, (job % bands) * BAND_ROWS);
         let rows = BAND_ROWS.min(h - y0);
@@ -70,7 +64,7 @@ pub fn conv3x3(
                     let off = ((img * cin + ci) * h + sy as usize) * w;
                     let dst = &mut plane[(ci * (rows + 2) + r) * pw + 1..][..w];
                     dst.copy_from_slice(&x[off..][..w]);
-                    mask.apply(off, dst);
+                    mask.apply(isa, off, dst);
                 }
             }
             let band = Band {
@@ -94,14 +88,24 @@ pub fn conv3x3(
 /// One band's inputs and what to do with its sums.
 #[derive(Clone, Copy)]
 struct Band<'a> {
+    /// The band's input rows with one row of halo each side, `[cin][rows + 2][pw]`, masked
+    /// and zero-padded.
     plane: &'a [f32],
+    /// Weights as `[cin][ky][kx][MAX_COUT]`.
     taps: &'a [f32],
+    /// `MAX_COUT` biases.
     bias: &'a [f32],
+    /// Input channels.
     cin: usize,
+    /// Output channels.
     cout: usize,
+    /// Output rows.
     rows: usize,
+    /// Image width.
     w: usize,
+    /// Padded width of a plane row.
     pw: usize,
+    /// Whether ReLU follows.
     relu: bool,
 }
 
@@ -147,7 +151,7 @@ dispatch!(sum_band_generic, sum_band_body, (b: Band, dst: *mut f32, hw: usize));
 /// supported by this CPU.
 unsafe fn sum_band(isa: Isa, b: Band, dst: *mut f32, hw: usize) {
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx512 {
+    if isa.has_avx512() {
         return sum_band_avx512(b, dst, hw);
     }
     sum_band_generic(isa, b, dst, hw)
@@ -191,34 +195,23 @@ unsafe fn sum_band_avx512(b: Band, dst: *mut f32, hw: usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::conv3x3::conv3x3_reference;
     use super::*;
-    use crate::testutil::Lcg;
+    use crate::testutil::{conv_reference, masked, Lcg};
+    use crate::Mask;
 
     #[test]
     fn matches_the_reference_with_and_without_a_mask() {
         let mut rng = Lcg(51);
         for &(n, cin, cout, h, w) in &[(1, 64, 3, 19, 37), (2, 5, 1, 1, 1), (1, 7, 4, 6, 2)] {
-            let k = Conv3x3Weights {
-                cout,
-                cin,
-                w: rng.vec(cout * cin * 9, 1.0),
-                bias: rng.vec(cout, 1.0),
-            };
+            let k = rng.conv(cout, cin, 1.0);
             let x = rng.vec(n * cin * h * w, 1.0);
             let m = rng.vec(x.len(), 1.0);
-            let xm: Vec<f32> = x
-                .iter()
-                .zip(&m)
-                .map(|(&v, &m)| if m > 0.0 { v } else { 0.0 })
-                .collect();
             for isa in Isa::supported() {
                 for relu in [false, true] {
-                    let want = conv3x3_reference(&xm, n, h, w, &k, relu);
+                    let want = conv_reference(&masked(&x, &m), n, h, w, &k, relu);
                     let mut got = vec![f32::NAN; want.len()];
-                    Isa::with(isa, || {
-                        conv3x3(&x, Mask::Positive(&m), n, h, w, &k, relu, &mut got)
-                    });
+                    let input = ConvInput::new(&x, n, h, w).masked(Mask::Positive(&m));
+                    convolve(isa, input, &k, relu, &mut got);
                     for (a, b) in got.iter().zip(&want) {
                         assert!(
                             (a - b).abs() <= 1e-5 * (cin * 9) as f32,
