@@ -293,7 +293,7 @@ fn add_gradient(g: &mut Option<Vec<f32>>, t: &Tensor, len: usize, layer: &LayerI
 mod tests {
     use super::*;
     use crate::testutil::{random_weights, Lcg};
-    use impasto_kernels::Precision;
+    use impasto_kernels::{Isa, Precision};
 
     /// `Σ_k <r_k, f_k>` over the features `f_k` of `layers` at `x`, in f64.
     fn loss(
@@ -353,6 +353,45 @@ mod tests {
                 "input {i}: finite difference {fd}, tape {} (gradients up to {scale})",
                 g[i]
             );
+        }
+    }
+
+    /// Every instruction set gives the same features and gradient, up to rounding (a model's
+    /// kernels are made for the set in force when they are first used).
+    #[test]
+    fn every_instruction_set_gives_the_same_pass() {
+        let layers = [LayerId(1), LayerId(4)];
+        let (h, w) = (21, 18);
+        let x = Lcg(7).vec(3 * h * w, 50.0);
+        let pass = || {
+            let model = Vgg19::new(&random_weights(5), Precision::F32).unwrap();
+            let (feats, mut tape) = model.forward(&x, h, w, &layers).unwrap();
+            let grad = model
+                .backward(&mut tape, &layers, &mut |k| {
+                    let f = &feats[k].0;
+                    Ok(Some(Tensor::from_vec(f.clone(), f.len(), &Device::Cpu)?))
+                })
+                .unwrap();
+            (feats, grad)
+        };
+        let close = |a: &[f32], b: &[f32], what: &str| {
+            let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            let err = a
+                .iter()
+                .zip(b)
+                .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+            assert!(
+                err <= 1e-4 * scale,
+                "{what}: error {err} against values up to {scale}"
+            );
+        };
+        let (want_feats, want_grad) = pass();
+        for isa in Isa::supported() {
+            let (feats, grad) = Isa::with(isa, pass);
+            for ((f, _), (want, _)) in feats.iter().zip(&want_feats) {
+                close(f, want, &format!("{isa:?} features"));
+            }
+            close(&grad, &want_grad, &format!("{isa:?} gradient"));
         }
     }
 

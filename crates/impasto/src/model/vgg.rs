@@ -23,8 +23,9 @@ pub struct Vgg19 {
     precision: Precision,
 }
 
-/// One convolution of the network (ReLU after), its kernels prepared on first use:
-/// transformed weights cost memory, and most runs never reach the deepest layers.
+/// One convolution of the network (ReLU after), its kernels prepared on first use (for the
+/// instruction set in force then): transformed weights cost memory, and most runs never reach
+/// the deepest layers.
 pub(crate) struct Conv {
     weights: Conv3x3Weights,
     precision: Precision,
