@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use impasto::model::layers::parse_weighted_layers;
+use impasto::parse_weighted_layers;
 use impasto::{LossWeights, Optimizer, Setting, Settings, Style, StyleTargets};
 use impasto_io::codec::{self as io, Limits};
 use impasto_io::Result;

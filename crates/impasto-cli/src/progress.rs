@@ -1,6 +1,6 @@
 //! The progress bar: scale, iteration, losses and ETA, on stderr.
 
-use impasto::session::Report;
+use impasto::Report;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Ticks per bar; the position is the pixel-weighted fraction of work done.

@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use impasto::model::vgg::Vgg19;
 use impasto::Precision;
+use impasto::Vgg19;
 use impasto_io::weights::{self, fetch};
 use impasto_io::Error;
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use impasto::model::vgg::Vgg19;
+use impasto::Vgg19;
 use impasto_studio::protocol::{ClientMsg, Controls, ServerMsg};
 use impasto_studio::{Config, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

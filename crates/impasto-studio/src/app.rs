@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use impasto::model::vgg::Vgg19;
+use impasto::Vgg19;
 
 use crate::assets;
 use crate::client::{Client, Shared, MAX_STYLES};

@@ -7,8 +7,8 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use impasto::image::Rgb;
-use impasto::model::vgg::Vgg19;
 use impasto::settings::DEFAULT_ITERS;
+use impasto::Vgg19;
 use tempfile::TempDir;
 
 use crate::error::Error;

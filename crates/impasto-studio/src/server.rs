@@ -4,7 +4,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use impasto::model::vgg::Vgg19;
+use impasto::Vgg19;
 
 use crate::app::App;
 use crate::config::Config;

@@ -2,7 +2,7 @@
 
 use std::cell::Cell;
 
-use impasto::session::Report;
+use impasto::Report;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// A bar over the frames; hidden when stderr is not a terminal.

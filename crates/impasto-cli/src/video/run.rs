@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use impasto::image::Rgb;
-use impasto::model::vgg::Vgg19;
+use impasto::Vgg19;
 use std::sync::Arc;
 
 use impasto::video::{VideoSettings, VideoStylizer, WarpingError};

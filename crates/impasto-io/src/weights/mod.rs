@@ -16,7 +16,7 @@ use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use impasto::model::weights::{ConvWeights, VggWeights};
+use impasto::{ConvWeights, VggWeights};
 
 use torch_legacy::{RawDType, RawTensor};
 
@@ -59,8 +59,8 @@ pub(crate) const FIX: &str =
 
 /// VGG19 built from the weights file at `path` (see [`load`]), its convolutions running in
 /// `precision`.
-pub fn load_vgg(path: &Path, precision: impasto::Precision) -> Result<impasto::model::vgg::Vgg19> {
-    Ok(impasto::model::vgg::Vgg19::new(&load(path)?, precision)?)
+pub fn load_vgg(path: &Path, precision: impasto::Precision) -> Result<impasto::Vgg19> {
+    Ok(impasto::Vgg19::new(&load(path)?, precision)?)
 }
 
 /// Loads from an explicit path: either the legacy `.bin` (verified by sha256, then converted

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use impasto::model::vgg::Vgg19;
+use impasto::Vgg19;
 use impasto_studio::protocol::{ClientMsg, Controls, Frame, ServerMsg};
 use impasto_studio::{Config, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

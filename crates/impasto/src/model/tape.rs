@@ -70,7 +70,7 @@ struct Pass {
 impl Vgg19 {
     /// The outputs of `layers` (in that order) for a `[n, 3, h, w]` preprocessed batch, each
     /// `[n, c, h', w']`. Stops after the deepest requested layer.
-    pub fn features(&self, x: &Tensor, layers: &[LayerId]) -> Result<Vec<Tensor>> {
+    pub(crate) fn features(&self, x: &Tensor, layers: &[LayerId]) -> Result<Vec<Tensor>> {
         let (n, c, h, w) = x.dims4()?;
         if c != 3 {
             return Err(Error::Internal(format!(
@@ -87,7 +87,7 @@ impl Vgg19 {
 
     /// Runs `x` (`[3, h, w]`, preprocessed) to the deepest of `layers` and returns their
     /// outputs, in the order asked, with a tape for [`Vgg19::backward`].
-    pub fn forward(
+    pub(crate) fn forward(
         &self,
         x: &[f32],
         h: usize,
@@ -191,7 +191,7 @@ impl Vgg19 {
     /// the output of `layers[k]` (the layers given to [`Vgg19::forward`]) is `grad_of(k)`
     /// (`None` where the loss does not use it). `grad_of` is called once per layer, deepest
     /// first, when the pass reaches the layer; its tensor is added in place, not copied.
-    pub fn backward(
+    pub(crate) fn backward(
         &self,
         tape: &mut Tape,
         layers: &[LayerId],

@@ -104,7 +104,7 @@ impl Vgg19 {
     }
 
     /// An RGB image (0..255) as the network's input: `[1, 3, h, w]`, BGR, mean subtracted.
-    pub fn preprocess(&self, image: &Rgb) -> Result<Tensor> {
+    pub(crate) fn preprocess(&self, image: &Rgb) -> Result<Tensor> {
         Ok(Tensor::from_vec(
             to_bgr_centered(image),
             (1, 3, image.height, image.width),

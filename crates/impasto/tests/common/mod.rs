@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use impasto::image::Rgb;
-use impasto::model::vgg::Vgg19;
 use impasto::Precision;
+use impasto::Vgg19;
 use impasto_io::codec as io;
 use impasto_io::weights;
 
