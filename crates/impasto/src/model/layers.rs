@@ -23,7 +23,8 @@ pub const CONVS: [(u8, u8); 16] = [
     (5, 4),
 ];
 
-/// One VGG19 layer output (after its ReLU), by position in [`CONVS`].
+/// One VGG19 layer output (after its ReLU), by position among the 16 convolutions
+/// (`relu1_1` is 0, `relu5_1` is 12).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LayerId(pub usize);
 

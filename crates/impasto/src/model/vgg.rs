@@ -15,9 +15,9 @@ use impasto_kernels::Precision;
 /// The ImageNet mean the Caffe VGG19 weights expect, in BGR order, on a 0..255 scale.
 pub const MEAN_BGR: [f32; 3] = [103.939, 116.779, 123.68];
 
-/// VGG19 with constant weights, run on the CPU by [`impasto_kernels`]: the forward pass
-/// ([`Vgg19::features`], [`Vgg19::forward`]) and the backward pass ([`Vgg19::backward`]) are in
-/// [`super::tape`].
+/// VGG19 with constant weights, run on the CPU by [`impasto_kernels`]. Build it from
+/// [`VggWeights`] (which `impasto-io` reads from the weights file) and hand it to sessions; its
+/// forward and backward passes (`tape.rs`) are the engine's own.
 pub struct Vgg19 {
     convs: Vec<Conv>,
     precision: Precision,
