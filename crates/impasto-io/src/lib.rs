@@ -2,6 +2,8 @@
 //! process-starting dependencies stay at the edge: image files ([`codec`]), video through the
 //! `ffmpeg` program ([`video`]), and the VGG19 weights file ([`weights`]).
 
+#![warn(missing_docs)]
+
 pub mod atomic;
 pub mod codec;
 pub mod error;
