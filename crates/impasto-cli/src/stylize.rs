@@ -14,30 +14,12 @@ use crate::args::StylizeArgs;
 use crate::look;
 use crate::progress::Progress;
 
-/// Checks the output path before any work: supported extension, existing directory.
+/// Checks the output path before any work: a type [`io::save`] writes, in a folder that exists.
 fn check_output(out: &Path) -> Result<()> {
-    let ext = out
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    if !matches!(ext.as_deref(), Some("png" | "jpg" | "jpeg")) {
-        return Err(Error::Usage(format!(
-            "{}: unsupported output type; use a .png or .jpg name",
-            out.display()
-        )));
-    }
-    let dir = out
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    if !dir.is_dir() {
-        return Err(Error::Usage(format!(
-            "{}: the output folder {} does not exist; create it first",
-            out.display(),
-            dir.display()
-        )));
-    }
-    Ok(())
+    io::Format::for_path(out, io::BitDepth::Eight)?;
+    impasto_io::atomic::output_dir(out)
+        .map(|_| ())
+        .map_err(|e| Error::Usage(e.to_string()))
 }
 
 /// Saves `img` (with the content's alpha, resized, if it had one).

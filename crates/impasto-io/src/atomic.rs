@@ -1,9 +1,10 @@
-//! Writing files atomically: the contents go into a temporary file beside the target, are
-//! flushed to disk, and the file is renamed over the target. A reader never sees a half-written
-//! file, and a failure leaves any earlier file as it was (the temporary file is removed).
+//! Writing files (and folders) atomically: the contents go into a temporary file beside the
+//! target, are flushed to disk, and the file is renamed over the target. A reader never sees a
+//! half-written file, and a failure leaves any earlier file as it was (the temporary file is
+//! removed).
 //!
 //! The new file gets the permissions of the file it replaces, or `rw-r--r--` when there was
-//! none (temporary files are created private).
+//! none (`rwxr-xr-x` for a folder; temporary files are created private).
 
 use std::fs::File;
 use std::io::Write;
@@ -41,6 +42,46 @@ pub fn write_via<T>(path: &Path, fill: impl FnOnce(&Path) -> Result<T>) -> Resul
     let tmp = temp_file(path, &ext)?.into_temp_path();
     let value = fill(&tmp)?;
     commit(tmp, path)?;
+    Ok(value)
+}
+
+/// Writes the folder `path` atomically: `fill` fills an empty temporary folder beside it, which
+/// then takes the place of `path`. An existing `path` is moved aside first and removed once the
+/// new folder is in place (or moved back if that fails); the caller decides whether it may be
+/// replaced at all.
+pub fn write_dir<T>(path: &Path, fill: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
+    let out = |source| Error::output(path, source);
+    let parent = output_dir(path)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp_dir = |suffix: &str| {
+        Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(suffix)
+            .tempdir_in(&parent)
+            .map_err(out)
+    };
+    let tmp = temp_dir(".tmp")?;
+    let value = fill(tmp.path())?;
+    let existing = std::fs::symlink_metadata(path).ok();
+    set_permissions(tmp.path(), path, 0o755);
+    if existing.is_some() {
+        // Into a temporary folder that removes it when dropped.
+        let old = temp_dir(".old")?;
+        let aside = old.path().join(&name);
+        std::fs::rename(path, &aside).map_err(out)?;
+        if let Err(e) = std::fs::rename(tmp.path(), path) {
+            let _ = std::fs::rename(&aside, path);
+            return Err(out(e));
+        }
+    } else {
+        std::fs::rename(tmp.path(), path).map_err(out)?;
+    }
+    // Renamed away: nothing left for the guard to remove.
+    let _ = tmp.keep();
+    sync_dir(path);
     Ok(value)
 }
 
@@ -82,26 +123,26 @@ fn temp_file(path: &Path, suffix: &str) -> Result<NamedTempFile> {
 /// Flushes the finished temporary file to disk and renames it over `path`.
 fn commit(tmp: TempPath, path: &Path) -> Result<()> {
     let out = |source| Error::output(path, source);
-    set_permissions(&tmp, path);
+    set_permissions(&tmp, path, 0o644);
     File::open(&tmp).and_then(|f| f.sync_all()).map_err(out)?;
     tmp.persist(path).map_err(|e| out(e.error))?;
     sync_dir(path);
     Ok(())
 }
 
-/// Gives the new file the permissions of the file it replaces, or `rw-r--r--` for a new file.
-/// Best effort: failure leaves them private.
+/// Gives the new file (or folder) the permissions of the one it replaces, or `mode` when there
+/// is none. Best effort: failure leaves them private.
 #[cfg(unix)]
-fn set_permissions(tmp: &Path, target: &Path) {
+fn set_permissions(tmp: &Path, target: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     let perms = std::fs::metadata(target)
         .map(|m| m.permissions())
-        .unwrap_or_else(|_| std::fs::Permissions::from_mode(0o644));
+        .unwrap_or_else(|_| std::fs::Permissions::from_mode(mode));
     let _ = std::fs::set_permissions(tmp, perms);
 }
 
 #[cfg(not(unix))]
-fn set_permissions(_tmp: &Path, _target: &Path) {}
+fn set_permissions(_tmp: &Path, _target: &Path, _mode: u32) {}
 
 /// Flushes the rename itself to disk. Best effort: the file is already in place.
 #[cfg(unix)]
@@ -166,6 +207,28 @@ mod tests {
         assert_eq!(seen.parent(), Some(dir.path()));
         assert_eq!(std::fs::read(&p).unwrap(), b"video");
         assert_eq!(names(dir.path()), ["clip.mp4"]);
+    }
+
+    #[test]
+    fn a_folder_is_put_in_place_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("frames");
+        let fill = |files: &'static [&'static str]| {
+            move |tmp: &Path| {
+                for f in files {
+                    std::fs::write(tmp.join(f), f).map_err(|e| Error::output(tmp, e))?;
+                }
+                Ok(())
+            }
+        };
+        write_dir(&p, fill(&["a", "b"])).unwrap();
+        assert_eq!(names(&p), ["a", "b"]);
+        write_dir(&p, fill(&["c"])).unwrap();
+        assert_eq!(names(&p), ["c"]);
+        let r: Result<()> = write_dir(&p, |_| Err(Error::Usage("stop".into())));
+        assert!(r.is_err());
+        assert_eq!(names(&p), ["c"]);
+        assert_eq!(names(dir.path()), ["frames"]);
     }
 
     #[cfg(unix)]

@@ -35,7 +35,7 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
             "not a PNG or JPEG image (found {found}); convert it to PNG or JPEG"
         ))
     })?;
-    if let Some((width, height)) = png_size(bytes) {
+    if let Some((width, height)) = png_size(format, bytes) {
         limits.check(width, height, 0)?;
     }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
@@ -54,8 +54,9 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
 
 /// The size a PNG's header (its first chunk, `IHDR`) declares. The PNG decoder reads on to the
 /// image data before it tells the size, so the limits are checked on this first.
-fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
-    let ihdr = bytes
+fn png_size(format: ImageFormat, bytes: &[u8]) -> Option<(u32, u32)> {
+    let ihdr = (format == ImageFormat::Png)
+        .then_some(bytes)?
         .get(8..24)
         .filter(|h| h.starts_with(&[0, 0, 0, 13]) && &h[4..8] == b"IHDR")?;
     let be = |b: &[u8]| u32::from_be_bytes(b.try_into().expect("4 bytes"));

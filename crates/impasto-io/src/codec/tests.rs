@@ -145,12 +145,7 @@ fn palette_png_loads() {
 
 /// A minimal 2x1 8-bit indexed PNG, pixels = [0, 1], palette = [red, blue].
 fn indexed_png() -> Vec<u8> {
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&2u32.to_be_bytes());
-    ihdr.extend_from_slice(&1u32.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 3, 0, 0, 0]);
-    chunk(&mut out, b"IHDR", &ihdr);
+    let mut out = png_start(2, 1, 3);
     chunk(&mut out, b"PLTE", &[255, 0, 0, 0, 0, 255]);
     // zlib stream, stored (uncompressed) block of the filtered row [0, 0, 1].
     let raw = [0u8, 0, 1];
@@ -159,6 +154,17 @@ fn indexed_png() -> Vec<u8> {
     z.extend_from_slice(&adler32(&raw).to_be_bytes());
     chunk(&mut out, b"IDAT", &z);
     chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+/// A PNG's signature and header (IHDR) for a `width`×`height` image of 8-bit samples of
+/// `colour_type` (2 RGB, 3 indexed).
+fn png_start(width: u32, height: u32, colour_type: u8) -> Vec<u8> {
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = width.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, colour_type, 0, 0, 0]);
+    chunk(&mut out, b"IHDR", &ihdr);
     out
 }
 
@@ -309,12 +315,7 @@ fn truncated_files_are_input_errors() {
 
 #[test]
 fn decompression_bomb_is_too_large() {
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&100_000u32.to_be_bytes());
-    ihdr.extend_from_slice(&100_000u32.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    chunk(&mut out, b"IHDR", &ihdr);
+    let mut out = png_start(100_000, 100_000, 2);
     chunk(&mut out, b"IEND", &[]);
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("bomb.png");

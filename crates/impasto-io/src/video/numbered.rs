@@ -43,53 +43,26 @@ pub(super) fn count_numbered(dir: &Path) -> Result<usize> {
     Ok(n)
 }
 
-/// Writes frames `0..count` of `frames` as the folder `out`: copied into a temporary folder
-/// beside it that is renamed into place, so a failure leaves any previous `out` as it was.
-/// An existing `out` is replaced only if it holds nothing but numbered frames.
+/// Writes frames `0..count` of `frames` as the folder `out`, atomically
+/// ([`atomic::write_dir`]). An existing `out` is replaced only if it holds nothing but
+/// numbered frames.
 pub(super) fn write_folder(frames: &Path, count: usize, out: &Path) -> Result<()> {
-    let out_err = |source: std::io::Error| Error::Output {
-        path: out.to_path_buf(),
-        source,
-    };
-    let Some(name) = out.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+    if out.file_name().is_none() {
         return Err(Error::Usage(format!(
             "{}: not a folder name to write frames to; give a path such as out/frames",
             out.display()
         )));
-    };
-    let parent = atomic::output_dir(out)?;
-    let existing = std::fs::symlink_metadata(out).ok();
-    if let Some(m) = &existing {
-        check_replaceable(out, m)?;
     }
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.tmp"))
-        .tempdir_in(&parent)
-        .map_err(out_err)?;
-    for i in 0..count {
-        std::fs::copy(numbered_frame(frames, i), tmp.path().join(numbered_name(i)))
-            .map_err(out_err)?;
+    if let Ok(m) = std::fs::symlink_metadata(out) {
+        check_replaceable(out, &m)?;
     }
-    set_folder_permissions(tmp.path(), existing.as_ref());
-    if existing.is_some() {
-        // Move the old folder aside (into a temporary folder that removes it when dropped),
-        // put the new one in place, and move the old one back if that fails.
-        let old = tempfile::Builder::new()
-            .prefix(&format!(".{name}.old"))
-            .tempdir_in(&parent)
-            .map_err(out_err)?;
-        let aside = old.path().join(&name);
-        std::fs::rename(out, &aside).map_err(out_err)?;
-        if let Err(e) = std::fs::rename(tmp.path(), out) {
-            let _ = std::fs::rename(&aside, out);
-            return Err(out_err(e));
+    atomic::write_dir(out, |tmp| {
+        for i in 0..count {
+            std::fs::copy(numbered_frame(frames, i), tmp.join(numbered_name(i)))
+                .map_err(|source| Error::output(out, source))?;
         }
-    } else {
-        std::fs::rename(tmp.path(), out).map_err(out_err)?;
-    }
-    // Renamed away: nothing left for the guard to remove.
-    let _ = tmp.keep();
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Refuses to replace anything but an earlier folder output.
@@ -121,20 +94,6 @@ fn check_replaceable(out: &Path, meta: &std::fs::Metadata) -> Result<()> {
     }
     Ok(())
 }
-
-/// Gives a new output folder the permissions of the folder it replaces, or `rwxr-xr-x`
-/// (temporary folders are created private). Best effort.
-#[cfg(unix)]
-fn set_folder_permissions(dir: &Path, replaced: Option<&std::fs::Metadata>) {
-    use std::os::unix::fs::PermissionsExt;
-    let perms = replaced
-        .map(|m| m.permissions())
-        .unwrap_or_else(|| std::fs::Permissions::from_mode(0o755));
-    let _ = std::fs::set_permissions(dir, perms);
-}
-
-#[cfg(not(unix))]
-fn set_folder_permissions(_dir: &Path, _replaced: Option<&std::fs::Metadata>) {}
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,6 @@
 //! JPEG: the segments whole up to the end marker, and each sequential scan's data complete.
 
-use super::jpeg_entropy::{end_of_data, walk, Damage};
+use super::jpeg_entropy::{end_of_data, next_marker, walk, Damage, Marker};
 use super::jpeg_frame::{Frame, Scan};
 use super::jpeg_huffman::Tables;
 use super::FIX;
@@ -13,8 +13,8 @@ pub(super) fn check(bytes: &[u8]) -> Result<(), String> {
     let mut restart_interval = 0;
     let mut scans = 0;
     loop {
-        let (code, at) = next_marker(bytes, pos).ok_or_else(|| ends_early(None))?;
-        pos = at;
+        let Marker { code, after, .. } = next_marker(bytes, pos).ok_or_else(|| ends_early(None))?;
+        pos = after;
         match code {
             0xD9 if scans > 0 => return Ok(()),
             0xD9 => return Err(format!("the JPEG holds no image data; {FIX}")),
@@ -22,12 +22,13 @@ pub(super) fn check(bytes: &[u8]) -> Result<(), String> {
             0x01 | 0xD0..=0xD8 => continue,
             _ => {}
         }
+        // A segment: its length (counting the length's two bytes), then its body.
         let seg = bytes
-            .get(at..at + 2)
+            .get(after..after + 2)
             .map(|n| usize::from(u16::from_be_bytes([n[0], n[1]])))
-            .and_then(|len| bytes.get(at + 2..at + len.max(2)))
+            .and_then(|len| bytes.get(after + 2..after + len.max(2)))
             .ok_or_else(|| ends_early(None))?;
-        pos = at + 2 + seg.len();
+        pos = after + 2 + seg.len();
         match code {
             // Sequential Huffman-coded frames are walked; others (progressive, ...) are not.
             0xC0 | 0xC1 => frame = Frame::parse(seg),
@@ -75,19 +76,6 @@ fn scan_end(
     walked
         .or_else(|| end_of_data(bytes, pos))
         .ok_or_else(|| ends_early(None))
-}
-
-/// The marker at or after `pos` (fill bytes and stray bytes before it passed over, as decoders
-/// do): its code and the position after it.
-fn next_marker(bytes: &[u8], mut pos: usize) -> Option<(u8, usize)> {
-    loop {
-        let ff = pos + bytes.get(pos..)?.iter().position(|&b| b == 0xFF)?;
-        let code_at = ff + bytes[ff..].iter().position(|&b| b != 0xFF)?;
-        if bytes[code_at] != 0 {
-            return Some((bytes[code_at], code_at + 1));
-        }
-        pos = code_at + 1;
-    }
 }
 
 /// The message for data that ends early; `rows` says how many of the image's rows are there

@@ -19,17 +19,44 @@ pub(super) enum Damage {
     },
 }
 
+/// A marker: `FF` (with any fill `FF`s) and a code other than `00`.
+pub(super) struct Marker {
+    /// Where its first `FF` is.
+    pub at: usize,
+    /// Its code (`D9` for the end of the image, ...).
+    pub code: u8,
+    /// Where what follows it starts.
+    pub after: usize,
+}
+
+/// The first marker at or after `pos`, stray bytes before it passed over as decoders do
+/// (stuffed `FF 00` pairs are data, not markers).
+pub(super) fn next_marker(data: &[u8], mut pos: usize) -> Option<Marker> {
+    loop {
+        let at = pos + data.get(pos..)?.iter().position(|&b| b == 0xFF)?;
+        let code_at = at + data[at..].iter().position(|&b| b != 0xFF)?;
+        let (code, after) = (data[code_at], code_at + 1);
+        if code != 0 {
+            return Some(Marker { at, code, after });
+        }
+        pos = after;
+    }
+}
+
 /// Where the entropy-coded data starting at `pos` ends: the position of the next marker that
 /// is not a restart marker, or `None` if the data runs to the end.
 pub(super) fn end_of_data(data: &[u8], mut pos: usize) -> Option<usize> {
     loop {
-        let ff = pos + data.get(pos..)?.iter().position(|&b| b == 0xFF)?;
-        let code_at = ff + data[ff..].iter().position(|&b| b != 0xFF)?;
-        match data[code_at] {
-            0x00 | 0xD0..=0xD7 => pos = code_at + 1,
-            _ => return Some(ff),
+        let m = next_marker(data, pos)?;
+        if !is_restart(m.code) {
+            return Some(m.at);
         }
+        pos = m.after;
     }
+}
+
+fn is_restart(code: u8) -> bool {
+    (0xD0..=0xD7).contains(&code)
 }
 
 /// Walks the sequential Huffman-coded scan starting at `pos` (just after its header), with
@@ -193,35 +220,14 @@ impl<'a> Bits<'a> {
     /// last byte is padding); false if the data ends otherwise.
     fn restart(&mut self) -> bool {
         (self.buf, self.count, self.real) = (0, 0, 0);
-        if !self.ended {
-            // Data beyond what the interval needs: passed over, as decoders do.
-            let Some(end) = skip_to_marker(self.data, self.pos) else {
-                return false;
-            };
-            self.pos = end;
-        }
-        let code_at = self.data[self.pos..]
-            .iter()
-            .position(|&b| b != 0xFF)
-            .map(|i| self.pos + i);
-        match code_at.map(|i| (i, self.data[i])) {
-            Some((i, 0xD0..=0xD7)) => {
-                self.pos = i + 1;
+        // Data beyond what the interval needs is passed over, as decoders do.
+        match next_marker(self.data, self.pos) {
+            Some(m) if is_restart(m.code) => {
+                self.pos = m.after;
                 self.ended = false;
                 true
             }
             _ => false,
         }
-    }
-}
-
-/// The position of the next marker (an `FF` not followed by `00`) from `pos`.
-fn skip_to_marker(data: &[u8], mut pos: usize) -> Option<usize> {
-    loop {
-        let ff = pos + data.get(pos..)?.iter().position(|&b| b == 0xFF)?;
-        if data.get(ff + 1) != Some(&0x00) {
-            return Some(ff);
-        }
-        pos = ff + 2;
     }
 }
