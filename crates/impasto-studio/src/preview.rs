@@ -1,32 +1,19 @@
 //! Preview frames: the image as a small JPEG data URL, and cheap quality numbers.
 
 use base64::Engine as _;
-use image::codecs::jpeg::JpegEncoder;
-use image::{ExtendedColorType, ImageEncoder};
 use impasto::image::{resize, Rgb};
 use impasto::metrics::ssim::ssim_rgb_luma;
+use impasto_io::codec::{encode, Format};
 
 /// JPEG quality of preview frames.
 const PREVIEW_QUALITY: u8 = 85;
 
 /// `img` as a `data:image/jpeg;base64,...` URL.
 pub fn jpeg_data_url(img: &Rgb) -> Result<String, String> {
-    let [r, g, b] = img.planes();
-    let mut px = Vec::with_capacity(3 * img.pixel_count());
-    for i in 0..img.pixel_count() {
-        for p in [r, g, b] {
-            px.push(p[i].clamp(0.0, 255.0).round() as u8);
-        }
-    }
-    let mut jpeg = Vec::new();
-    JpegEncoder::new_with_quality(&mut jpeg, PREVIEW_QUALITY)
-        .write_image(
-            &px,
-            img.width as u32,
-            img.height as u32,
-            ExtendedColorType::Rgb8,
-        )
-        .map_err(|e| format!("cannot encode the preview: {e}"))?;
+    let format = Format::Jpeg {
+        quality: PREVIEW_QUALITY,
+    };
+    let jpeg = encode(img, None, format).map_err(|e| format!("cannot encode the preview: {e}"))?;
     Ok(format!(
         "data:image/jpeg;base64,{}",
         base64::engine::general_purpose::STANDARD.encode(jpeg)
