@@ -24,6 +24,11 @@ impl From<impasto::Error> for Failure {
         use impasto::Error as E;
         let message = match &e {
             E::Setting {
+                setting: impasto::Setting::Styles,
+                value,
+                allowed,
+            } => format!("the style weights {value} (--style PATH:WEIGHT) are invalid: {allowed}"),
+            E::Setting {
                 setting,
                 value,
                 allowed,

@@ -12,7 +12,7 @@ pub fn control(setting: Setting) -> &'static str {
         Setting::StyleWeight => "β (style weight)",
         Setting::TvWeight => "γ (TV weight)",
         Setting::StyleScale => "the style scale",
-        Setting::Styles => "the style blend weights",
+        Setting::Styles => "the styles",
         Setting::ContentLayers
         | Setting::StyleLayers
         | Setting::LearningRate
@@ -26,6 +26,11 @@ pub fn control(setting: Setting) -> &'static str {
 /// `e` in the page's terms.
 pub fn describe(e: &Error) -> String {
     match e {
+        Error::Setting {
+            setting: Setting::Styles,
+            value,
+            allowed,
+        } => format!("the style blend weights {value} are invalid: {allowed}"),
         Error::Setting {
             setting,
             value,

@@ -146,7 +146,7 @@ pub(crate) fn check_weights(weights: &[f32]) -> Result<()> {
             .join(", ");
         return Err(Error::setting(
             Setting::Styles,
-            format!("weights {text}"),
+            text,
             "blend weights must be ≥ 0 and not all 0, e.g. 0.7 and 0.3",
         ));
     }
