@@ -32,8 +32,10 @@ pub struct Losses {
     pub gram_cosine: f64,
 }
 
-/// What the losses compare against.
+/// What the losses compare against, at one scale.
 pub struct Targets<'a> {
+    /// Width and height of the image the targets were made for.
+    pub size: (usize, usize),
     /// Content features, one per content layer of the settings.
     pub content: &'a [Tensor],
     /// Style Gram matrices, one per style layer of the settings.
@@ -44,16 +46,16 @@ pub struct Targets<'a> {
     pub prior: Option<&'a Prior>,
 }
 
-/// The objective and its gradient at `x` (BGR, mean subtracted, `[1, 3, h, w]`).
+/// The objective and its gradient at `x` (BGR, mean subtracted, `[1, 3, h, w]` at the
+/// targets' size).
 pub fn evaluate(
     model: &Vgg19,
     s: &Settings,
     targets: &Targets,
     x: &[f32],
-    w: usize,
-    h: usize,
 ) -> Result<(Losses, Vec<f32>)> {
-    let (mut losses, mut g) = evaluate_network(model, s, targets, x, w, h)?;
+    let (w, h) = targets.size;
+    let (mut losses, mut g) = evaluate_network(model, s, targets, x)?;
     if let Some(p) = targets.prior {
         if p.size() != (w, h) {
             return Err(Error::Internal(format!(
@@ -74,9 +76,8 @@ fn evaluate_network(
     s: &Settings,
     targets: &Targets,
     x: &[f32],
-    w: usize,
-    h: usize,
 ) -> Result<(Losses, Vec<f32>)> {
+    let (w, h) = targets.size;
     let dev = &Device::Cpu;
     let layers = s.layers();
     let image = Var::from_vec(x.to_vec(), (1, 3, h, w), dev)?;

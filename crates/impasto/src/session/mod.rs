@@ -317,19 +317,13 @@ impl<'m> Session<'m> {
         }
         let sc = self.scale.as_ref().expect("scale built above");
         let targets = Targets {
+            size: (sc.width, sc.height),
             content: &sc.content_feats,
             style: &sc.style_grams,
             style_weight: self.style_weight(),
             prior: self.prior_at(self.stage),
         };
-        let (l, _) = evaluate(
-            self.model,
-            &self.settings,
-            &targets,
-            &sc.x,
-            sc.width,
-            sc.height,
-        )?;
+        let (l, _) = evaluate(self.model, &self.settings, &targets, &sc.x)?;
         Ok(l)
     }
 
@@ -364,13 +358,14 @@ impl<'m> Session<'m> {
         let (w, h) = (sc.width, sc.height);
         let mut last = Losses::default();
         let targets = Targets {
+            size: (w, h),
             content: &sc.content_feats,
             style: &sc.style_grams,
             style_weight: beta,
             prior,
         };
         let mut objective = |x: &[f32]| -> Result<(f64, Vec<f32>)> {
-            let (l, g) = evaluate(model, settings, &targets, x, w, h)?;
+            let (l, g) = evaluate(model, settings, &targets, x)?;
             last = l;
             Ok((l.total, g))
         };
