@@ -1,6 +1,8 @@
-//! Hand-written CPU kernels for the VGG path: 3×3 convolutions ([`conv`]), Gram matrices
-//! ([`gram`]), 2×2 max-pools ([`maxpool`]) and ReLU masks ([`bits`]). They know nothing of
-//! tensors or autodiff.
+//! Hand-written CPU kernels. For the VGG path: 3×3 convolutions ([`conv`]), Gram matrices
+//! ([`gram`]), 2×2 max-pools ([`maxpool`]) and ReLU masks ([`bits`]). For the feed-forward
+//! networks, with their gradients: convolutions of any size and stride ([`conv2d`]), instance
+//! normalisation ([`norm`]), padding ([`pad`]) and upsampling ([`resample`]). They know nothing
+//! of tensors or autodiff.
 //!
 //! Every kernel runs with the instruction set [`Isa::get`] gives, which tests and benchmarks
 //! can force with [`Isa::with`]; the products run in a [`Precision`].
@@ -37,6 +39,7 @@ macro_rules! dispatch {
 
 pub mod bits;
 pub mod conv;
+pub mod conv2d;
 mod gemm;
 pub mod gram;
 mod im2col;
@@ -44,7 +47,10 @@ mod isa;
 mod mask;
 pub mod maxpool;
 mod narrow;
+pub mod norm;
+pub mod pad;
 mod precision;
+pub mod resample;
 mod winograd;
 
 #[cfg(test)]

@@ -321,3 +321,57 @@ pub(crate) fn check_band<K: Kernel>(
         }
     }
 }
+
+/// A matrix in memory with any row and column strides (a transpose is a swap of strides).
+#[derive(Clone, Copy)]
+pub(crate) struct Strided<P> {
+    /// Element `(0, 0)`.
+    pub(crate) ptr: P,
+    /// Row stride.
+    pub(crate) rs: usize,
+    /// Column stride.
+    pub(crate) cs: usize,
+}
+
+impl<P> Strided<P> {
+    /// A row-major matrix with row stride `ld`.
+    pub(crate) fn rows(ptr: P, ld: usize) -> Self {
+        Self { ptr, rs: ld, cs: 1 }
+    }
+}
+
+/// `dst = a · b` (or `dst += a · b` with `accumulate`) for `a` (`m × k`), `b` (`k × n`) and
+/// `dst` (`m × n`) with any strides, on this thread, by the `gemm` crate (which picks its
+/// AVX-512, AVX2+FMA or portable kernel at run time).
+///
+/// # Safety
+/// Each pointer must be valid for its elements at its strides.
+pub(crate) unsafe fn gemm_strided(
+    (m, n, k): (usize, usize, usize),
+    dst: Strided<*mut f32>,
+    a: Strided<*const f32>,
+    b: Strided<*const f32>,
+    accumulate: bool,
+) {
+    gemm::gemm(
+        m,
+        n,
+        k,
+        dst.ptr,
+        dst.cs as isize,
+        dst.rs as isize,
+        accumulate,
+        a.ptr,
+        a.cs as isize,
+        a.rs as isize,
+        b.ptr,
+        b.cs as isize,
+        b.rs as isize,
+        1.0,
+        1.0,
+        false,
+        false,
+        false,
+        gemm::Parallelism::None,
+    )
+}
