@@ -35,6 +35,20 @@ pub enum Setting {
     LaterIters,
     /// Precision of the convolution products.
     Precision,
+    /// Channels (and kernel size) of a feed-forward network.
+    Channels,
+    /// Residual blocks of a feed-forward network.
+    Blocks,
+    /// Side of the training crops.
+    Crop,
+    /// Crops per training step.
+    Batch,
+    /// Training steps.
+    Steps,
+    /// The training photos.
+    Photos,
+    /// The blend of a model's styles.
+    StyleMix,
 }
 
 impl Setting {
@@ -56,6 +70,13 @@ impl Setting {
             Setting::TemporalWeight => "temporal weight",
             Setting::LaterIters => "iterations per later frame",
             Setting::Precision => "precision",
+            Setting::Channels => "network channels",
+            Setting::Blocks => "residual blocks",
+            Setting::Crop => "training crop",
+            Setting::Batch => "batch size",
+            Setting::Steps => "training steps",
+            Setting::Photos => "training photos",
+            Setting::StyleMix => "style mix",
         }
     }
 }
@@ -107,6 +128,9 @@ pub enum Error {
     /// The network's weights do not have VGG19's layers.
     #[error("the weights do not fit VGG19: {0}")]
     Network(String),
+    /// A feed-forward model whose parameters do not fit its architecture.
+    #[error("the model does not fit its architecture: {0}")]
+    Model(String),
     /// A broken internal invariant: a bug in Impasto or in a front end's use of the engine.
     #[error("internal error (please report it): {0}")]
     Internal(String),
@@ -124,7 +148,8 @@ impl Error {
             | Error::TooLarge { .. }
             | Error::NoGradient
             | Error::Mismatch(_)
-            | Error::Network(_) => true,
+            | Error::Network(_)
+            | Error::Model(_) => true,
             Error::Internal(_) | Error::Backend(_) => false,
         }
     }

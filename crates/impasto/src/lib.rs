@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod fast;
 pub mod image;
 mod loss;
 pub mod metrics;
@@ -30,6 +31,7 @@ pub mod video;
 mod testutil;
 
 pub use error::{Error, Result, Setting};
+pub use fast::{Arch, FastNet, Runner, TrainReport, TrainSettings, Trainer};
 pub use image::Rgb;
 pub use impasto_kernels::{Isa, Precision};
 pub use model::layers::{parse_weighted_layers, LayerId};

@@ -28,6 +28,15 @@ pub const CONVS: [(u8, u8); 16] = [
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LayerId(pub usize);
 
+impl<'de> serde::Deserialize<'de> for LayerId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        LayerId::parse(&name).ok_or_else(|| {
+            serde::de::Error::custom(format!("unknown layer '{name}': {LAYER_NAMES}"))
+        })
+    }
+}
+
 impl serde::Serialize for LayerId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         s.serialize_str(&self.name())

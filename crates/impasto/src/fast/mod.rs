@@ -1,0 +1,18 @@
+//! Feed-forward style networks (Johnson et al. 2016; Dumoulin et al. 2017): one pass per
+//! image instead of an optimisation, trained on photos with the same VGG19 losses.
+
+mod adam;
+mod arch;
+mod net;
+mod params;
+mod rng;
+mod run;
+mod train;
+
+#[cfg(test)]
+mod tests;
+
+pub use arch::{Arch, Layer, DEFAULT_ARCH, MULTIPLE};
+pub use net::{FastNet, Runner, MIN_SIDE};
+pub use params::{Param, Params};
+pub use train::{Checkpoint, TrainReport, TrainSettings, Trainer};
