@@ -1,7 +1,10 @@
-//! The shape of a feed-forward style network (Johnson et al. 2016, slimmed): reflection
-//! padding, instance normalisation (conditional, one scale and shift per style: Dumoulin et
-//! al. 2017), residual blocks at a quarter of the resolution, and upsampling by nearest
-//! resize then convolution, which leaves no checkerboard.
+//! The shape of a feed-forward style network (Johnson et al. 2016, slimmed for the CPU):
+//! reflection padding, instance normalisation (conditional, one scale and shift per style:
+//! Dumoulin et al. 2017), residual blocks at a quarter of the resolution, and upsampling by
+//! nearest resize then convolution, which leaves no checkerboard. Unlike Johnson's network it
+//! keeps no activations at full resolution: the first convolution already halves the image
+//! and the last one makes RGB straight from the upsampled half-resolution features, which is
+//! where most of a one-pass's time went (measured in BENCHMARKS.md).
 
 use impasto_kernels::conv2d::ConvShape;
 use serde::{Deserialize, Serialize};
@@ -11,8 +14,8 @@ use crate::{Error, Result, Setting};
 /// Width and depth of a network.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Arch {
-    /// Channels at full, half and quarter resolution.
-    pub channels: [usize; 3],
+    /// Channels at half and quarter resolution.
+    pub channels: [usize; 2],
     /// Residual blocks at quarter resolution.
     pub blocks: usize,
     /// Kernel size of the first and the last convolution (odd).
@@ -21,9 +24,9 @@ pub struct Arch {
 
 /// The default network: chosen by measuring speed and quality (BENCHMARKS.md).
 pub const DEFAULT_ARCH: Arch = Arch {
-    channels: [16, 32, 64],
+    channels: [16, 48],
     blocks: 3,
-    outer_kernel: 9,
+    outer_kernel: 3,
 };
 
 impl Default for Arch {
@@ -71,7 +74,7 @@ impl Arch {
             return Err(Error::setting(
                 Setting::Channels,
                 format!("{:?}", self.channels),
-                "give three channel counts from 1 to 512",
+                "give two channel counts from 1 to 512",
             ));
         }
         if self.blocks > 32 {
@@ -93,7 +96,7 @@ impl Arch {
 
     /// The network's steps, from the RGB input to the RGB output.
     pub fn layers(&self) -> Vec<Layer> {
-        let [c0, c1, c2] = self.channels;
+        let [c1, c2] = self.channels;
         let k = self.outer_kernel;
         let mut out = Vec::new();
         let (mut conv, mut norm) = (0, 0);
@@ -122,8 +125,7 @@ impl Arch {
                 norm += 1;
             }
         };
-        block(&mut out, 3, c0, k, 1, Some(true));
-        block(&mut out, c0, c1, 3, 2, Some(true));
+        block(&mut out, 3, c1, k, 2, Some(true));
         block(&mut out, c1, c2, 3, 2, Some(true));
         for _ in 0..self.blocks {
             out.push(Layer::Save);
@@ -134,8 +136,7 @@ impl Arch {
         out.push(Layer::Upsample);
         block(&mut out, c2, c1, 3, 1, Some(true));
         out.push(Layer::Upsample);
-        block(&mut out, c1, c0, 3, 1, Some(true));
-        block(&mut out, c0, 3, k, 1, None);
+        block(&mut out, c1, 3, k, 1, None);
         out
     }
 
@@ -183,5 +184,6 @@ mod tests {
             DEFAULT_ARCH.blocks
         );
         assert!(DEFAULT_ARCH.macs(512, 512) > 1_000_000_000);
+        assert!(DEFAULT_ARCH.macs(512, 512) < 4_000_000_000);
     }
 }

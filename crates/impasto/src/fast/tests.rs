@@ -12,7 +12,7 @@ use impasto_kernels::{Isa, Precision};
 /// A small network with two styles.
 fn small() -> FastNet {
     let arch = Arch {
-        channels: [4, 6, 8],
+        channels: [6, 8],
         blocks: 1,
         outer_kernel: 5,
     };
@@ -87,7 +87,7 @@ fn parameter_gradients_match_finite_differences() {
         }
     }
     errors.sort_by(f64::total_cmp);
-    assert!(errors.len() >= 60, "{} parameters checked", errors.len());
+    assert!(errors.len() >= 45, "{} parameters checked", errors.len());
     let median = errors[errors.len() / 2];
     assert!(median < 0.01, "median relative error {median}");
 }
