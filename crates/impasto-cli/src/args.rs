@@ -30,6 +30,92 @@ pub enum Command {
     MetricsVideo(MetricsVideoArgs),
     /// Serve Impasto Studio: a browser page whose sliders steer a running stylisation live.
     Studio(StudioArgs),
+    /// Train a fast feed-forward model of one or more paintings on a folder of photos.
+    Train(TrainArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// A painting to learn, PATH[:WEIGHT] (the weight multiplies its style loss); repeat for a
+    /// model of several styles, chosen or blended when stylising. Named after the file stem.
+    #[arg(
+        long = "style",
+        short = 's',
+        value_name = "PATH[:WEIGHT]",
+        required_unless_present = "model"
+    )]
+    pub styles: Vec<String>,
+    /// Folder of training photos (PNG or JPEG).
+    #[arg(long, value_name = "DIR")]
+    pub photos: PathBuf,
+    /// The model file to write (.safetensors); a checkpoint is kept beside it
+    /// (MODEL.checkpoint.safetensors).
+    #[arg(short = 'o', long = "output", value_name = "MODEL")]
+    pub output: PathBuf,
+    /// Training steps (each one a batch of crops).
+    #[arg(long, default_value_t = 2000)]
+    pub steps: usize,
+    /// Stop (saving the model and a checkpoint) after this many minutes.
+    #[arg(long, value_name = "MINUTES")]
+    pub minutes: Option<f64>,
+    /// Crops per step.
+    #[arg(long, default_value_t = 4)]
+    pub batch: usize,
+    /// Side of the square photo crops, in pixels (a multiple of 4).
+    #[arg(long, default_value_t = 256)]
+    pub crop: usize,
+    /// Adam's learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f32,
+    /// α: weight of the content loss.
+    #[arg(long, default_value_t = 1.0)]
+    pub content_weight: f32,
+    /// β: weight of the style loss.
+    #[arg(long, default_value_t = 10.0)]
+    pub style_weight: f32,
+    /// γ: weight of the total-variation loss.
+    #[arg(long, default_value_t = 1.0)]
+    pub tv_weight: f32,
+    /// Content layers with optional weights.
+    #[arg(long, default_value = impasto::settings::DEFAULT_CONTENT_LAYERS)]
+    pub content_layers: String,
+    /// Style layers with optional weights.
+    #[arg(long, default_value = impasto::settings::DEFAULT_STYLE_LAYERS)]
+    pub style_layers: String,
+    /// Longer side the paintings are scaled to for their Gram matrices.
+    #[arg(long, default_value_t = 512)]
+    pub style_size: usize,
+    /// Channels at half and quarter resolution.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "16,48",
+        value_name = "C1,C2"
+    )]
+    pub channels: Vec<usize>,
+    /// Residual blocks.
+    #[arg(long, default_value_t = 3)]
+    pub blocks: usize,
+    /// Kernel size of the first and last convolutions (odd).
+    #[arg(long, default_value_t = 3)]
+    pub outer_kernel: usize,
+    /// Seed of the initial weights and of the crops: the same seed gives the same model.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Minutes between checkpoints.
+    #[arg(long, default_value_t = 5.0, value_name = "MINUTES")]
+    pub checkpoint_minutes: f64,
+    /// Continue from the checkpoint beside MODEL (same options; --steps may grow).
+    #[arg(long)]
+    pub resume: bool,
+    /// Print one JSON object on stdout at the end.
+    #[arg(long)]
+    pub json: bool,
+    /// Precision of the loss network's convolutions: f32, bf16 or auto.
+    #[arg(long, default_value = "auto", value_parser = impasto::PRECISION_NAMES)]
+    pub precision: String,
+    #[command(flatten)]
+    pub weights: WeightsArg,
 }
 
 /// Where the weights come from.
@@ -59,6 +145,13 @@ pub struct StylizeArgs {
     /// Print one JSON object on stdout at the end.
     #[arg(long)]
     pub json: bool,
+    /// A trained model (`impasto train`): one pass instead of an optimisation; --style then
+    /// only names the painting the Gram cosine is measured against.
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<PathBuf>,
+    /// With --model: the blend of its styles, NAME:WEIGHT,... (default: its first style).
+    #[arg(long, value_name = "NAME:W,...", requires = "model")]
+    pub style_mix: Option<String>,
     #[command(flatten)]
     pub look: LookArgs,
 }
@@ -71,7 +164,7 @@ pub struct LookArgs {
         long = "style",
         short = 's',
         value_name = "PATH[:WEIGHT]",
-        required = true
+        required_unless_present = "model"
     )]
     pub styles: Vec<String>,
     /// Total optimiser iterations over all scales (for a video: of its first frame).

@@ -76,6 +76,14 @@ pub fn flag(setting: impasto::Setting) -> &'static str {
         S::TemporalWeight => "--temporal-weight",
         S::LaterIters => "--later-iters",
         S::Precision => "--precision",
+        S::Channels => "--channels/--outer-kernel",
+        S::Blocks => "--blocks",
+        S::Crop => "--crop",
+        S::Batch => "--batch",
+        S::Steps => "--steps",
+        S::Photos => "--photos",
+        S::StyleMix => "--style-mix",
+        S::StyleSize => "--style-size",
     }
 }
 

@@ -11,7 +11,7 @@ use impasto_io::Result;
 use crate::args::LookArgs;
 
 /// Splits `PATH[:WEIGHT]`; a colon followed by something that is not a number is part of the path.
-fn parse_style(spec: &str) -> (PathBuf, Option<f32>) {
+pub fn parse_style(spec: &str) -> (PathBuf, Option<f32>) {
     if let Some((p, w)) = spec.rsplit_once(':') {
         if let Ok(w) = w.parse::<f32>() {
             return (PathBuf::from(p), Some(w));

@@ -9,6 +9,8 @@ mod metrics_video;
 mod progress;
 mod studio;
 mod stylize;
+mod stylize_model;
+mod train;
 mod video;
 mod weights;
 
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         args::Command::Video(a) => video::run(a).map_err(Failure::from),
         args::Command::MetricsVideo(a) => metrics_video::run(a).map_err(Failure::from),
         args::Command::Studio(a) => studio::run(a),
+        args::Command::Train(a) => train::run(a).map_err(Failure::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

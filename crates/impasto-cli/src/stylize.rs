@@ -15,7 +15,7 @@ use crate::look;
 use crate::progress::Progress;
 
 /// Checks the output path before any work: a type [`io::save`] writes, in a folder that exists.
-fn check_output(out: &Path) -> Result<()> {
+pub fn check_output(out: &Path) -> Result<()> {
     io::Format::for_path(out, io::BitDepth::Eight)?;
     impasto_io::atomic::output_dir(out)
         .map(|_| ())
@@ -40,6 +40,9 @@ fn save(
 
 /// Runs `impasto stylize`.
 pub fn run(a: StylizeArgs) -> Result<()> {
+    if let Some(model) = a.model.clone() {
+        return crate::stylize_model::run(a, &model);
+    }
     let start = Instant::now();
     check_output(&a.output)?;
     if a.save_every == Some(0) {

@@ -330,50 +330,45 @@ pub fn conv2d_backward_weights(
         gb.is_empty() || gb.len() == cout,
         "conv2d_backward_weights: bias size"
     );
-    let total = (0..n * b.count)
+    // One partial sum per band, added in band order: the same bits whatever the scheduling.
+    let partials: Vec<Vec<f32>> = (0..n * b.count)
         .into_par_iter()
-        .fold(
-            || vec![0.0f32; cout * kk],
-            |mut acc, job| {
-                let (img, band) = (job / b.count, job % b.count);
-                let (y0, y1) = b.span(band);
-                let t = (y1 - y0) * b.ow;
-                with_col(kk * t, |col| {
-                    im2col(
-                        &x[img * cin * h * w..][..cin * h * w],
-                        shape,
-                        (h, w),
-                        b,
-                        (y0, y1),
-                        col,
+        .map(|job| {
+            let (img, band) = (job / b.count, job % b.count);
+            let (y0, y1) = b.span(band);
+            let t = (y1 - y0) * b.ow;
+            let mut acc = vec![0.0f32; cout * kk];
+            with_col(kk * t, |col| {
+                im2col(
+                    &x[img * cin * h * w..][..cin * h * w],
+                    shape,
+                    (h, w),
+                    b,
+                    (y0, y1),
+                    col,
+                );
+                // SAFETY: acc is cout × kk; g's band is cout × t at row stride ohw; colᵀ is
+                // read with swapped strides.
+                unsafe {
+                    gemm_strided(
+                        (cout, kk, t),
+                        Strided::rows(acc.as_mut_ptr(), kk),
+                        Strided::rows(g.as_ptr().add(img * cout * ohw + y0 * b.ow), ohw),
+                        Strided {
+                            ptr: col.as_ptr(),
+                            rs: 1,
+                            cs: t,
+                        },
+                        true,
                     );
-                    // SAFETY: acc is cout × kk; g's band is cout × t at row stride ohw; colᵀ
-                    // is read with swapped strides.
-                    unsafe {
-                        gemm_strided(
-                            (cout, kk, t),
-                            Strided::rows(acc.as_mut_ptr(), kk),
-                            Strided::rows(g.as_ptr().add(img * cout * ohw + y0 * b.ow), ohw),
-                            Strided {
-                                ptr: col.as_ptr(),
-                                rs: 1,
-                                cs: t,
-                            },
-                            true,
-                        );
-                    }
-                });
-                acc
-            },
-        )
-        .reduce(
-            || vec![0.0f32; cout * kk],
-            |mut a, b| {
-                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                a
-            },
-        );
-    gw.iter_mut().zip(&total).for_each(|(a, b)| *a += b);
+                }
+            });
+            acc
+        })
+        .collect();
+    for part in &partials {
+        gw.iter_mut().zip(part).for_each(|(a, b)| *a += b);
+    }
     if !gb.is_empty() {
         for img in 0..n {
             for (co, acc) in gb.iter_mut().enumerate() {

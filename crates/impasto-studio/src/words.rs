@@ -13,13 +13,21 @@ pub fn control(setting: Setting) -> &'static str {
         Setting::TvWeight => "γ (TV weight)",
         Setting::StyleScale => "the style scale",
         Setting::Styles => "the styles",
+        Setting::StyleMix => "the model's style blend",
         Setting::ContentLayers
         | Setting::StyleLayers
         | Setting::LearningRate
         | Setting::StyleTarget
         | Setting::TemporalWeight
         | Setting::LaterIters
-        | Setting::Precision => "a built-in setting",
+        | Setting::Precision
+        | Setting::Channels
+        | Setting::Blocks
+        | Setting::Crop
+        | Setting::Batch
+        | Setting::Steps
+        | Setting::Photos
+        | Setting::StyleSize => "a built-in setting",
     }
 }
 

@@ -49,6 +49,8 @@ pub enum Setting {
     Photos,
     /// The blend of a model's styles.
     StyleMix,
+    /// Size the paintings are scaled to for training.
+    StyleSize,
 }
 
 impl Setting {
@@ -77,6 +79,7 @@ impl Setting {
             Setting::Steps => "training steps",
             Setting::Photos => "training photos",
             Setting::StyleMix => "style mix",
+            Setting::StyleSize => "painting size",
         }
     }
 }

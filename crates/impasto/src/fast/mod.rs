@@ -12,7 +12,8 @@ mod train;
 #[cfg(test)]
 mod tests;
 
+pub use adam::Adam;
 pub use arch::{Arch, Layer, DEFAULT_ARCH, MULTIPLE};
 pub use net::{FastNet, Runner, MIN_SIDE};
 pub use params::{Param, Params};
-pub use train::{Checkpoint, TrainReport, TrainSettings, Trainer};
+pub use train::{Checkpoint, TrainReport, TrainSettings, TrainStyle, Trainer};

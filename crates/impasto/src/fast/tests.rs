@@ -82,7 +82,10 @@ fn parameter_gradients_match_finite_differences() {
             let fd = (at(h) - at(-h)) / (2.0 * h as f64);
             let got = grads[name].data[i] as f64;
             let err = (fd - got).abs() / fd.abs().max(1.0);
-            assert!(err < 0.1, "{name}[{i}]: finite differences {fd}, backward {got}");
+            assert!(
+                err < 0.1,
+                "{name}[{i}]: finite differences {fd}, backward {got}"
+            );
             errors.push(err);
         }
     }

@@ -72,7 +72,7 @@ impl TrainSettings {
     /// Checks every value and says which is wrong and what would be right.
     pub fn validate(&self) -> Result<()> {
         self.arch.validate()?;
-        if self.crop < 32 || self.crop % MULTIPLE != 0 || self.crop > 1024 {
+        if self.crop < 32 || !self.crop.is_multiple_of(MULTIPLE) || self.crop > 1024 {
             return Err(Error::setting(
                 Setting::Crop,
                 self.crop,
@@ -98,7 +98,7 @@ impl TrainSettings {
         }
         if self.style_size < 64 || self.style_size > 2048 {
             return Err(Error::setting(
-                Setting::Size,
+                Setting::StyleSize,
                 self.style_size,
                 "give the paintings a size of 64 to 2048 pixels",
             ));
@@ -132,6 +132,17 @@ pub struct TrainReport {
     pub seconds: f64,
 }
 
+/// A painting a network learns, with its name and the weight of its style loss (× β).
+#[derive(Clone, Debug)]
+pub struct TrainStyle {
+    /// The name blends use.
+    pub name: String,
+    /// The painting, RGB 0..255.
+    pub image: Rgb,
+    /// Multiplies β for this style (1 by default).
+    pub weight: f32,
+}
+
 /// Everything a training run needs to continue exactly where it stopped.
 #[derive(Clone, Debug)]
 pub struct Checkpoint {
@@ -152,6 +163,8 @@ pub struct Trainer<'a> {
     loss: Settings,
     /// Gram targets of each style, one per style layer.
     grams: Vec<Vec<Tensor>>,
+    /// Each style's weight (× β).
+    style_weights: Vec<f32>,
     photos: Vec<Rgb>,
     net: FastNet,
     adam: Adam,
@@ -164,11 +177,11 @@ impl<'a> Trainer<'a> {
     pub fn new(
         vgg: &'a Vgg19,
         settings: TrainSettings,
-        styles: &[(String, Rgb)],
+        styles: &[TrainStyle],
         photos: Vec<Rgb>,
     ) -> Result<Self> {
         settings.validate()?;
-        let names = styles.iter().map(|(n, _)| n.clone()).collect();
+        let names = styles.iter().map(|s| s.name.clone()).collect();
         let net = FastNet::new(settings.arch.clone(), names, settings.seed)?;
         let adam = Adam::new(net.params());
         // The initial weights used the seed; the crops draw from a generator of their own.
@@ -180,12 +193,12 @@ impl<'a> Trainer<'a> {
     pub fn resume(
         vgg: &'a Vgg19,
         settings: TrainSettings,
-        styles: &[(String, Rgb)],
+        styles: &[TrainStyle],
         photos: Vec<Rgb>,
         checkpoint: Checkpoint,
     ) -> Result<Self> {
         settings.validate()?;
-        let names = styles.iter().map(|(n, _)| n.clone()).collect();
+        let names = styles.iter().map(|s| s.name.clone()).collect();
         let net = FastNet::from_params(settings.arch.clone(), names, checkpoint.params)?;
         let rng = Rng(checkpoint.rng);
         Self::build(
@@ -204,7 +217,7 @@ impl<'a> Trainer<'a> {
     fn build(
         vgg: &'a Vgg19,
         settings: TrainSettings,
-        styles: &[(String, Rgb)],
+        styles: &[TrainStyle],
         photos: Vec<Rgb>,
         net: FastNet,
         adam: Adam,
@@ -220,7 +233,15 @@ impl<'a> Trainer<'a> {
         }
         let loss = settings.loss_settings();
         let mut grams = Vec::new();
-        for (_, painting) in styles {
+        for st in styles {
+            if !(st.weight.is_finite() && st.weight > 0.0) {
+                return Err(Error::setting(
+                    Setting::Styles,
+                    format!("{}:{}", st.name, st.weight),
+                    "a style's weight must be above 0",
+                ));
+            }
+            let painting = &st.image;
             let targets = StyleTargets::new(vec![Style {
                 image: painting.clone(),
                 weight: 1.0,
@@ -232,6 +253,7 @@ impl<'a> Trainer<'a> {
             settings,
             loss,
             grams,
+            style_weights: styles.iter().map(|s| s.weight).collect(),
             photos,
             net,
             adam,
@@ -353,7 +375,7 @@ impl<'a> Trainer<'a> {
             size: (w, h),
             content: &content,
             style: &self.grams[style],
-            style_weight: self.settings.weights.style as f64,
+            style_weight: (self.settings.weights.style * self.style_weights[style]) as f64,
             prior: None,
         };
         let (losses, g) =
