@@ -22,7 +22,8 @@ pub enum Command {
     Fetch(FetchArgs),
     /// Print SSIM (content kept) and Gram cosine (style matched) of a result.
     Metrics(MetricsArgs),
-    /// Time the core step (VGG forward, losses, backward to the image).
+    /// Time the core step (VGG forward, losses, backward to the image), or with --model one
+    /// pass of a trained network.
     Bench(BenchArgs),
     /// Repaint a video frame by frame without flicker (optical flow, temporal loss).
     Video(VideoArgs),
@@ -316,6 +317,9 @@ pub struct BenchArgs {
     /// Style image (default: the bundled example painting).
     #[arg(long)]
     pub style: Option<PathBuf>,
+    /// Time one pass of this trained model (`impasto train`) instead of an optimisation step.
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<PathBuf>,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,

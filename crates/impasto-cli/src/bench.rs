@@ -33,6 +33,9 @@ pub fn run(a: BenchArgs) -> Result<()> {
         .content
         .clone()
         .unwrap_or_else(|| example("portrait_astronaut.jpg"));
+    if let Some(model) = &a.model {
+        return crate::bench_model::run(&a, model, &content);
+    }
     let style = a
         .style
         .clone()

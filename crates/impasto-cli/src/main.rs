@@ -2,6 +2,7 @@
 
 mod args;
 mod bench;
+mod bench_model;
 mod error;
 mod look;
 mod metrics;

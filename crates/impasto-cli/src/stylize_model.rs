@@ -31,6 +31,15 @@ pub fn parse_mix(spec: &str) -> Result<Vec<(String, f32)>> {
         .collect()
 }
 
+/// The precision of a one-pass network: `auto` is f32, which runs these narrow layers as
+/// fast as bf16 products do (measured in BENCHMARKS.md) and the same on every CPU.
+pub fn precision(name: &str) -> Result<impasto::Precision> {
+    match name {
+        "auto" => Ok(impasto::Precision::F32),
+        other => Ok(impasto::choose_precision(other)?),
+    }
+}
+
 /// Runs `impasto stylize --model MODEL`.
 pub fn run(a: StylizeArgs, model_path: &Path) -> Result<()> {
     let start = Instant::now();
@@ -44,7 +53,7 @@ pub fn run(a: StylizeArgs, model_path: &Path) -> Result<()> {
     let content = io::load(&a.content, &Limits::default())?;
     let (w, h) = resize::fit_longer_side(content.image.width, content.image.height, a.size);
     let photo = resize::resize(&content.image, w, h);
-    let precision = impasto::choose_precision(&a.look.precision)?;
+    let precision = precision(&a.look.precision)?;
     let runner = m.net.runner(precision);
     let pass = Instant::now();
     let result = runner.stylize(&photo, &mix)?;
