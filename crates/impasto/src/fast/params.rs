@@ -45,16 +45,24 @@ pub fn expected(arch: &Arch, styles: usize) -> Vec<(String, Vec<usize>)> {
     out
 }
 
-/// Fresh parameters: He-scaled normal weights (uniform of the same variance), unit scales,
-/// zero shifts, and an output bias of mid-grey.
+/// Fresh parameters: He-scaled weights (uniform, of the variance of He's normal), unit
+/// scales, zero shifts, and a last convolution a tenth of that scale with a mid-grey bias, so
+/// that the first outputs are a quiet grey rather than noise of the full pixel range.
 pub fn init(arch: &Arch, styles: usize, rng: &mut Rng) -> Params {
     let mut out = Params::new();
-    for (name, shape) in expected(arch, styles) {
+    let expected = expected(arch, styles);
+    // The last convolution is the one with a bias.
+    let has_bias = |weight: &str| {
+        let bias = weight.replace(".weight", ".bias");
+        expected.iter().any(|(n, _)| *n == bias)
+    };
+    for (name, shape) in expected.clone() {
         let n: usize = shape.iter().product();
         let data = if name.ends_with(".weight") {
             let fan_in: usize = shape[1..].iter().product();
             // Uniform in ±√3·σ has variance σ²; σ² = 2 / fan_in keeps ReLU activations steady.
-            let bound = (3.0 * 2.0 / fan_in as f32).sqrt();
+            let quiet = if has_bias(&name) { 0.1 } else { 1.0 };
+            let bound = (3.0 * 2.0 / fan_in as f32).sqrt() * quiet;
             (0..n).map(|_| rng.uniform() * bound).collect()
         } else if name.ends_with(".scale") {
             vec![1.0; n]
