@@ -1,13 +1,15 @@
 //! Impasto's adapters to the outside world, apart from the engine so that its heavy and
 //! process-starting dependencies stay at the edge: PNG and JPEG images, bytes first
 //! ([`codec`]), video through the `ffmpeg` program ([`video`]), the VGG19 weights file
-//! ([`weights`]), and the atomic writes all of them use for their outputs ([`atomic`]).
+//! ([`weights`]), feed-forward style networks as ONNX models ([`onnx`]), and the atomic writes
+//! all of them use for their outputs ([`atomic`]).
 
 #![warn(missing_docs)]
 
 pub mod atomic;
 pub mod codec;
 pub mod error;
+pub mod onnx;
 pub mod video;
 pub mod weights;
 
