@@ -1,8 +1,8 @@
 //! Impasto's adapters to the outside world, apart from the engine so that its heavy and
 //! process-starting dependencies stay at the edge: PNG and JPEG images, bytes first
 //! ([`codec`]), video through the `ffmpeg` program ([`video`]), the VGG19 weights file
-//! ([`weights`]), feed-forward model files ([`model`]), and the atomic writes all of them
-//! use for their outputs ([`atomic`]).
+//! ([`weights`]), feed-forward model files ([`model`]) and their ONNX export ([`onnx`]), and
+//! the atomic writes all of them use for their outputs ([`atomic`]).
 
 #![warn(missing_docs)]
 
@@ -10,6 +10,7 @@ pub mod atomic;
 pub mod codec;
 pub mod error;
 pub mod model;
+pub mod onnx;
 pub mod video;
 pub mod weights;
 
