@@ -33,6 +33,24 @@ pub enum Command {
     Studio(StudioArgs),
     /// Train a fast feed-forward model of one or more paintings on a folder of photos.
     Train(TrainArgs),
+    /// Write a trained model as ONNX (for onnxruntime, browsers and phones).
+    Export(ExportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The trained model (.safetensors, from `impasto train`).
+    pub model: PathBuf,
+    /// The ONNX file to write (.onnx); written atomically.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: PathBuf,
+    /// The blend of the model's styles baked into the export, NAME:WEIGHT,... (default: its
+    /// first style).
+    #[arg(long, value_name = "NAME:W,...")]
+    pub style_mix: Option<String>,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

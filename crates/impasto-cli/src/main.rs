@@ -4,6 +4,7 @@ mod args;
 mod bench;
 mod bench_model;
 mod error;
+mod export;
 mod look;
 mod metrics;
 mod metrics_video;
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
         args::Command::MetricsVideo(a) => metrics_video::run(a).map_err(Failure::from),
         args::Command::Studio(a) => studio::run(a),
         args::Command::Train(a) => train::run(a).map_err(Failure::from),
+        args::Command::Export(a) => export::run(a).map_err(Failure::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -103,6 +103,16 @@ fn train_then_stylize_in_one_pass_then_resume() {
     assert_eq!(v["style_mix"]["starry_night"], 1.0);
     let img = image::open(&out).unwrap();
     assert_eq!((img.width(), img.height()), (96, 96));
+    // The ONNX export: written, with its opset; a wrong extension is refused.
+    let onnx = dir.path().join("starry.onnx");
+    let v = json(&impasto(
+        &["export", m, "-o", onnx.to_str().unwrap(), "--json"],
+        dir.path(),
+    ));
+    assert_eq!(v["opset"], 17);
+    assert!(std::fs::metadata(&onnx).unwrap().len() > 1000);
+    let bad = impasto(&["export", m, "-o", out.to_str().unwrap()], dir.path());
+    assert_usage_error(&bad, &[".onnx"]);
     // A blend naming a style the model lacks is the user's mistake.
     let bad = impasto(
         &[
