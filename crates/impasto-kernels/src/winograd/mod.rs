@@ -1,4 +1,4 @@
-//! CPU kernel: 3×3 convolution (stride 1, zero padding 1) by Winograd F(4×4, 3×3).
+//! CPU kernel: 3×3 convolution (stride 1, padding 1) by Winograd F(4×4, 3×3).
 //!
 //! Each 4×4 output tile comes from a 6×6 input tile with 36 multiplications per channel pair
 //! instead of 144 (Lavin & Gray, 2016). Inputs and weights are transformed, multiplied as 36
@@ -183,7 +183,14 @@ struct Job<'a> {
 /// `out[n, cout, h, w] = relu?(conv3x3(x · mask, k) + bias)` with the instruction set `k` was
 /// made for; sizes are the caller's to check.
 pub(crate) fn convolve(input: ConvInput, k: &WinogradWeights, relu: bool, out: &mut [f32]) {
-    let ConvInput { x, mask, n, h, w } = input;
+    let ConvInput {
+        x,
+        mask,
+        n,
+        h,
+        w,
+        border,
+    } = input;
     let (cin, cout, hw) = (k.cin, k.cout, h * w);
     let (ty_n, tx_n) = (h.div_ceil(4), w.div_ceil(4));
     let per_tile = POS * (cin + cout) * 4;
@@ -214,6 +221,7 @@ pub(crate) fn convolve(input: ConvInput, k: &WinogradWeights, relu: bool, out: &
                 mask: mask.image(img, cin * hw),
                 h,
                 w,
+                border,
             },
             k,
             relu,

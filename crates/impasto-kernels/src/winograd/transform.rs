@@ -3,6 +3,7 @@
 //! compiled for each instruction set.
 
 use super::{Band, LANES};
+use crate::conv::Border;
 use crate::gemm::{bf16::to_bf16, panel_index};
 use crate::{Isa, Mask};
 
@@ -14,11 +15,12 @@ pub(super) struct Image<'a> {
     pub(super) mask: Mask<'a>,
     pub(super) h: usize,
     pub(super) w: usize,
+    pub(super) border: Border,
 }
 
 /// Copies input channel `ci` of the band's rows into `plane`, masked, zero-padded, and split
 /// by column phase: element `(r, j, i)` at `(r * 4 + j) * phase_len + i` holds image column
-/// `4i + j - 1` of band row `r`. The six inputs of a tile's row are then four contiguous
+/// `4i + j - 1` of band row `r` (padded as the image's border says). The six inputs of a tile's row are then four contiguous
 /// runs over 16 neighbouring tiles. Channels past `cin` (a bf16 pair's missing half) are zero.
 pub(super) fn fill_plane(
     isa: Isa,
@@ -27,7 +29,13 @@ pub(super) fn fill_plane(
     band: &Band,
     (plane, row): &mut (Vec<f32>, Vec<f32>),
 ) {
-    let Image { x, mask, h, w } = image;
+    let Image {
+        x,
+        mask,
+        h,
+        w,
+        border,
+    } = image;
     let pl = band.phase_len();
     let len = band.plane_rows() * 4 * pl;
     if plane.len() < len {
@@ -37,18 +45,21 @@ pub(super) fn fill_plane(
     row.resize(4 * pl, 0.0);
     let y0 = 4 * band.ty0 as isize - 1;
     for r in 0..band.plane_rows() {
-        let y = y0 + r as isize;
         let dst = &mut plane[r * 4 * pl..][..4 * pl];
-        if y < 0 || y >= h as isize || ci * h * w >= x.len() {
+        let Some(y) = border
+            .row(y0 + r as isize, h)
+            .filter(|_| ci * h * w < x.len())
+        else {
             dst.fill(0.0);
             continue;
-        }
-        // The row with one zero in front and zeros after: padded column xp = image column xp - 1.
-        let off = (ci * h + y as usize) * w;
+        };
+        // The row with its padding in front and after: padded column xp = image column xp - 1.
+        let off = (ci * h + y) * w;
         row[0] = 0.0;
         row[1..=w].copy_from_slice(&x[off..][..w]);
         mask.apply(isa, off, &mut row[1..=w]);
         row[w + 1..].fill(0.0);
+        border.pad_columns(row, w);
         // SAFETY: plain slices; the body only reads and writes within them.
         unsafe { split_phases(isa, row, dst, pl) };
     }
