@@ -84,7 +84,7 @@ impl Arch {
                 "give 0 to 32 residual blocks",
             ));
         }
-        if self.outer_kernel % 2 == 0 || self.outer_kernel > 15 {
+        if self.outer_kernel.is_multiple_of(2) || self.outer_kernel > 15 {
             return Err(Error::setting(
                 Setting::Channels,
                 format!("kernel {}", self.outer_kernel),

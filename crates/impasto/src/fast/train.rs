@@ -72,7 +72,7 @@ impl TrainSettings {
     /// Checks every value and says which is wrong and what would be right.
     pub fn validate(&self) -> Result<()> {
         self.arch.validate()?;
-        if self.crop < 32 || self.crop % MULTIPLE != 0 || self.crop > 1024 {
+        if self.crop < 32 || !self.crop.is_multiple_of(MULTIPLE) || self.crop > 1024 {
             return Err(Error::setting(
                 Setting::Crop,
                 self.crop,
@@ -347,7 +347,7 @@ impl<'a> Trainer<'a> {
             .features(&self.vgg.preprocess(photo)?, &content_layers)?;
         let mut tape = Tape::new();
         let params = self.net.params();
-        let out = run::forward(layers, params, None, mix, to_input(photo), Some(&mut tape));
+        let out = run::forward(layers, params, mix, to_input(photo), Some(&mut tape));
         let image = Rgb::new(w, h, out.data.iter().map(|v| v * 255.0).collect());
         let targets = Targets {
             size: (w, h),
