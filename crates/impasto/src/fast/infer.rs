@@ -24,7 +24,7 @@ pub(crate) struct Buffers(Vec<Vec<f32>>);
 impl Buffers {
     /// A buffer of `len` values, contents unspecified: one of that length if kept, else the
     /// roomiest kept one, else a new one.
-    fn take(&mut self, len: usize) -> Vec<f32> {
+    pub(crate) fn take(&mut self, len: usize) -> Vec<f32> {
         let pick = self.0.iter().position(|b| b.len() == len).or_else(|| {
             (0..self.0.len())
                 .filter(|&i| self.0[i].capacity() >= len)

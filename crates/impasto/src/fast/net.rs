@@ -194,7 +194,7 @@ impl Runner<'_> {
         let mut own = Buffers::default();
         let mut shared = self.buffers.try_lock().ok();
         let bufs = shared.as_deref_mut().unwrap_or(&mut own);
-        let x = to_input(image);
+        let x = input_into(image, bufs.take(3 * padded_len(w) * padded_len(h)));
         let (layers, params) = (&self.layers, &self.net.params);
         let out = infer::forward(layers, params, &self.kernels, mix, x, bufs);
         let rgb = from_output(&out, w, h);
@@ -206,9 +206,19 @@ impl Runner<'_> {
 /// An RGB image (0..255) as the network's input: 0..1, padded by reflection to a multiple of
 /// [`MULTIPLE`] on each side (the extra goes right and bottom).
 pub(crate) fn to_input(image: &Rgb) -> Act {
+    input_into(image, Vec::new())
+}
+
+/// A side padded to a multiple of [`MULTIPLE`].
+fn padded_len(side: usize) -> usize {
+    side.next_multiple_of(MULTIPLE)
+}
+
+/// [`to_input`] in `data`'s storage.
+fn input_into(image: &Rgb, mut data: Vec<f32>) -> Act {
     let (w, h) = (image.width, image.height);
-    let (pw, ph) = (w.next_multiple_of(MULTIPLE), h.next_multiple_of(MULTIPLE));
-    let mut data = vec![0.0; 3 * pw * ph];
+    let (pw, ph) = (padded_len(w), padded_len(h));
+    data.resize(3 * pw * ph, 0.0);
     for c in 0..3 {
         let src = image.plane(c);
         let dst = &mut data[c * pw * ph..(c + 1) * pw * ph];
