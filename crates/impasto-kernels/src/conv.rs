@@ -3,7 +3,7 @@
 //! for a few output channels, and im2col otherwise.
 
 use crate::winograd::{self, WinogradWeights};
-use crate::{im2col, narrow, Isa, Mask, Precision};
+use crate::{im2col, narrow, resample, Isa, Mask, Precision};
 
 /// Input channels from which Winograd is used.
 const WINOGRAD_MIN_CIN: usize = 16;
@@ -92,6 +92,9 @@ pub struct ConvInput<'a> {
     pub w: usize,
     /// What lies outside each image.
     pub border: Border,
+    /// Whether `x` holds images of `h/2 × w/2` that the convolution reads upsampled by 2
+    /// (nearest: [`resample::upsample2x`] fused in). Needs even `h`, `w` and no mask.
+    pub upsampled: bool,
 }
 
 impl<'a> ConvInput<'a> {
@@ -104,6 +107,7 @@ impl<'a> ConvInput<'a> {
             h,
             w,
             border: Border::Zero,
+            upsampled: false,
         }
     }
 
@@ -120,9 +124,40 @@ impl<'a> ConvInput<'a> {
         }
     }
 
+    /// The same images given at half their size (`h/2 × w/2` in `x`), read upsampled.
+    pub fn upsampling(self) -> Self {
+        Self {
+            upsampled: true,
+            ..self
+        }
+    }
+
     /// Pixels of one image plane.
     pub(crate) fn hw(&self) -> usize {
         self.h * self.w
+    }
+
+    /// Values of one plane in `x`.
+    pub(crate) fn plane_len(&self) -> usize {
+        match self.upsampled {
+            true => self.hw() / 4,
+            false => self.hw(),
+        }
+    }
+
+    /// Writes row `y` of plane `p` (counting the planes of every image) as the convolution
+    /// reads it, upsampled and masked, into `dst` (`w` values), with code for `isa`.
+    pub(crate) fn read_row(&self, isa: Isa, p: usize, y: usize, dst: &mut [f32]) {
+        if self.upsampled {
+            let half = self.w / 2;
+            let src = &self.x[(p * (self.h / 2) + y / 2) * half..][..half];
+            // SAFETY: `dst` holds two values per value of `src`; `isa` is the caller's.
+            unsafe { resample::double_row(isa, src, dst) };
+        } else {
+            let off = (p * self.h + y) * self.w;
+            dst.copy_from_slice(&self.x[off..][..self.w]);
+            self.mask.apply(isa, off, dst);
+        }
     }
 }
 
@@ -180,9 +215,20 @@ impl ConvKernel {
     /// `out[n, cout, h, w] = relu?(conv3x3(x · mask) + bias)`, padded as `input.border` says.
     pub fn run(&self, input: ConvInput, relu: bool, out: &mut [f32]) {
         let (cin, cout, hw) = (self.cin(), self.cout(), input.hw());
-        assert_eq!(input.x.len(), input.n * cin * hw, "conv: input size");
+        assert_eq!(
+            input.x.len(),
+            input.n * cin * input.plane_len(),
+            "conv: input size"
+        );
         assert_eq!(out.len(), input.n * cout * hw, "conv: output size");
         input.mask.check(input.x.len());
+        assert!(
+            !input.upsampled
+                || (input.h.is_multiple_of(2)
+                    && input.w.is_multiple_of(2)
+                    && matches!(input.mask, Mask::None)),
+            "conv: upsampling needs even sizes and no mask"
+        );
         if input.n == 0 || hw == 0 {
             return;
         }
@@ -193,6 +239,17 @@ impl ConvKernel {
             input.w
         );
         match &self.method {
+            Method::Im2col(k) if input.upsampled => {
+                let mut x = vec![0.0; input.n * cin * hw];
+                let (n, h, w) = (input.n, input.h, input.w);
+                resample::upsample2x(input.x, n * cin, h / 2, w / 2, &mut x);
+                let input = ConvInput {
+                    x: &x,
+                    upsampled: false,
+                    ..input
+                };
+                im2col::convolve(self.isa, input, k, relu, out)
+            }
             Method::Im2col(k) => im2col::convolve(self.isa, input, k, relu, out),
             Method::Narrow(k) => narrow::convolve(self.isa, input, k, relu, out),
             Method::Winograd(k) => winograd::convolve(input, k, relu, out),
@@ -275,6 +332,36 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn upsampling_is_upsample_then_convolve() {
+        let mut rng = Lcg(11);
+        for &(cin, cout) in &[(20, 3), (3, 10), (20, 10)] {
+            let (n, h, w) = (2, 6, 14);
+            let k = rng.conv(cout, cin, 1.0);
+            let x = rng.vec(n * cin * h * w / 4, 1.0);
+            let mut up = vec![0.0; 4 * x.len()];
+            crate::resample::upsample2x(&x, n * cin, h / 2, w / 2, &mut up);
+            for isa in Isa::supported() {
+                Isa::with(isa, || {
+                    let kernel = ConvKernel::new(k.clone(), Precision::F32);
+                    for reflect in [false, true] {
+                        let (mut want, mut got) = (vec![0.0; n * cout * h * w], vec![]);
+                        got.resize(want.len(), f32::NAN);
+                        let plain = ConvInput::new(&up, n, h, w);
+                        let half = ConvInput::new(&x, n, h, w).upsampling();
+                        let (plain, half) = match reflect {
+                            true => (plain.reflected(), half.reflected()),
+                            false => (plain, half),
+                        };
+                        kernel.run(plain, true, &mut want);
+                        kernel.run(half, true, &mut got);
+                        assert_eq!(got, want, "{isa:?} {cin}→{cout} reflect {reflect}");
+                    }
+                });
             }
         }
     }

@@ -33,6 +33,7 @@ pub(crate) fn convolve(
         h,
         w,
         border,
+        ..
     } = input;
     let (cin, cout, hw) = (k.cin, k.cout, h * w);
     let kk = cin * 9;

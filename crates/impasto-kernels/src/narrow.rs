@@ -33,12 +33,7 @@ pub(crate) fn convolve(
     out: &mut [f32],
 ) {
     let ConvInput {
-        x,
-        mask,
-        n,
-        h,
-        w,
-        border,
+        n, h, w, border, ..
     } = input;
     let (cin, cout, hw) = (k.cin, k.cout, h * w);
     assert!(cout <= MAX_COUT, "conv_narrow: {cout} output channels");
@@ -67,10 +62,8 @@ pub(crate) fn convolve(
                     let Some(sy) = border.row((y0 + r) as isize - 1, h) else {
                         continue;
                     };
-                    let off = ((img * cin + ci) * h + sy) * w;
                     let line = &mut plane[(ci * (rows + 2) + r) * pw..][..w + 2];
-                    line[1..=w].copy_from_slice(&x[off..][..w]);
-                    mask.apply(isa, off, &mut line[1..=w]);
+                    input.read_row(isa, img * cin + ci, sy, &mut line[1..=w]);
                     border.pad_columns(line, w);
                 }
             }

@@ -2,7 +2,8 @@
 //! with buffers reused across layers and calls, and neighbouring layers fused where the
 //! result stays the same up to rounding: reflection padding into the 3×3 convolution after
 //! it (the kernel reflects at the border itself: no padded copy, no border ring computed and
-//! cropped), and a residual block's last norm into the block's add.
+//! cropped), an upsampling into the convolution after its padding (the kernel reads the half
+//! size rows doubled), and a residual block's last norm into the block's add.
 
 use impasto_kernels::conv::{ConvInput, ConvKernel};
 use impasto_kernels::conv2d::{self, Batch};
@@ -82,18 +83,32 @@ pub(crate) fn forward(
             (Layer::Norm { relu: false, .. }, Some(Layer::AddSaved)) if !x_is_skip => skips.pop(),
             _ => None,
         };
+        // A 3×3 convolution with a prepared kernel after its padding (and an upsampling):
+        // the kernel, the layers it takes in, and whether it upsamples.
+        let kernel_at = |j: usize| match layers.get(j) {
+            Some(Layer::Conv { index, .. }) => kernels[*index].as_ref(),
+            _ => None,
+        };
+        let fused_conv = match (layers[i], next) {
+            (Layer::Pad(1), _) => kernel_at(i + 1).map(|k| (k, 2, false)),
+            (Layer::Upsample, Some(Layer::Pad(1))) => kernel_at(i + 2).map(|k| (k, 3, true)),
+            _ => None,
+        };
         let input: &[f32] = match x_is_skip {
             true => skips.last().expect("a kept activation"),
             false => &x.data,
         };
         let mut pop_skip = false;
         let (out, c, h, w) = match (layers[i], next) {
-            (Layer::Pad(1), Some(Layer::Conv { index, shape, .. })) if kernels[index].is_some() => {
-                i += 1;
-                let kernel = kernels[index].as_ref().expect("checked above");
-                let mut out = bufs.take(shape.cout * h * w);
-                kernel.run(ConvInput::new(input, 1, h, w).reflected(), false, &mut out);
-                (out, shape.cout, h, w)
+            _ if fused_conv.is_some() => {
+                let (kernel, layers_in, up) = fused_conv.expect("checked above");
+                i += layers_in - 1;
+                let (h, w) = if up { (2 * h, 2 * w) } else { (h, w) };
+                let mut out = bufs.take(kernel.cout() * h * w);
+                let conv_in = ConvInput::new(input, 1, h, w).reflected();
+                let conv_in = if up { conv_in.upsampling() } else { conv_in };
+                kernel.run(conv_in, false, &mut out);
+                (out, kernel.cout(), h, w)
             }
             (Layer::Pad(p), _) => {
                 let (ph, pw) = (h + 2 * p, w + 2 * p);
