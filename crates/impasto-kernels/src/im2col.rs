@@ -8,7 +8,7 @@
 
 use rayon::prelude::*;
 
-use crate::conv::{Conv3x3Weights, ConvInput};
+use crate::conv::{Border, Conv3x3Weights, ConvInput};
 use crate::gemm::{self, avx512, gemm_rows, panel_index, Dest, Operands, Rows};
 use crate::{Isa, Mask, Shared};
 
@@ -26,7 +26,15 @@ pub(crate) fn convolve(
     relu: bool,
     out: &mut [f32],
 ) {
-    let ConvInput { x, mask, n, h, w } = input;
+    let ConvInput {
+        x,
+        mask,
+        n,
+        h,
+        w,
+        border,
+        ..
+    } = input;
     let (cin, cout, hw) = (k.cin, k.cout, h * w);
     let kk = cin * 9;
     let rows = (BAND_PIXELS / w).min(BAND_ELEMS / (kk * w)).clamp(1, h);
@@ -44,6 +52,7 @@ pub(crate) fn convolve(
             cin,
             h,
             w,
+            border,
         };
         let layout = ColLayout {
             k: kk,
@@ -118,6 +127,7 @@ struct Image<'a> {
     cin: usize,
     h: usize,
     w: usize,
+    border: Border,
 }
 
 /// How a band's column matrix `col[k, t]` is laid out in memory.
@@ -158,8 +168,9 @@ impl ColLayout {
     }
 }
 
-/// Unrolls rows `y0..y1` of `image` into `col[(ci*9 + ky*3 + kx), t]`, zeroing the elements
-/// its mask rules out (with code for `isa`). `masked` is scratch space.
+/// Unrolls rows `y0..y1` of `image` into `col[(ci*9 + ky*3 + kx), t]`, padded as its border
+/// says, zeroing the elements its mask rules out (with code for `isa`). `masked` is scratch
+/// space.
 fn im2col_band(
     isa: Isa,
     image: Image,
@@ -168,7 +179,14 @@ fn im2col_band(
     col: &mut [f32],
     masked: &mut Vec<f32>,
 ) {
-    let Image { x, mask, cin, h, w } = image;
+    let Image {
+        x,
+        mask,
+        cin,
+        h,
+        w,
+        border,
+    } = image;
     let zeros = vec![0.0f32; w];
     // Rows r0..r1 (the band plus one row of halo each side) are all that is read.
     let (r0, r1) = (y0.saturating_sub(1), (y1 + 1).min(h));
@@ -188,21 +206,24 @@ fn im2col_band(
                 let k = ci * 9 + ky * 3 + kx;
                 for y in y0..y1 {
                     let t0 = (y - y0) * w;
-                    let sy = y as isize + ky as isize - 1;
-                    if sy < 0 || sy >= h as isize {
+                    let Some(sy) = border.row(y as isize + ky as isize - 1, h) else {
                         layout.put(col, k, t0, &zeros);
                         continue;
-                    }
-                    let src = &plane[(sy as usize - base) * w..][..w];
+                    };
+                    let src = &plane[(sy - base) * w..][..w];
+                    let edges = match border {
+                        Border::Zero => [0.0; 2],
+                        Border::Reflect => [src[1], src[w - 2]],
+                    };
                     match kx {
                         0 => {
-                            layout.put(col, k, t0, &zeros[..1]);
+                            layout.put(col, k, t0, &edges[..1]);
                             layout.put(col, k, t0 + 1, &src[..w - 1]);
                         }
                         1 => layout.put(col, k, t0, src),
                         _ => {
                             layout.put(col, k, t0, &src[1..]);
-                            layout.put(col, k, t0 + w - 1, &zeros[..1]);
+                            layout.put(col, k, t0 + w - 1, &edges[1..]);
                         }
                     }
                 }

@@ -23,8 +23,8 @@ thread_local! {
     static PLANE: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// `out[n, cout, h, w] = relu?(conv3x3(x · mask, k) + bias)`, `cout ≤ MAX_COUT`, with code for
-/// `isa`; sizes are the caller's to check.
+/// `out[n, cout, h, w] = relu?(conv3x3(x · mask, k) + bias)`, `cout ≤ MAX_COUT`, padded as the
+/// input's border says, with code for `isa`; sizes are the caller's to check.
 pub(crate) fn convolve(
     isa: Isa,
     input: ConvInput,
@@ -32,7 +32,9 @@ pub(crate) fn convolve(
     relu: bool,
     out: &mut [f32],
 ) {
-    let ConvInput { x, mask, n, h, w } = input;
+    let ConvInput {
+        n, h, w, border, ..
+    } = input;
     let (cin, cout, hw) = (k.cin, k.cout, h * w);
     assert!(cout <= MAX_COUT, "conv_narrow: {cout} output channels");
     // Taps as [ci][ky][kx][MAX_COUT], zero for missing channels, so the sums are branch-free.
@@ -57,14 +59,12 @@ pub(crate) fn convolve(
             plane.resize(cin * (rows + 2) * pw, 0.0);
             for ci in 0..cin {
                 for r in 0..rows + 2 {
-                    let sy = (y0 + r) as isize - 1;
-                    if sy < 0 || sy >= h as isize {
+                    let Some(sy) = border.row((y0 + r) as isize - 1, h) else {
                         continue;
-                    }
-                    let off = ((img * cin + ci) * h + sy as usize) * w;
-                    let dst = &mut plane[(ci * (rows + 2) + r) * pw + 1..][..w];
-                    dst.copy_from_slice(&x[off..][..w]);
-                    mask.apply(isa, off, dst);
+                    };
+                    let line = &mut plane[(ci * (rows + 2) + r) * pw..][..w + 2];
+                    input.read_row(isa, img * cin + ci, sy, &mut line[1..=w]);
+                    border.pad_columns(line, w);
                 }
             }
             let band = Band {

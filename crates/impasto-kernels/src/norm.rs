@@ -56,6 +56,11 @@ fn affine_body(x: &[f32], a: f32, b: f32, relu: bool, out: &mut [f32]) {
 }
 dispatch!(affine, affine_body, (x: &[f32], a: f32, b: f32, relu: bool, out: &mut [f32]));
 
+fn affine_add_body(x: &[f32], a: f32, b: f32, acc: &mut [f32]) {
+    acc.iter_mut().zip(x).for_each(|(o, v)| *o += a * v + b);
+}
+dispatch!(affine_add, affine_add_body, (x: &[f32], a: f32, b: f32, acc: &mut [f32]));
+
 /// The moments of one plane.
 fn moments(isa: Isa, x: &[f32]) -> Moments {
     let (mut s, mut q) = (0.0, 0.0);
@@ -80,6 +85,43 @@ pub fn instance_norm(
     out: &mut [f32],
     saved: Option<&mut [Moments]>,
 ) {
+    let moments_of = each_plane(x, shape, (gamma, beta), out, |isa, plane, a, b, o| {
+        // SAFETY: `o` and `plane` have the same length; `isa` comes from `Isa::get`.
+        unsafe { affine(isa, plane, a, b, relu, o) }
+    });
+    if let Some(saved) = saved {
+        assert_eq!(
+            saved.len(),
+            shape.n * shape.c,
+            "instance_norm: moments size"
+        );
+        saved.copy_from_slice(&moments_of);
+    }
+}
+
+/// `acc += gamma[c] · (x - mean) / sqrt(var + EPS) + beta[c]` per plane: [`instance_norm`]
+/// without ReLU, added to a residual in the same pass (the same values, rounding included).
+pub fn instance_norm_add(
+    x: &[f32],
+    shape: Planes,
+    (gamma, beta): (&[f32], &[f32]),
+    acc: &mut [f32],
+) {
+    each_plane(x, shape, (gamma, beta), acc, |isa, plane, a, b, o| {
+        // SAFETY: `o` and `plane` have the same length; `isa` comes from `Isa::get`.
+        unsafe { affine_add(isa, plane, a, b, o) }
+    });
+}
+
+/// Runs `write(isa, plane, a, b, out_plane)` on every plane in parallel, with `a`, `b` the
+/// scale and shift that normalise it; returns the planes' moments.
+fn each_plane(
+    x: &[f32],
+    shape: Planes,
+    (gamma, beta): (&[f32], &[f32]),
+    out: &mut [f32],
+    write: impl Fn(Isa, &[f32], f32, f32, &mut [f32]) + Sync,
+) -> Vec<Moments> {
     let Planes { n, c, hw } = shape;
     assert_eq!(x.len(), n * c * hw, "instance_norm: input size");
     assert_eq!(out.len(), x.len(), "instance_norm: output size");
@@ -97,13 +139,9 @@ pub fn instance_norm(
             *m = moments(isa, plane);
             let a = gamma[p % c] * m.rstd;
             let b = beta[p % c] - m.mean * a;
-            // SAFETY: `o` and `plane` have the same length; `isa` comes from `Isa::get`.
-            unsafe { affine(isa, plane, a, b, relu, o) };
+            write(isa, plane, a, b, o);
         });
-    if let Some(saved) = saved {
-        assert_eq!(saved.len(), n * c, "instance_norm: moments size");
-        saved.copy_from_slice(&moments_of);
-    }
+    moments_of
 }
 
 fn backward_sums_body(
@@ -315,6 +353,24 @@ mod tests {
                     }
                 });
             }
+        }
+    }
+
+    #[test]
+    fn the_fused_add_matches_norm_then_add_on_every_instruction_set() {
+        let mut rng = Lcg(3);
+        let shape = Planes { n: 1, c: 4, hw: 45 };
+        let x = rng.vec(shape.c * shape.hw, 3.0);
+        let skip = rng.vec(x.len(), 1.0);
+        let (gamma, beta) = (rng.vec(4, 1.0), rng.vec(4, 1.0));
+        for isa in Isa::supported() {
+            let (mut want, mut got) = (vec![0.0; x.len()], skip.clone());
+            Isa::with(isa, || {
+                instance_norm(&x, shape, (&gamma, &beta), false, &mut want, None);
+                instance_norm_add(&x, shape, (&gamma, &beta), &mut got);
+            });
+            want.iter_mut().zip(&skip).for_each(|(w, s)| *w += s);
+            assert_eq!(got, want, "{isa:?}");
         }
     }
 }

@@ -11,7 +11,7 @@ fn double_row_body(src: &[f32], dst: &mut [f32]) {
         d[1] = *s;
     }
 }
-dispatch!(double_row, double_row_body, (src: &[f32], dst: &mut [f32]));
+dispatch!(pub(crate) double_row, double_row_body, (src: &[f32], dst: &mut [f32]));
 
 fn fold_rows_body(r0: &[f32], r1: &[f32], dst: &mut [f32]) {
     for ((d, a), b) in dst

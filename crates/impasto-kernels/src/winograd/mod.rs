@@ -1,4 +1,4 @@
-//! CPU kernel: 3×3 convolution (stride 1, zero padding 1) by Winograd F(4×4, 3×3).
+//! CPU kernel: 3×3 convolution (stride 1, padding 1) by Winograd F(4×4, 3×3).
 //!
 //! Each 4×4 output tile comes from a 6×6 input tile with 36 multiplications per channel pair
 //! instead of 144 (Lavin & Gray, 2016). Inputs and weights are transformed, multiplied as 36
@@ -18,9 +18,7 @@ use rayon::prelude::*;
 use crate::conv::{Conv3x3Weights, ConvInput};
 use crate::gemm::{self, avx512, bf16, gemm_rows, Kernel, Rows};
 use crate::{Isa, Precision, Shared};
-use transform::{
-    fill_plane, input_transform, output_transform, Image, OutSrc, Placement, VDst, VLayout,
-};
+use transform::{fill_plane, input_transform, output_transform, OutSrc, Placement, VDst, VLayout};
 
 /// Tile positions: a 6×6 transformed tile.
 const POS: usize = 36;
@@ -171,7 +169,8 @@ impl Band {
 
 /// One image's convolution: what all its bands share.
 struct Job<'a> {
-    image: Image<'a>,
+    /// One image of the batch (`n` = 1).
+    image: ConvInput<'a>,
     k: &'a WinogradWeights,
     relu: bool,
     /// The image's output, `cout × h × w`.
@@ -183,8 +182,10 @@ struct Job<'a> {
 /// `out[n, cout, h, w] = relu?(conv3x3(x · mask, k) + bias)` with the instruction set `k` was
 /// made for; sizes are the caller's to check.
 pub(crate) fn convolve(input: ConvInput, k: &WinogradWeights, relu: bool, out: &mut [f32]) {
-    let ConvInput { x, mask, n, h, w } = input;
-    let (cin, cout, hw) = (k.cin, k.cout, h * w);
+    let ConvInput {
+        x, mask, n, h, w, ..
+    } = input;
+    let (cin, cout, hw, plane) = (k.cin, k.cout, h * w, input.plane_len());
     let (ty_n, tx_n) = (h.div_ceil(4), w.div_ceil(4));
     let per_tile = POS * (cin + cout) * 4;
     let tx_n_padded = tx_n.div_ceil(LANES) * LANES;
@@ -209,11 +210,11 @@ pub(crate) fn convolve(input: ConvInput, k: &WinogradWeights, relu: bool, out: &
     let run = |j: usize, parallel: bool| {
         let img = j / bands;
         let job = Job {
-            image: Image {
-                x: &x[img * cin * hw..][..cin * hw],
+            image: ConvInput {
+                x: &x[img * cin * plane..][..cin * plane],
                 mask: mask.image(img, cin * hw),
-                h,
-                w,
+                n: 1,
+                ..input
             },
             k,
             relu,

@@ -3,31 +3,22 @@
 //! compiled for each instruction set.
 
 use super::{Band, LANES};
+use crate::conv::ConvInput;
 use crate::gemm::{bf16::to_bf16, panel_index};
-use crate::{Isa, Mask};
+use crate::Isa;
 
-/// One image of the batch: its values and which of them count.
-#[derive(Clone, Copy)]
-pub(super) struct Image<'a> {
-    /// `cin × h × w` values.
-    pub(super) x: &'a [f32],
-    pub(super) mask: Mask<'a>,
-    pub(super) h: usize,
-    pub(super) w: usize,
-}
-
-/// Copies input channel `ci` of the band's rows into `plane`, masked, zero-padded, and split
+/// Copies input channel `ci` of the band's rows of one image into `plane`, masked, padded, and split
 /// by column phase: element `(r, j, i)` at `(r * 4 + j) * phase_len + i` holds image column
-/// `4i + j - 1` of band row `r`. The six inputs of a tile's row are then four contiguous
+/// `4i + j - 1` of band row `r` (padded as the image's border says). The six inputs of a tile's row are then four contiguous
 /// runs over 16 neighbouring tiles. Channels past `cin` (a bf16 pair's missing half) are zero.
 pub(super) fn fill_plane(
     isa: Isa,
-    image: Image,
+    image: ConvInput,
     ci: usize,
     band: &Band,
     (plane, row): &mut (Vec<f32>, Vec<f32>),
 ) {
-    let Image { x, mask, h, w } = image;
+    let ConvInput { h, w, border, .. } = image;
     let pl = band.phase_len();
     let len = band.plane_rows() * 4 * pl;
     if plane.len() < len {
@@ -37,18 +28,17 @@ pub(super) fn fill_plane(
     row.resize(4 * pl, 0.0);
     let y0 = 4 * band.ty0 as isize - 1;
     for r in 0..band.plane_rows() {
-        let y = y0 + r as isize;
         let dst = &mut plane[r * 4 * pl..][..4 * pl];
-        if y < 0 || y >= h as isize || ci * h * w >= x.len() {
+        let present = ci * image.plane_len() < image.x.len();
+        let Some(y) = border.row(y0 + r as isize, h).filter(|_| present) else {
             dst.fill(0.0);
             continue;
-        }
-        // The row with one zero in front and zeros after: padded column xp = image column xp - 1.
-        let off = (ci * h + y as usize) * w;
+        };
+        // The row with its padding in front and after: padded column xp = image column xp - 1.
         row[0] = 0.0;
-        row[1..=w].copy_from_slice(&x[off..][..w]);
-        mask.apply(isa, off, &mut row[1..=w]);
+        image.read_row(isa, ci, y, &mut row[1..=w]);
         row[w + 1..].fill(0.0);
+        border.pad_columns(row, w);
         // SAFETY: plain slices; the body only reads and writes within them.
         unsafe { split_phases(isa, row, dst, pl) };
     }

@@ -3,6 +3,7 @@
 
 mod adam;
 mod arch;
+mod infer;
 mod net;
 mod params;
 mod rng;

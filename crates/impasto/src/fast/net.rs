@@ -1,13 +1,16 @@
 //! A trained (or training) feed-forward style network: its architecture, its styles and its
 //! parameters, and one-pass stylisation.
 
+use std::sync::Mutex;
+
 use impasto_kernels::conv::{Conv3x3Weights, ConvKernel};
 use impasto_kernels::Precision;
 
 use super::arch::{Arch, Layer, MULTIPLE};
+use super::infer::{self, Buffers, Kernels};
 use super::params::{self, Params};
 use super::rng::Rng;
-use super::run::{self, Act, Kernels};
+use super::run::Act;
 use crate::image::Rgb;
 use crate::{Error, Result, Setting};
 
@@ -129,7 +132,12 @@ impl FastNet {
                 kernels.push(kernel);
             }
         }
-        Runner { net: self, kernels }
+        Runner {
+            net: self,
+            layers: self.layers(),
+            kernels,
+            buffers: Mutex::default(),
+        }
     }
 }
 
@@ -150,10 +158,13 @@ fn check_styles(styles: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// A network ready for one-pass stylisation (its 3×3 convolutions prepared once).
+/// A network ready for one-pass stylisation (its 3×3 convolutions prepared once, its
+/// activation buffers kept from one pass to the next).
 pub struct Runner<'a> {
     net: &'a FastNet,
+    layers: Vec<Layer>,
     kernels: Kernels,
+    buffers: Mutex<Buffers>,
 }
 
 impl Runner<'_> {
@@ -179,25 +190,35 @@ impl Runner<'_> {
                 self.net.styles.len()
             )));
         }
-        let x = to_input(image);
-        let out = run::forward(
-            &self.net.layers(),
-            &self.net.params,
-            Some(&self.kernels),
-            mix,
-            x,
-            None,
-        );
-        Ok(from_output(&out, w, h))
+        // Concurrent passes each get buffers of their own: only one keeps the shared ones.
+        let mut own = Buffers::default();
+        let mut shared = self.buffers.try_lock().ok();
+        let bufs = shared.as_deref_mut().unwrap_or(&mut own);
+        let x = input_into(image, bufs.take(3 * padded_len(w) * padded_len(h)));
+        let (layers, params) = (&self.layers, &self.net.params);
+        let out = infer::forward(layers, params, &self.kernels, mix, x, bufs);
+        let rgb = from_output(&out, w, h);
+        bufs.give(out.data);
+        Ok(rgb)
     }
 }
 
 /// An RGB image (0..255) as the network's input: 0..1, padded by reflection to a multiple of
 /// [`MULTIPLE`] on each side (the extra goes right and bottom).
 pub(crate) fn to_input(image: &Rgb) -> Act {
+    input_into(image, Vec::new())
+}
+
+/// A side padded to a multiple of [`MULTIPLE`].
+fn padded_len(side: usize) -> usize {
+    side.next_multiple_of(MULTIPLE)
+}
+
+/// [`to_input`] in `data`'s storage.
+fn input_into(image: &Rgb, mut data: Vec<f32>) -> Act {
     let (w, h) = (image.width, image.height);
-    let (pw, ph) = (w.next_multiple_of(MULTIPLE), h.next_multiple_of(MULTIPLE));
-    let mut data = vec![0.0; 3 * pw * ph];
+    let (pw, ph) = (padded_len(w), padded_len(h));
+    data.resize(3 * pw * ph, 0.0);
     for c in 0..3 {
         let src = image.plane(c);
         let dst = &mut data[c * pw * ph..(c + 1) * pw * ph];

@@ -2,7 +2,6 @@
 //! and backward to the parameters' gradients. One image at a time; instance norm makes each
 //! image's pass independent of the others in a batch.
 
-use impasto_kernels::conv::{ConvInput, ConvKernel};
 use impasto_kernels::conv2d::{self, Batch};
 use impasto_kernels::norm::{self, Moments, Planes};
 use impasto_kernels::{pad, resample};
@@ -55,16 +54,10 @@ pub(crate) fn blended(params: &Params, index: usize, mix: &[f32]) -> (Vec<f32>, 
     )
 }
 
-/// The prepared fast kernel of each convolution that has one (3×3, stride 1), by index.
-pub(crate) type Kernels = Vec<Option<ConvKernel>>;
-
-/// Runs `layers` on `x`; with `tape`, records what [`backward`] needs. Convolutions with a
-/// kernel in `kernels` run it (a zero-padded "same" convolution of the padded input, cropped:
-/// the valid convolution); the others run [`conv2d::conv2d`].
+/// Runs `layers` on `x`; with `tape`, records what [`backward`] needs.
 pub(crate) fn forward(
     layers: &[Layer],
     params: &Params,
-    kernels: Option<&Kernels>,
     mix: &[f32],
     mut x: Act,
     mut tape: Option<&mut Tape>,
@@ -93,17 +86,8 @@ pub(crate) fn forward(
                 };
                 let (oh, ow) = shape.out_size(h, w);
                 let mut out = vec![0.0; shape.cout * oh * ow];
-                match kernels.and_then(|k| k[index].as_ref()) {
-                    Some(kernel) => {
-                        let mut same = vec![0.0; shape.cout * h * w];
-                        kernel.run(ConvInput::new(&x.data, 1, h, w), false, &mut same);
-                        pad::crop(&same, shape.cout, oh, ow, 1, &mut out);
-                    }
-                    None => {
-                        let batch = Batch { n: 1, h, w };
-                        conv2d::conv2d(&x.data, batch, shape, weight, b, &mut out);
-                    }
-                }
+                let batch = Batch { n: 1, h, w };
+                conv2d::conv2d(&x.data, batch, shape, weight, b, &mut out);
                 if tape.is_some() {
                     saved = Saved::Input(std::mem::take(&mut x.data));
                 }

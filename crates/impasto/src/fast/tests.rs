@@ -1,7 +1,7 @@
 //! Whole-network checks: the backward pass against finite differences, and the prepared
 //! one-pass kernels against the training path.
 
-use super::arch::Arch;
+use super::arch::{Arch, DEFAULT_ARCH};
 use super::net::{to_input, FastNet};
 use super::params::Params;
 use super::run::{self, Tape};
@@ -11,11 +11,15 @@ use impasto_kernels::{Isa, Precision};
 
 /// A small network with two styles.
 fn small() -> FastNet {
-    let arch = Arch {
+    with_arch(Arch {
         channels: [6, 8],
         blocks: 1,
         outer_kernel: 5,
-    };
+    })
+}
+
+/// A network of `arch` with two styles.
+fn with_arch(arch: Arch) -> FastNet {
     let mut net = FastNet::new(arch, vec!["a".into(), "b".into()], 3).unwrap();
     // Non-trivial scales and shifts, so both styles' rows matter.
     let mut rng = Lcg(5);
@@ -41,7 +45,7 @@ fn photo(w: usize, h: usize) -> Rgb {
 
 /// `Σ out · r`: its gradient with respect to the output is `r`.
 fn loss(net: &FastNet, params: &Params, image: &Rgb, mix: &[f32], r: &[f32]) -> f64 {
-    let out = run::forward(&net.layers(), params, None, mix, to_input(image), None);
+    let out = run::forward(&net.layers(), params, mix, to_input(image), None);
     out.data
         .iter()
         .zip(r)
@@ -61,7 +65,6 @@ fn parameter_gradients_match_finite_differences() {
     run::forward(
         &layers,
         net.params(),
-        None,
         &mix,
         to_input(&image),
         Some(&mut tape),
@@ -97,31 +100,31 @@ fn parameter_gradients_match_finite_differences() {
 
 #[test]
 fn one_pass_kernels_match_the_training_path_on_every_instruction_set() {
-    let net = small();
-    let image = photo(37, 22);
-    let mix = net
-        .mix(Some(&[("b".into(), 1.0), ("a".into(), 3.0)]))
-        .unwrap();
-    assert_eq!(mix, vec![0.75, 0.25]);
-    let plain = run::forward(
-        &net.layers(),
-        net.params(),
-        None,
-        &mix,
-        to_input(&image),
-        None,
-    );
-    let plain = super::net::from_output(&plain, 37, 22);
-    for isa in Isa::supported() {
-        let got = Isa::with(isa, || net.runner(Precision::F32).stylize(&image, &mix)).unwrap();
-        assert_eq!((got.width, got.height), (37, 22));
-        let worst = got
-            .data
-            .iter()
-            .zip(&plain.data)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f32::max);
-        assert!(worst < 0.05, "{isa:?}: {worst}");
+    // The small network's 3×3 convolutions run im2col and narrow kernels, the default
+    // one's Winograd and narrow ones.
+    for net in [small(), with_arch(DEFAULT_ARCH)] {
+        let image = photo(37, 22);
+        let mix = net
+            .mix(Some(&[("b".into(), 1.0), ("a".into(), 3.0)]))
+            .unwrap();
+        assert_eq!(mix, vec![0.75, 0.25]);
+        let plain = run::forward(&net.layers(), net.params(), &mix, to_input(&image), None);
+        let plain = super::net::from_output(&plain, 37, 22);
+        for isa in Isa::supported() {
+            let runner = Isa::with(isa, || net.runner(Precision::F32));
+            // Twice: the second pass reuses the first one's buffers.
+            for _ in 0..2 {
+                let got = Isa::with(isa, || runner.stylize(&image, &mix)).unwrap();
+                assert_eq!((got.width, got.height), (37, 22));
+                let worst = got
+                    .data
+                    .iter()
+                    .zip(&plain.data)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f32::max);
+                assert!(worst < 0.05, "{:?} {isa:?}: {worst}", net.arch());
+            }
+        }
     }
 }
 

@@ -369,7 +369,7 @@ impl<'a> Trainer<'a> {
             .features(&self.vgg.preprocess(photo)?, &content_layers)?;
         let mut tape = Tape::new();
         let params = self.net.params();
-        let out = run::forward(layers, params, None, mix, to_input(photo), Some(&mut tape));
+        let out = run::forward(layers, params, mix, to_input(photo), Some(&mut tape));
         let image = Rgb::new(w, h, out.data.iter().map(|v| v * 255.0).collect());
         let targets = Targets {
             size: (w, h),
