@@ -85,10 +85,7 @@ pub fn instance_norm(
     out: &mut [f32],
     saved: Option<&mut [Moments]>,
 ) {
-    let moments_of = each_plane(x, shape, (gamma, beta), out, |isa, plane, a, b, o| {
-        // SAFETY: `o` and `plane` have the same length; `isa` comes from `Isa::get`.
-        unsafe { affine(isa, plane, a, b, relu, o) }
-    });
+    let moments_of = instance_norm_with(x, shape, (gamma, beta), relu, None, out);
     if let Some(saved) = saved {
         assert_eq!(
             saved.len(),
@@ -99,26 +96,60 @@ pub fn instance_norm(
     }
 }
 
+/// [`instance_norm`] with each plane's moments `given` (one per plane: measured on the whole
+/// image while a tile of it is processed, say) or, for `None`, measured; returns the moments
+/// used.
+pub fn instance_norm_with(
+    x: &[f32],
+    shape: Planes,
+    (gamma, beta): (&[f32], &[f32]),
+    relu: bool,
+    given: Option<&[Moments]>,
+    out: &mut [f32],
+) -> Vec<Moments> {
+    each_plane(
+        x,
+        shape,
+        (gamma, beta),
+        given,
+        out,
+        |isa, plane, a, b, o| {
+            // SAFETY: `o` and `plane` have the same length; `isa` comes from `Isa::get`.
+            unsafe { affine(isa, plane, a, b, relu, o) }
+        },
+    )
+}
+
 /// `acc += gamma[c] · (x - mean) / sqrt(var + EPS) + beta[c]` per plane: [`instance_norm`]
 /// without ReLU, added to a residual in the same pass (the same values, rounding included).
+/// The moments are `given` or measured, as in [`instance_norm_with`]; returns them.
 pub fn instance_norm_add(
     x: &[f32],
     shape: Planes,
     (gamma, beta): (&[f32], &[f32]),
+    given: Option<&[Moments]>,
     acc: &mut [f32],
-) {
-    each_plane(x, shape, (gamma, beta), acc, |isa, plane, a, b, o| {
-        // SAFETY: `o` and `plane` have the same length; `isa` comes from `Isa::get`.
-        unsafe { affine_add(isa, plane, a, b, o) }
-    });
+) -> Vec<Moments> {
+    each_plane(
+        x,
+        shape,
+        (gamma, beta),
+        given,
+        acc,
+        |isa, plane, a, b, o| {
+            // SAFETY: `o` and `plane` have the same length; `isa` comes from `Isa::get`.
+            unsafe { affine_add(isa, plane, a, b, o) }
+        },
+    )
 }
 
 /// Runs `write(isa, plane, a, b, out_plane)` on every plane in parallel, with `a`, `b` the
-/// scale and shift that normalise it; returns the planes' moments.
+/// scale and shift that normalise it by its `given` moments (or its own); returns the moments.
 fn each_plane(
     x: &[f32],
     shape: Planes,
     (gamma, beta): (&[f32], &[f32]),
+    given: Option<&[Moments]>,
     out: &mut [f32],
     write: impl Fn(Isa, &[f32], f32, f32, &mut [f32]) + Sync,
 ) -> Vec<Moments> {
@@ -129,6 +160,9 @@ fn each_plane(
         gamma.len() == c && beta.len() == c,
         "instance_norm: {c} scales"
     );
+    if let Some(g) = given {
+        assert_eq!(g.len(), n * c, "instance_norm: given moments size");
+    }
     let isa = Isa::get();
     let mut moments_of = vec![Moments::default(); n * c];
     out.par_chunks_mut(hw.max(1))
@@ -136,7 +170,10 @@ fn each_plane(
         .zip(moments_of.par_iter_mut())
         .enumerate()
         .for_each(|(p, ((o, plane), m))| {
-            *m = moments(isa, plane);
+            *m = match given {
+                Some(g) => g[p],
+                None => moments(isa, plane),
+            };
             let a = gamma[p % c] * m.rstd;
             let b = beta[p % c] - m.mean * a;
             write(isa, plane, a, b, o);
@@ -367,10 +404,41 @@ mod tests {
             let (mut want, mut got) = (vec![0.0; x.len()], skip.clone());
             Isa::with(isa, || {
                 instance_norm(&x, shape, (&gamma, &beta), false, &mut want, None);
-                instance_norm_add(&x, shape, (&gamma, &beta), &mut got);
+                instance_norm_add(&x, shape, (&gamma, &beta), None, &mut got);
             });
             want.iter_mut().zip(&skip).for_each(|(w, s)| *w += s);
             assert_eq!(got, want, "{isa:?}");
         }
+    }
+
+    #[test]
+    fn given_moments_replace_the_measured_ones() {
+        let mut rng = Lcg(4);
+        let shape = Planes { n: 1, c: 2, hw: 30 };
+        let x = rng.vec(60, 2.0);
+        let (gamma, beta) = (vec![1.0; 2], vec![0.0; 2]);
+        let mut out = vec![0.0; 60];
+        let measured = instance_norm_with(&x, shape, (&gamma, &beta), false, None, &mut out);
+        let mut again = vec![0.0; 60];
+        instance_norm_with(
+            &x,
+            shape,
+            (&gamma, &beta),
+            false,
+            Some(&measured),
+            &mut again,
+        );
+        assert_eq!(again, out);
+        // Moments of another image: plane 0 normalised by mean 1 and rstd 2.
+        let given = [
+            Moments {
+                mean: 1.0,
+                rstd: 2.0,
+            },
+            measured[1],
+        ];
+        instance_norm_with(&x, shape, (&gamma, &beta), false, Some(&given), &mut again);
+        assert!((again[3] - (x[3] - 1.0) * 2.0).abs() < 1e-6);
+        assert_eq!(&again[30..], &out[30..]);
     }
 }

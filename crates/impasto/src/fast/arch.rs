@@ -140,6 +140,23 @@ impl Arch {
         out
     }
 
+    /// How far, in input pixels, an output pixel sees on each side: the sum over the
+    /// convolutions of half their kernel times the size of their input's pixels.
+    pub fn reach(&self) -> usize {
+        let (mut scale, mut total) = (1, 0);
+        for l in self.layers() {
+            match l {
+                Layer::Conv { shape, .. } => {
+                    total += shape.k / 2 * scale;
+                    scale *= shape.stride;
+                }
+                Layer::Upsample => scale /= 2,
+                _ => {}
+            }
+        }
+        total
+    }
+
     /// Multiply-adds of one pass over a `w × h` image (for plans and reports).
     pub fn macs(&self, w: usize, h: usize) -> u64 {
         let (mut scale, mut total) = (1u64, 0u64);
@@ -185,5 +202,7 @@ mod tests {
         );
         assert!(DEFAULT_ARCH.macs(512, 512) > 1_000_000_000);
         assert!(DEFAULT_ARCH.macs(512, 512) < 4_000_000_000);
+        // Head 1, down 2, six residual convolutions at quarter size 4 each, up 2, tail 1.
+        assert_eq!(DEFAULT_ARCH.reach(), 30);
     }
 }

@@ -7,7 +7,7 @@
 
 use impasto_kernels::conv::{ConvInput, ConvKernel};
 use impasto_kernels::conv2d::{self, Batch};
-use impasto_kernels::norm::{self, Planes};
+use impasto_kernels::norm::{self, Moments, Planes};
 use impasto_kernels::{pad, resample};
 
 use super::arch::Layer;
@@ -44,14 +44,24 @@ impl Buffers {
     }
 }
 
-/// Runs `layers` on `x` with the prepared `kernels`, taking buffers from `bufs` and giving
-/// back all but the output's.
+/// Where each instance norm's moments come from.
+pub(crate) enum Stats<'a> {
+    /// Each norm measures its own input.
+    Measure,
+    /// Each norm measures its input and records the moments, by norm index.
+    Record(&'a mut Vec<Vec<Moments>>),
+    /// Each norm uses the moments given, by norm index (a tile uses its whole image's).
+    Frozen(&'a [Vec<Moments>]),
+}
+
+/// Runs `layers` on `x` with the prepared `kernels`, the norms' moments from `stats`, taking
+/// buffers from `bufs` and giving back all but the output's.
 pub(crate) fn forward(
     layers: &[Layer],
     params: &Params,
     kernels: &Kernels,
     mix: &[f32],
-    x: Act,
+    (x, mut stats): (Act, Stats),
     bufs: &mut Buffers,
 ) -> Act {
     let mut x = x;
@@ -130,18 +140,31 @@ pub(crate) fn forward(
             (Layer::Norm { index, relu, .. }, _) => {
                 let (gamma, beta) = blended(params, index, mix);
                 let shape = Planes { n: 1, c, hw: h * w };
-                let out = match fused_add {
+                let given = match &stats {
+                    Stats::Frozen(all) => Some(all[index].as_slice()),
+                    _ => None,
+                };
+                let (out, used) = match fused_add {
                     Some(mut acc) => {
                         i += 1;
-                        norm::instance_norm_add(input, shape, (&gamma, &beta), &mut acc);
-                        acc
+                        let gb = (gamma.as_slice(), beta.as_slice());
+                        let used = norm::instance_norm_add(input, shape, gb, given, &mut acc);
+                        (acc, used)
                     }
                     None => {
                         let mut out = bufs.take(input.len());
-                        norm::instance_norm(input, shape, (&gamma, &beta), relu, &mut out, None);
-                        out
+                        let gb = (gamma.as_slice(), beta.as_slice());
+                        let used =
+                            norm::instance_norm_with(input, shape, gb, relu, given, &mut out);
+                        (out, used)
                     }
                 };
+                if let Stats::Record(all) = &mut stats {
+                    if all.len() <= index {
+                        all.resize(index + 1, Vec::new());
+                    }
+                    all[index] = used;
+                }
                 (out, c, h, w)
             }
             (Layer::Upsample, _) => {

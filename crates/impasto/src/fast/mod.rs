@@ -8,6 +8,7 @@ mod net;
 mod params;
 mod rng;
 mod run;
+mod tiles;
 mod train;
 
 #[cfg(test)]
@@ -17,4 +18,5 @@ pub use adam::Adam;
 pub use arch::{Arch, Layer, DEFAULT_ARCH, MULTIPLE};
 pub use net::{FastNet, Runner, MIN_SIDE};
 pub use params::{Param, Params};
+pub use tiles::Tiling;
 pub use train::{Checkpoint, TrainReport, TrainSettings, TrainStyle, Trainer};

@@ -7,10 +7,11 @@ use impasto_kernels::conv::{Conv3x3Weights, ConvKernel};
 use impasto_kernels::Precision;
 
 use super::arch::{Arch, Layer, MULTIPLE};
-use super::infer::{self, Buffers, Kernels};
+use super::infer::{self, Buffers, Kernels, Stats};
 use super::params::{self, Params};
 use super::rng::Rng;
 use super::run::Act;
+use super::tiles::{self, Tiling};
 use crate::image::Rgb;
 use crate::{Error, Result, Setting};
 
@@ -137,6 +138,7 @@ impl FastNet {
             layers: self.layers(),
             kernels,
             buffers: Mutex::default(),
+            tiling: Tiling::default(),
         }
     }
 }
@@ -165,6 +167,7 @@ pub struct Runner<'a> {
     layers: Vec<Layer>,
     kernels: Kernels,
     buffers: Mutex<Buffers>,
+    tiling: Tiling,
 }
 
 impl Runner<'_> {
@@ -190,16 +193,31 @@ impl Runner<'_> {
                 self.net.styles.len()
             )));
         }
+        if w * h > self.tiling.max_pixels {
+            return Ok(tiles::stylize_tiled(self, image, mix, self.tiling));
+        }
+        Ok(self.pass(image, mix, Stats::Measure))
+    }
+
+    /// The same runner cutting images into tiles as `tiling` says.
+    pub fn with_tiling(mut self, tiling: Tiling) -> Self {
+        self.tiling = tiling;
+        self
+    }
+
+    /// One pass over the whole of `image`, the norms' moments from `stats`.
+    pub(crate) fn pass(&self, image: &Rgb, mix: &[f32], stats: Stats) -> Rgb {
+        let (w, h) = (image.width, image.height);
         // Concurrent passes each get buffers of their own: only one keeps the shared ones.
         let mut own = Buffers::default();
         let mut shared = self.buffers.try_lock().ok();
         let bufs = shared.as_deref_mut().unwrap_or(&mut own);
         let x = input_into(image, bufs.take(3 * padded_len(w) * padded_len(h)));
         let (layers, params) = (&self.layers, &self.net.params);
-        let out = infer::forward(layers, params, &self.kernels, mix, x, bufs);
+        let out = infer::forward(layers, params, &self.kernels, mix, (x, stats), bufs);
         let rgb = from_output(&out, w, h);
         bufs.give(out.data);
-        Ok(rgb)
+        rgb
     }
 }
 

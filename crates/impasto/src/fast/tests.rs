@@ -5,6 +5,7 @@ use super::arch::{Arch, DEFAULT_ARCH};
 use super::net::{to_input, FastNet};
 use super::params::Params;
 use super::run::{self, Tape};
+use super::tiles::Tiling;
 use crate::image::Rgb;
 use crate::testutil::Lcg;
 use impasto_kernels::{Isa, Precision};
@@ -139,4 +140,59 @@ fn bad_blends_and_tiny_images_are_refused() {
         .stylize(&photo(8, 40), &[1.0, 0.0])
         .unwrap_err();
     assert!(err.is_user_error(), "{err}");
+}
+
+#[test]
+fn tiles_reproduce_the_whole_image_pass() {
+    // With statistics taken at full size, a tiled pass must give the whole-image pass back
+    // to rounding: the halo covers what each core sees, so no seam can appear.
+    let net = FastNet::new(DEFAULT_ARCH, vec!["s".into()], 4).unwrap();
+    let image = photo(150, 118);
+    let whole = net.runner(Precision::F32).stylize(&image, &[1.0]).unwrap();
+    let tiling = Tiling {
+        max_pixels: 1000,
+        tile: 48,
+        stats_side: 150,
+    };
+    let tiled = net
+        .runner(Precision::F32)
+        .with_tiling(tiling)
+        .stylize(&image, &[1.0])
+        .unwrap();
+    let worst = tiled
+        .data
+        .iter()
+        .zip(&whole.data)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(worst < 0.05, "tiled differs from whole by {worst} (0..255)");
+    // Statistics from a copy at half size, on a smooth picture (as photos are; noise is not,
+    // and its statistics change with scale): close to the whole pass.
+    let (w, h) = (150, 118);
+    let smooth: Vec<f32> = (0..3 * w * h)
+        .map(|i| {
+            let (c, p) = (i / (w * h), i % (w * h));
+            let (x, y) = ((p % w) as f32, (p / w) as f32);
+            127.5 + 100.0 * ((x * 0.07 + c as f32).sin() * (y * 0.05).cos())
+        })
+        .collect();
+    let smooth = Rgb::new(w, h, smooth);
+    let whole = net.runner(Precision::F32).stylize(&smooth, &[1.0]).unwrap();
+    let tiling = Tiling {
+        stats_side: 76,
+        ..tiling
+    };
+    let approx = net
+        .runner(Precision::F32)
+        .with_tiling(tiling)
+        .stylize(&smooth, &[1.0])
+        .unwrap();
+    let mean = approx
+        .data
+        .iter()
+        .zip(&whole.data)
+        .map(|(a, b)| (a - b).abs())
+        .sum::<f32>()
+        / whole.data.len() as f32;
+    assert!(mean < 12.0, "mean difference {mean} (0..255)");
 }
