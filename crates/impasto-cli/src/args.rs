@@ -274,6 +274,17 @@ pub struct VideoArgs {
     /// Print one JSON object on stdout at the end.
     #[arg(long)]
     pub json: bool,
+    /// A trained model (`impasto train`): one pass per frame, steadied along the optical flow,
+    /// instead of an optimisation.
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<PathBuf>,
+    /// With --model: the blend of its styles, NAME:WEIGHT,... (default: its first style).
+    #[arg(long, value_name = "NAME:W,...", requires = "model")]
+    pub style_mix: Option<String>,
+    /// With --model: weight of the previous output, warped along the flow, where the flow is
+    /// trusted (0: frame by frame; higher is steadier but lags and smears).
+    #[arg(long, default_value_t = impasto::video::steady::DEFAULT_BLEND, requires = "model")]
+    pub steadiness: f32,
     #[command(flatten)]
     pub look: LookArgs,
 }

@@ -1,7 +1,9 @@
-//! `impasto video`: decode with ffmpeg, stylise frame by frame with temporal consistency,
+//! `impasto video`: decode with ffmpeg, stylise frame by frame with temporal consistency (with
+//! `--model`, one network pass per frame: [`fast`]),
 //! checkpoint every frame, encode with the input's sound and frame rate, report the warping
 //! error.
 
+mod fast;
 mod progress;
 mod run;
 mod work;
@@ -25,6 +27,9 @@ use work::Work;
 
 /// Runs `impasto video`.
 pub fn run(a: VideoArgs) -> Result<()> {
+    if let Some(model) = a.model.clone() {
+        return fast::run(a, &model);
+    }
     let start = Instant::now();
     let ff = Ffmpeg::locate()?;
     check_output(&a.output)?;
