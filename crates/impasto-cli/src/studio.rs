@@ -22,12 +22,12 @@ pub fn run(a: StudioArgs) -> Result<(), Failure> {
         .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
         .with_target(false)
         .init();
+    let models = load_models(a.models.as_deref())?;
     let model = Arc::new(crate::weights::load_model(
         a.weights.weights.as_deref(),
         false,
         impasto::Precision::auto(),
     )?);
-    let models = load_models(a.models.as_deref())?;
     let config = Config {
         host: a.host,
         port: a.port,
@@ -52,13 +52,14 @@ pub fn run(a: StudioArgs) -> Result<(), Failure> {
 /// The models of `dir`, or of `models/` when there is one; a file that does not load is
 /// skipped with a warning.
 fn load_models(dir: Option<&Path>) -> Result<Models, Failure> {
-    let warn = |w: &str| eprintln!("impasto: warning: {w}");
     let default = Path::new("models");
-    Ok(match dir {
-        Some(dir) => Models::load(dir, warn)?,
-        None if default.is_dir() => Models::load(default, warn)?,
-        None => Models::default(),
-    })
+    let dir = match dir {
+        Some(dir) => dir,
+        None if default.is_dir() => default,
+        None => return Ok(Models::default()),
+    };
+    Models::load(dir, |w| eprintln!("impasto: warning: {w}"))
+        .map_err(|e| Failure::usage(format!("{e}; check --models")))
 }
 
 /// Asks the desktop to open `url`; says so when it cannot.
