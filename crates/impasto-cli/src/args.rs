@@ -377,6 +377,9 @@ pub struct StudioArgs {
     /// Open sessions (browser tabs) at once.
     #[arg(long, default_value_t = 16)]
     pub max_sessions: usize,
+    /// Folder of trained models (NAME.safetensors) the page offers [default: models, if there].
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
     #[command(flatten)]
     pub weights: WeightsArg,
 }

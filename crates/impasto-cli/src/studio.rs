@@ -1,8 +1,10 @@
-//! `impasto studio`: loads the weights as `stylize` does and serves the studio until Ctrl-C.
+//! `impasto studio`: loads the weights as `stylize` does, and the trained models of `--models`,
+//! and serves the studio until Ctrl-C.
 
+use std::path::Path;
 use std::sync::Arc;
 
-use impasto_studio::Config;
+use impasto_studio::{Config, Models};
 
 use crate::args::StudioArgs;
 use crate::Failure;
@@ -20,6 +22,7 @@ pub fn run(a: StudioArgs) -> Result<(), Failure> {
         .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
         .with_target(false)
         .init();
+    let models = load_models(a.models.as_deref())?;
     let model = Arc::new(crate::weights::load_model(
         a.weights.weights.as_deref(),
         false,
@@ -33,7 +36,7 @@ pub fn run(a: StudioArgs) -> Result<(), Failure> {
         ..Config::default()
     };
     let open = a.open;
-    impasto_studio::run_blocking(config, model, |addr| {
+    impasto_studio::run_blocking(config, model, models, |addr| {
         let url = format!("http://{addr}/");
         eprintln!("Impasto Studio is at {url} (Ctrl-C stops it)");
         if !addr.ip().is_loopback() {
@@ -44,6 +47,19 @@ pub fn run(a: StudioArgs) -> Result<(), Failure> {
         }
     })?;
     Ok(())
+}
+
+/// The models of `dir`, or of `models/` when there is one; a file that does not load is
+/// skipped with a warning.
+fn load_models(dir: Option<&Path>) -> Result<Models, Failure> {
+    let default = Path::new("models");
+    let dir = match dir {
+        Some(dir) => dir,
+        None if default.is_dir() => default,
+        None => return Ok(Models::default()),
+    };
+    Models::load(dir, |w| eprintln!("impasto: warning: {w}"))
+        .map_err(|e| Failure::usage(format!("{e}; check --models")))
 }
 
 /// Asks the desktop to open `url`; says so when it cannot.

@@ -361,8 +361,12 @@ impl Drop for Studio {
 fn studio_serves_its_page_on_localhost() {
     use std::io::{BufRead, BufReader, Read, Write};
     let cache = tempfile::tempdir().unwrap();
+    // A damaged model is skipped with a warning that names it.
+    let models = tempfile::tempdir().unwrap();
+    std::fs::write(models.path().join("broken.safetensors"), "not a model").unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_impasto"))
-        .args(["studio", "--port", "0"])
+        .args(["studio", "--port", "0", "--models"])
+        .arg(models.path())
         .env("IMPASTO_WEIGHTS", weights())
         .env("IMPASTO_CACHE", cache.path())
         .stderr(std::process::Stdio::piped())
@@ -370,8 +374,15 @@ fn studio_serves_its_page_on_localhost() {
         .expect("impasto runs");
     let stderr = child.stderr.take().unwrap();
     let studio = Studio(child);
+    let mut stderr = BufReader::new(stderr);
     let mut line = String::new();
-    BufReader::new(stderr).read_line(&mut line).unwrap();
+    stderr.read_line(&mut line).unwrap();
+    assert!(
+        line.starts_with("impasto: warning: skipping the model ") && line.contains("broken"),
+        "{line}"
+    );
+    line.clear();
+    stderr.read_line(&mut line).unwrap();
     let url = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
@@ -399,6 +410,8 @@ fn studio_options_are_checked() {
     let cache = tempfile::tempdir().unwrap();
     let o = impasto(&["studio", "--max-runs", "0"], cache.path());
     assert_usage_error(&o, &["--max-runs"]);
+    let o = impasto(&["studio", "--models", "no-such-folder"], cache.path());
+    assert_usage_error(&o, &["no-such-folder", "--models"]);
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
     let o = impasto(&["studio", "--port", &port], cache.path());

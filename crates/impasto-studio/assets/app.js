@@ -16,6 +16,8 @@ const state = {
   historyKeys: new Set(),
   points: [],
   work: Promise.resolve(),
+  models: [],
+  fast: { rev: 0, model: null, blend: null },
 };
 
 // ---------- status and errors ----------
@@ -190,6 +192,99 @@ $('use-examples').addEventListener('click', () => {
   }
 });
 
+// ---------- trained models ----------
+function showModels(models) {
+  state.models = models;
+  $('model-box').hidden = models.length === 0;
+  for (const m of models) {
+    const o = document.createElement('option');
+    o.value = m.name;
+    o.textContent = m.styles.length > 1 ? `${m.name} (${m.styles.length} styles)` : m.name;
+    $('model').append(o);
+  }
+}
+
+// One slider per style of a model that has several.
+function renderBlend() {
+  const box = $('model-blend');
+  box.textContent = '';
+  const m = state.fast.model;
+  if (!m || m.styles.length < 2) return;
+  for (const name of m.styles) {
+    const label = document.createElement('label');
+    const out = document.createElement('output');
+    out.textContent = fmt(state.fast.blend[name]);
+    const range = document.createElement('input');
+    range.type = 'range'; range.min = '0'; range.max = '1'; range.step = '0.05';
+    range.value = String(state.fast.blend[name]);
+    range.className = 'model-blend';
+    range.addEventListener('input', () => {
+      state.fast.blend[name] = Number(range.value);
+      out.textContent = fmt(Number(range.value));
+      schedulePick();
+    });
+    label.append(`${name} `, out, range);
+    box.append(label);
+  }
+}
+
+$('model').addEventListener('change', (e) => {
+  const m = state.models.find((x) => x.name === e.target.value) || null;
+  state.fast.model = m;
+  state.fast.blend = m ? Object.fromEntries(m.styles.map((s, i) => [s, i === 0 ? 1 : 0])) : null;
+  renderBlend();
+  $('fast-wrap').hidden = !m;
+  $('views').classList.toggle('two-up', Boolean(m));
+  $('fast').hidden = true;
+  $('fast-info').textContent = 'add a photo: the model\'s result appears here';
+  $('refine').disabled = true;
+  sendPick();
+});
+
+// Blend sliders send at most every 50 ms; the server computes only the latest.
+let pickTimer = null;
+function schedulePick() {
+  clearTimeout(pickTimer);
+  pickTimer = setTimeout(sendPick, 50);
+}
+function sendPick() {
+  if (!state.ws || state.ws.readyState !== WebSocket.OPEN) return;
+  state.fast.rev += 1;
+  const m = state.fast.model;
+  state.ws.send(JSON.stringify({
+    type: 'pick_model', rev: state.fast.rev, model: m ? m.name : null, blend: m ? state.fast.blend : null,
+  }));
+}
+
+function showStylized(r) {
+  if (!state.fast.model) return;
+  $('fast').src = r.image;
+  $('fast').hidden = false;
+  const blend = r.mix.length > 1 ? ` · blend ${r.mix.map(fmt).join(':')}` : '';
+  $('fast-info').textContent = `one pass of ${r.model}${blend} · ${r.width}×${r.height} · ${Math.round(r.ms)} ms`;
+  $('refine').disabled = false;
+}
+
+// Refine needs the paintings: without any, the bundled ones named like the model's styles go in.
+$('refine').addEventListener('click', () => {
+  const m = state.fast.model;
+  if (!state.styles.length && m) {
+    for (const ex of state.examples) {
+      const stem = ex.name.replace(/\.[^.]*$/, '');
+      if (ex.role !== 'style' || !(state.fast.blend[stem] > 0)) continue;
+      enqueue(async () => {
+        const res = await fetch(ex.url);
+        const blob = await res.blob();
+        await upload('style', new File([blob], ex.name, { type: blob.type }));
+      });
+    }
+  }
+  enqueue(async () => {
+    state.ws.send(JSON.stringify({ type: 'refine' }));
+    setStatus('refining the model\'s result…');
+  });
+});
+
 // ---------- preview, metrics, history ----------
 function showFrame(f) {
   const prev = state.lastFrame;
@@ -299,6 +394,7 @@ function handle(m) {
       state.examples = m.examples;
       $('final-size').max = String(m.max_final_size);
       showControls(state.controls);
+      showModels(m.models);
       setStatus('ready — add a photo and a painting');
       break;
     case 'steered':
@@ -321,6 +417,9 @@ function handle(m) {
       break;
     case 'frame':
       showFrame(m);
+      break;
+    case 'stylized':
+      showStylized(m);
       break;
     case 'gram_cosine':
       $('gram').textContent = m.value.toFixed(3);

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use impasto::Vgg19;
 use impasto_studio::protocol::{ClientMsg, Controls, ServerMsg};
-use impasto_studio::{Config, Server};
+use impasto_studio::{Config, Models, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -118,7 +118,9 @@ async fn measure(model: Arc<Vgg19>, size: usize, moves: usize) -> (Vec<f64>, f64
         temp_root: root.path().to_path_buf(),
         ..Config::default()
     };
-    let server = Server::bind(config, model).await.unwrap();
+    let server = Server::bind(config, model, Models::default())
+        .await
+        .unwrap();
     let addr = server.local_addr();
     tokio::spawn(server.run(std::future::pending()));
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))

@@ -9,6 +9,7 @@ use crate::assets;
 use crate::client::{Client, Shared, MAX_STYLES};
 use crate::config::Config;
 use crate::error::Error;
+use crate::models::Models;
 use crate::protocol::{Controls, ServerMsg};
 use crate::queue::Queue;
 use crate::run::Outlet;
@@ -22,12 +23,13 @@ pub struct App {
 }
 
 impl App {
-    /// State for a server with `config`, running `model`.
-    pub fn new(config: Config, model: Arc<Vgg19>) -> Self {
+    /// State for a server with `config`, running `model` and offering `models`.
+    pub fn new(config: Config, model: Arc<Vgg19>, models: Models) -> Self {
         let shared = Arc::new(Shared {
             model,
             queue: Queue::new(config.max_runs),
             max_final_size: config.max_final_size,
+            models,
         });
         Self {
             config,
@@ -98,6 +100,7 @@ impl App {
             max_upload_bytes: self.config.max_upload_bytes,
             max_styles: MAX_STYLES,
             max_final_size: self.config.max_final_size,
+            models: self.shared.models.infos(),
         }
     }
 

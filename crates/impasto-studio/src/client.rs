@@ -12,9 +12,11 @@ use impasto::Vgg19;
 use tempfile::TempDir;
 
 use crate::error::Error;
+use crate::models::{Models, TrainedModel};
 use crate::protocol::{ClientMsg, Controls, ImageInfo, InputsReply, ServerMsg, MAX_ITERS};
 use crate::queue::Queue;
 use crate::run::{self, Command, Inputs, Outlet, RunContext};
+use crate::stylist::{Pass, Stylist};
 
 /// Most style images one session may blend.
 pub const MAX_STYLES: usize = 4;
@@ -27,6 +29,8 @@ pub struct Shared {
     pub queue: Arc<Queue>,
     /// Largest final render.
     pub max_final_size: usize,
+    /// The trained models on offer.
+    pub models: Models,
 }
 
 /// One page's studio session.
@@ -37,6 +41,7 @@ pub struct Client {
     cancel: Arc<AtomicBool>,
     outlet: Outlet,
     shared: Arc<Shared>,
+    stylist: Arc<Stylist>,
     state: Mutex<State>,
 }
 
@@ -47,15 +52,19 @@ struct State {
     rev: u64,
     controls: Controls,
     worker: Option<Sender<Command>>,
+    /// The picked trained model: the pick's revision, the model and its blend.
+    pick: Option<(u64, Arc<TrainedModel>, Vec<f32>)>,
 }
 
 impl Client {
     /// A session with its own temporary folder.
     pub fn new(id: String, dir: TempDir, shared: Arc<Shared>, outlet: Outlet) -> Self {
+        let cancel = Arc::new(AtomicBool::new(false));
         Self {
             id,
             dir: Arc::new(dir),
-            cancel: Arc::new(AtomicBool::new(false)),
+            stylist: Stylist::new(Arc::clone(&cancel), outlet.clone()),
+            cancel,
             outlet,
             shared,
             state: Mutex::new(State::default()),
@@ -79,10 +88,12 @@ impl Client {
         Ok(())
     }
 
-    /// Sets the photo; the run restarts from it.
+    /// Sets the photo; the run restarts from it, and a picked model stylises it.
     pub fn set_content(&self, info: ImageInfo, img: Rgb) -> Result<InputsReply, Error> {
         let mut st = self.lock();
         st.content = Some((info, Arc::new(img)));
+        self.stylist.clear();
+        self.stylize(&st);
         self.inputs_changed(&mut st)?;
         Ok(reply(&st))
     }
@@ -137,6 +148,48 @@ impl Client {
                 self.tell(&mut st, Command::CancelFinal);
                 Ok(None)
             }
+            ClientMsg::PickModel { rev, model, blend } => {
+                let Some(name) = model else {
+                    st.pick = None;
+                    self.stylist.clear();
+                    return Ok(None);
+                };
+                let model = self.shared.models.get(&name)?;
+                let blend: Option<Vec<(String, f32)>> = blend.map(|b| b.into_iter().collect());
+                let mix = model
+                    .net
+                    .mix(blend.as_deref())
+                    .map_err(|e| crate::words::describe(&e))?;
+                st.pick = Some((rev, model, mix));
+                self.stylize(&st);
+                Ok(None)
+            }
+            ClientMsg::Refine => {
+                let Some(start) = self.stylist.result() else {
+                    return Err("pick a trained model and add a photo first: Refine starts \
+                                from the model's result"
+                        .into());
+                };
+                if st.worker.is_none() {
+                    return Err("add a painting as a style image first: Refine matches its \
+                                style"
+                        .into());
+                }
+                self.tell(&mut st, Command::Restart { start });
+                Ok(None)
+            }
+        }
+    }
+
+    /// Asks for the picked model's one pass of the photo, once there are both.
+    fn stylize(&self, st: &State) {
+        if let (Some((rev, model, mix)), Some((_, photo))) = (&st.pick, &st.content) {
+            self.stylist.request(Pass {
+                rev: *rev,
+                model: Arc::clone(model),
+                mix: mix.clone(),
+                photo: Arc::clone(photo),
+            });
         }
     }
 

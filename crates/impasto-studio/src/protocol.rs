@@ -1,5 +1,7 @@
 //! The messages the page and the server exchange over the WebSocket, as JSON text frames.
 
+use std::collections::BTreeMap;
+
 use impasto::{LossWeights, Losses, PreserveColor, Settings};
 use serde::{Deserialize, Serialize};
 
@@ -134,6 +136,20 @@ pub enum ClientMsg {
     },
     /// Stop the final render in progress.
     CancelFinal,
+    /// Pick a trained model by its listed name (`None`: none), with a blend of its styles by
+    /// name (`None`: its first style); its one-pass result of the photo follows, and again
+    /// whenever the photo changes.
+    PickModel {
+        /// The page's revision number for this pick; the result carries it.
+        rev: u64,
+        /// The model's name as listed in `hello`.
+        model: Option<String>,
+        /// Weight of each style, by name.
+        #[serde(default)]
+        blend: Option<BTreeMap<String, f32>>,
+    },
+    /// Restart the optimisation from the latest one-pass result.
+    Refine,
 }
 
 /// The loss terms, unweighted, and their weighted total.
@@ -169,6 +185,34 @@ pub struct Example {
     pub role: String,
     /// Where the page fetches it.
     pub url: String,
+}
+
+/// A trained model the page may pick.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// Its name (the file stem; nothing else about the file is told).
+    pub name: String,
+    /// Its styles, in order.
+    pub styles: Vec<String>,
+}
+
+/// A trained model's one-pass result of the photo.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Stylized {
+    /// Revision of the pick that produced it.
+    pub rev: u64,
+    /// The model's name.
+    pub model: String,
+    /// The blend used: one weight per style of the model, summing to 1.
+    pub mix: Vec<f32>,
+    /// Width of the image (the photo's).
+    pub width: usize,
+    /// Height of the image.
+    pub height: usize,
+    /// Milliseconds the pass took.
+    pub ms: f64,
+    /// The image as a `data:image/jpeg;base64,...` URL.
+    pub image: String,
 }
 
 /// One uploaded image as the session holds it.
@@ -236,6 +280,8 @@ pub enum ServerMsg {
         max_styles: usize,
         /// Largest final render (longer side).
         max_final_size: usize,
+        /// The trained models on offer.
+        models: Vec<ModelInfo>,
     },
     /// The controls of revision `rev` were accepted; frames that carry it follow.
     Steered {
@@ -270,6 +316,8 @@ pub enum ServerMsg {
         /// The cosine.
         value: f32,
     },
+    /// A trained model's one-pass result.
+    Stylized(Box<Stylized>),
     /// The final render advanced.
     FinalProgress {
         /// Fraction done (by pixel-weighted iterations).

@@ -56,6 +56,11 @@ pub enum Command {
     },
     /// Stop the final render.
     CancelFinal,
+    /// Restart the preview run from this image (a trained model's result).
+    Restart {
+        /// The image it starts from (resized to the run's size).
+        start: Arc<Rgb>,
+    },
 }
 
 /// Where a worker's output goes: events in order, frames latest-only.
@@ -234,6 +239,11 @@ impl Worker {
                 self.inputs = inputs;
                 self.targets = None;
                 self.controls = controls;
+                self.broken = false;
+                *preview = None;
+            }
+            Command::Restart { start } => {
+                self.last_image = Some(Rgb::clone(&start));
                 self.broken = false;
                 *preview = None;
             }

@@ -9,6 +9,7 @@ use impasto::Vgg19;
 use crate::app::App;
 use crate::config::Config;
 use crate::error::Error;
+use crate::models::Models;
 use crate::routes;
 
 /// A bound studio server, not yet serving.
@@ -18,15 +19,16 @@ pub struct Server {
 }
 
 impl Server {
-    /// Listens on `config.host:config.port` for a studio running `model`.
-    pub async fn bind(config: Config, model: Arc<Vgg19>) -> Result<Self, Error> {
+    /// Listens on `config.host:config.port` for a studio running `model` and offering the
+    /// trained `models`.
+    pub async fn bind(config: Config, model: Arc<Vgg19>, models: Models) -> Result<Self, Error> {
         let addr = SocketAddr::new(config.host, config.port);
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| Error::Bind { addr, source })?;
         Ok(Self {
             listener,
-            app: Arc::new(App::new(config, model)),
+            app: Arc::new(App::new(config, model, models)),
         })
     }
 
@@ -72,6 +74,7 @@ async fn stop_signal() {
 pub fn run_blocking(
     config: Config,
     model: Arc<Vgg19>,
+    models: Models,
     on_ready: impl FnOnce(SocketAddr),
 ) -> Result<(), Error> {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -80,7 +83,7 @@ pub fn run_blocking(
         .build()
         .map_err(Error::Serve)?;
     rt.block_on(async {
-        let server = Server::bind(config, model).await?;
+        let server = Server::bind(config, model, models).await?;
         on_ready(server.local_addr());
         server.run(stop_signal()).await
     })

@@ -1,7 +1,8 @@
 //! End to end in a real headless Chromium (WebDriver through chromedriver): load the page, see
 //! a non-image refused, upload the two example images through the file inputs, wait for a
 //! preview, move the style slider, see the preview change, take the README screenshot, render
-//! and download the result.
+//! and download the result. And: pick a trained model, see its one-pass result of the photo,
+//! and Refine it.
 
 mod common;
 
@@ -11,7 +12,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{http, png_size, repo, TestServer, PATIENCE};
+use common::{http, png_size, repo, write_model, TestServer, PATIENCE};
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -257,6 +258,71 @@ async fn the_studio_works_in_headless_chromium() {
     assert!(text(&c, "download").await.contains(&format!("{w}×{h}")));
 
     // No error was shown along the way.
+    assert!(
+        attr(&c, "error", "hidden").await.is_some(),
+        "{}",
+        text(&c, "error-text").await
+    );
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_picked_model_shows_its_result_and_refines_in_headless_chromium() {
+    let models = tempfile::tempdir().unwrap();
+    write_model(models.path(), "starry_night.safetensors", &["starry_night"]);
+    let models = impasto_studio::Models::load(models.path(), |w| panic!("{w}")).unwrap();
+    let driver = Driver::start().await;
+    let server = TestServer::start_with(models, |_| {}).await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+    c.goto(&format!("http://{}/", server.addr)).await.unwrap();
+    poll("the session to open", PATIENCE, || async {
+        text(&c, "status").await.starts_with("ready").then_some(())
+    })
+    .await;
+
+    // Pick the model, then give the photo: its one pass appears at the photo's size.
+    let select = c.find(Locator::Id("model")).await.unwrap();
+    select.select_by_value("starry_night").await.unwrap();
+    let photo = repo("examples/portrait_astronaut.jpg")
+        .canonicalize()
+        .unwrap();
+    c.find(Locator::Id("content-input"))
+        .await
+        .unwrap()
+        .send_keys(&photo.display().to_string())
+        .await
+        .unwrap();
+    poll("the model's result", PATIENCE, || async {
+        let src = attr(&c, "fast", "src").await?;
+        src.starts_with("data:image/jpeg;base64,").then_some(())
+    })
+    .await;
+    assert!(text(&c, "fast-info")
+        .await
+        .contains("starry_night · 512×512"));
+
+    // Refine (with the bundled painting of the model's style) shows a live preview.
+    c.find(Locator::Id("preview-size"))
+        .await
+        .unwrap()
+        .select_by_value("128")
+        .await
+        .unwrap();
+    set_number(&c, "preview-iters", "4").await;
+    c.find(Locator::Id("refine"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    poll("the refined run to finish", PATIENCE, || async {
+        text(&c, "status").await.starts_with("done").then_some(())
+    })
+    .await;
+    assert!(attr(&c, "preview", "hidden").await.is_none());
+    let shot = c.screenshot().await.unwrap();
+    std::fs::write(std::env::temp_dir().join("studio_fast.png"), &shot).unwrap();
     assert!(
         attr(&c, "error", "hidden").await.is_some(),
         "{}",

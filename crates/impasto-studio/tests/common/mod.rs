@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use impasto::Vgg19;
-use impasto_studio::protocol::{ClientMsg, Controls, Frame, ServerMsg};
-use impasto_studio::{Config, Server};
+use impasto_studio::protocol::{ClientMsg, Controls, Frame, ModelInfo, ServerMsg};
+use impasto_studio::{Config, Models, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -63,8 +63,13 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Starts a server on a free port; `tune` adjusts the config.
+    /// Starts a server on a free port without trained models; `tune` adjusts the config.
     pub async fn start(tune: impl FnOnce(&mut Config)) -> Self {
+        Self::start_with(Models::default(), tune).await
+    }
+
+    /// Starts a server on a free port offering `models`; `tune` adjusts the config.
+    pub async fn start_with(models: Models, tune: impl FnOnce(&mut Config)) -> Self {
         let temp_root = tempfile::tempdir().unwrap();
         let mut config = Config {
             port: 0,
@@ -72,7 +77,7 @@ impl TestServer {
             ..Config::default()
         };
         tune(&mut config);
-        let server = Server::bind(config, model()).await.unwrap();
+        let server = Server::bind(config, model(), models).await.unwrap();
         let addr = server.local_addr();
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(server.run(async {
@@ -289,6 +294,36 @@ pub fn png_size(bytes: &[u8]) -> (u32, u32) {
     (be(16), be(20))
 }
 
+/// Writes an untrained (randomly initialised), small model of `styles` to `dir/file`.
+pub fn write_model(dir: &std::path::Path, file: &str, styles: &[&str]) {
+    use impasto::fast::Arch;
+    use impasto_io::model::{save_model, ModelMeta, StyleMeta};
+    let arch = Arch {
+        channels: [8, 16],
+        blocks: 1,
+        ..Arch::default()
+    };
+    let names: Vec<String> = styles.iter().map(|s| s.to_string()).collect();
+    let net = impasto::FastNet::new(arch.clone(), names.clone(), 7).unwrap();
+    let meta = ModelMeta {
+        arch,
+        styles: names
+            .into_iter()
+            .map(|name| StyleMeta {
+                name,
+                sha256: "0".repeat(64),
+            })
+            .collect(),
+        training: impasto::TrainSettings::default(),
+        photos: 0,
+        steps_done: 0,
+        seconds: 0.0,
+        vgg19_sha256: "0".repeat(64),
+        impasto_version: "test".into(),
+    };
+    save_model(&dir.join(file), &net, &meta).unwrap();
+}
+
 /// One page's WebSocket session.
 pub struct Ws {
     stream: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>,
@@ -296,6 +331,8 @@ pub struct Ws {
     pub session: String,
     /// The default controls from `hello`.
     pub defaults: Controls,
+    /// The trained models from `hello`.
+    pub models: Vec<ModelInfo>,
     addr: SocketAddr,
 }
 
@@ -309,14 +346,19 @@ impl Ws {
             stream,
             session: String::new(),
             defaults: Controls::default(),
+            models: Vec::new(),
             addr,
         };
         match ws.next().await {
             ServerMsg::Hello {
-                session, defaults, ..
+                session,
+                defaults,
+                models,
+                ..
             } => {
                 ws.session = session;
                 ws.defaults = defaults;
+                ws.models = models;
             }
             other => panic!("expected hello, got {other:?}"),
         }
