@@ -349,6 +349,10 @@ pub struct BenchArgs {
     /// Time one pass of this trained model (`impasto train`) instead of an optimisation step.
     #[arg(long, value_name = "MODEL")]
     pub model: Option<PathBuf>,
+    /// With --model: run the kernels for this instruction set instead of the best this CPU
+    /// has (to time the AVX2 or portable code on an AVX-512 machine).
+    #[arg(long, value_name = "avx512|avx2|portable", requires = "model")]
+    pub isa: Option<String>,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,

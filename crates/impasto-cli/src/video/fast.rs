@@ -55,10 +55,6 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
     let precision = precision(&a.look.precision)?;
     let settings = SteadySettings {
         blend: a.steadiness,
-        flow_halvings: std::env::var("TMP_FH")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1),
         ..SteadySettings::default()
     };
     let mut video = FastVideo::new(m.net.runner(precision), mix.clone(), settings)?;
