@@ -21,13 +21,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
     };
     let mix = m.net.mix(mix.as_deref())?;
     onnx::write(&a.output, &m.net, &mix)?;
-    let blend: serde_json::Map<String, serde_json::Value> = m
-        .net
-        .styles()
-        .iter()
-        .zip(&mix)
-        .map(|(n, w)| (n.clone(), (*w).into()))
-        .collect();
+    let blend = crate::stylize_model::blend_json(&m.net, &mix);
     if a.json {
         let v = serde_json::json!({
             "output": a.output, "opset": onnx::OPSET, "input": onnx::INPUT, "output_name": onnx::OUTPUT,

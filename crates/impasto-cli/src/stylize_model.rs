@@ -40,6 +40,18 @@ pub fn precision(name: &str) -> Result<impasto::Precision> {
     }
 }
 
+/// A model's blend by name, as `--json` reports it.
+pub fn blend_json(
+    net: &impasto::FastNet,
+    mix: &[f32],
+) -> serde_json::Map<String, serde_json::Value> {
+    net.styles()
+        .iter()
+        .zip(mix)
+        .map(|(n, w)| (n.clone(), (*w).into()))
+        .collect()
+}
+
 /// Runs `impasto stylize --model MODEL`.
 pub fn run(a: StylizeArgs, model_path: &Path) -> Result<()> {
     let start = Instant::now();
@@ -80,12 +92,7 @@ pub fn run(a: StylizeArgs, model_path: &Path) -> Result<()> {
         None => None,
     };
     let peak_mb = sysmem::peak_rss_bytes().unwrap_or(0) / (1 << 20);
-    let names = m.net.styles().to_vec();
-    let blend: serde_json::Map<String, serde_json::Value> = names
-        .iter()
-        .zip(&mix)
-        .map(|(n, w)| (n.clone(), (*w).into()))
-        .collect();
+    let blend = blend_json(&m.net, &mix);
     if a.json {
         let v = serde_json::json!({
             "output": a.output, "width": w, "height": h, "model": model_path, "style_mix": blend,

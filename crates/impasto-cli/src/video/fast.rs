@@ -151,13 +151,7 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
     let fresh = mean(&fresh);
     let departure = mean(&departure);
     if a.json {
-        let blend: serde_json::Map<String, serde_json::Value> = m
-            .net
-            .styles()
-            .iter()
-            .zip(&mix)
-            .map(|(n, w)| (n.clone(), (*w).into()))
-            .collect();
+        let blend = crate::stylize_model::blend_json(&m.net, &mix);
         let v = serde_json::json!({
             "output": a.output, "independent_output": independent_out,
             "model": model_path, "style_mix": blend, "steadiness": a.steadiness,
