@@ -340,6 +340,11 @@ pub struct BenchArgs {
     /// Timed steps (after two warm-up steps); the median is reported.
     #[arg(long, default_value_t = 5)]
     pub steps: usize,
+    /// Images per step: the step runs a batch of this many copies of the photo in one pass,
+    /// as training runs its crops (and as PyTorch's reference `torch_step.py SIZE f32 STEPS
+    /// BATCH` does).
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
     /// Content image (default: the bundled example photo).
     #[arg(long)]
     pub content: Option<PathBuf>,
@@ -349,9 +354,9 @@ pub struct BenchArgs {
     /// Time one pass of this trained model (`impasto train`) instead of an optimisation step.
     #[arg(long, value_name = "MODEL")]
     pub model: Option<PathBuf>,
-    /// With --model: run the kernels for this instruction set instead of the best this CPU
-    /// has (to time the AVX2 or portable code on an AVX-512 machine).
-    #[arg(long, value_name = "avx512|avx2|portable", requires = "model")]
+    /// Run the kernels for this instruction set instead of the best this CPU has (to time the
+    /// AVX2 or portable code on an AVX-512 machine).
+    #[arg(long, value_name = "avx512|avx2|portable")]
     pub isa: Option<String>,
     /// Print one JSON object on stdout.
     #[arg(long)]

@@ -24,11 +24,36 @@ fn example(name: &str) -> PathBuf {
     }
 }
 
-/// Runs `impasto bench`.
+/// Runs `impasto bench`, with the instruction set `--isa` names (default: the best this CPU
+/// has).
 pub fn run(a: BenchArgs) -> Result<()> {
     if a.steps == 0 {
         return Err(Error::Usage("--steps must be at least 1".into()));
     }
+    if a.batch == 0 || a.batch > 64 {
+        return Err(Error::Usage(format!(
+            "--batch {} is invalid: give 1 to 64 images per step",
+            a.batch
+        )));
+    }
+    let Some(name) = &a.isa else {
+        return timed(a);
+    };
+    let isa = Isa::supported()
+        .into_iter()
+        .find(|i| i.name() == name)
+        .ok_or_else(|| {
+            let have: Vec<_> = Isa::supported().iter().map(|i| i.name()).collect();
+            Error::Usage(format!(
+                "--isa {name} is invalid: this CPU runs {}",
+                have.join(", ")
+            ))
+        })?;
+    Isa::with(isa, || timed(a))
+}
+
+/// The timing itself, with the instruction set in force on this thread.
+fn timed(a: BenchArgs) -> Result<()> {
     let content = a
         .content
         .clone()
@@ -62,13 +87,13 @@ pub fn run(a: BenchArgs) -> Result<()> {
         weight: 1.0,
     }])?;
     let mut session = Session::new(&model, content, styles, settings, Start::Content)?;
-    session.evaluate()?;
-    session.evaluate()?;
+    session.evaluate_batch(a.batch)?;
+    session.evaluate_batch(a.batch)?;
     let mut times = Vec::with_capacity(a.steps);
     let mut losses = session.losses();
     for _ in 0..a.steps {
         let t = Instant::now();
-        losses = session.evaluate()?;
+        losses = session.evaluate_batch(a.batch)?;
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     // A step whose loss is not finite (overflow, NaN) is a failure, not a timing.
@@ -83,7 +108,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let median = times[times.len() / 2];
     let deepest = *layers.iter().max().expect("layers validated");
     // The network alone, to the deepest layer, with that layer's output as its gradient.
-    let per_layer = model.profile(&probe, deepest, a.steps)?;
+    let per_layer = model.profile(&probe, a.batch, deepest, a.steps)?;
     let peak = sysmem::peak_rss_bytes().unwrap_or(0) / (1 << 20);
     let isa = Isa::get().name();
     if a.json {
@@ -100,15 +125,19 @@ pub fn run(a: BenchArgs) -> Result<()> {
         println!(
             "{}",
             serde_json::json!({
-                "size": a.size, "precision": precision, "isa": isa, "steps": a.steps,
+                "size": a.size, "batch": a.batch, "precision": precision, "isa": isa, "steps": a.steps,
                 "median_ms": median, "min_ms": times[0], "peak_rss_mb": peak,
                 "loss": { "content": losses.content, "style": losses.style, "tv": losses.tv, "total": losses.total },
                 "threads": std::thread::available_parallelism().map_or(1, |n| n.get()), "layers": layers,
             })
         );
     } else {
+        let images = match a.batch {
+            1 => String::new(),
+            n => format!(", batch of {n}"),
+        };
         println!(
-            "{} px, {}, {isa}: median {median:.1} ms per step (min {:.1} ms over {} steps), peak RSS {peak} MB",
+            "{} px{images}, {}, {isa}: median {median:.1} ms per step (min {:.1} ms over {} steps), peak RSS {peak} MB",
             a.size, precision.name(), times[0], a.steps
         );
         println!("layer     shape            forward           backward          (GFLOP/s as direct convolution)");

@@ -6,31 +6,13 @@ use std::time::Instant;
 use impasto::image::resize;
 use impasto::{sysmem, Isa};
 use impasto_io::codec::{self as io, Limits};
-use impasto_io::{model, Error, Result};
+use impasto_io::{model, Result};
 
 use crate::args::BenchArgs;
 
 /// Runs `impasto bench --model MODEL`: two warm-up passes, then `--steps` timed ones, with the
-/// instruction set `--isa` names (default: the best this CPU has).
+/// instruction set in force on this thread.
 pub fn run(a: &BenchArgs, model_path: &Path, content: &Path) -> Result<()> {
-    let Some(name) = &a.isa else {
-        return timed(a, model_path, content);
-    };
-    let isa = Isa::supported()
-        .into_iter()
-        .find(|i| i.name() == name)
-        .ok_or_else(|| {
-            let have: Vec<_> = Isa::supported().iter().map(|i| i.name()).collect();
-            Error::Usage(format!(
-                "--isa {name} is invalid: this CPU runs {}",
-                have.join(", ")
-            ))
-        })?;
-    Isa::with(isa, || timed(a, model_path, content))
-}
-
-/// The timing itself, with the instruction set in force on this thread.
-fn timed(a: &BenchArgs, model_path: &Path, content: &Path) -> Result<()> {
     let m = model::load_model(model_path)?;
     let photo = resize::resize(
         &io::load(content, &Limits::default())?.image,

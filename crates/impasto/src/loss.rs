@@ -9,12 +9,14 @@ pub fn gram(features: &Tensor) -> Result<Tensor> {
     Ok(crate::ops::Gram::apply(features)?)
 }
 
-/// Mean squared difference between two tensors of the same shape.
+/// Mean squared difference between `a` and `b`, `b` broadcast to `a`'s shape (one target for
+/// a batch).
 pub fn mse(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    Ok(a.sub(b)?.sqr()?.mean_all()?)
+    Ok(a.broadcast_sub(b)?.sqr()?.mean_all()?)
 }
 
-/// Total variation: the mean over pixels of squared differences to the right and below neighbour.
+/// Total variation: the mean over pixels (and images) of squared differences to the right and
+/// below neighbour.
 pub fn total_variation(x: &Tensor) -> Result<Tensor> {
     let (_, _, h, w) = x.dims4()?;
     let dy = x.narrow(2, 1, h - 1)?.sub(&x.narrow(2, 0, h - 1)?)?;

@@ -36,9 +36,11 @@ pub struct Losses {
 pub struct Targets<'a> {
     /// Width and height of the image the targets were made for.
     pub size: (usize, usize),
-    /// Content features, one per content layer of the settings.
+    /// Content features, one per content layer of the settings: `[n, c, h, w]` for a batch of
+    /// `n` images, or `[1, c, h, w]` for all of them.
     pub content: &'a [Tensor],
-    /// Style Gram matrices, one per style layer of the settings.
+    /// Style Gram matrices, one per style layer of the settings, `[1, c, c]` (every image of a
+    /// batch is compared with the same painting).
     pub style: &'a [Tensor],
     /// The β in force.
     pub style_weight: f64,
@@ -46,8 +48,9 @@ pub struct Targets<'a> {
     pub prior: Option<&'a Prior>,
 }
 
-/// The objective and its gradient at `x` (BGR, mean subtracted, `[1, 3, h, w]` at the
-/// targets' size).
+/// The objective and its gradient at `x` (BGR, mean subtracted, `[n, 3, h, w]` at the
+/// targets' size). For a batch (`n > 1`, as training runs it) every term is the mean over the
+/// images, so each image's gradient is its own divided by `n`.
 pub fn evaluate(
     model: &Vgg19,
     s: &Settings,
@@ -55,8 +58,20 @@ pub fn evaluate(
     x: &[f32],
 ) -> Result<(Losses, Vec<f32>)> {
     let (w, h) = targets.size;
-    let (mut losses, mut g) = evaluate_network(model, s, targets, x)?;
+    if x.is_empty() || !x.len().is_multiple_of(3 * w * h) {
+        return Err(Error::Internal(format!(
+            "{} values are not a batch of {w}×{h} images",
+            x.len()
+        )));
+    }
+    let n = x.len() / (3 * w * h);
+    let (mut losses, mut g) = evaluate_network(model, s, targets, x, n)?;
     if let Some(p) = targets.prior {
+        if n != 1 {
+            return Err(Error::Internal(
+                "a prior image applies to one image, not a batch".into(),
+            ));
+        }
         if p.size() != (w, h) {
             return Err(Error::Internal(format!(
                 "the prior image is {}×{} but the result is {w}×{h}",
@@ -76,12 +91,13 @@ fn evaluate_network(
     s: &Settings,
     targets: &Targets,
     x: &[f32],
+    n: usize,
 ) -> Result<(Losses, Vec<f32>)> {
     let (w, h) = targets.size;
     let dev = &Device::Cpu;
     let layers = s.layers();
-    let image = Var::from_vec(x.to_vec(), (1, 3, h, w), dev)?;
-    let (feats, mut tape) = model.forward(x, h, w, &layers)?;
+    let image = Var::from_vec(x.to_vec(), (n, 3, h, w), dev)?;
+    let (feats, mut tape) = model.forward(x, [n, h, w], &layers)?;
     let mut feats: Vec<_> = feats.into_iter().map(Some).collect();
     let mut terms = Terms::default();
     let tv_term = terms.add_image(s, image.as_tensor())?;
@@ -94,7 +110,7 @@ fn evaluate_network(
         let Some((data, [c, fh, fw])) = feats[k].take() else {
             return Ok(None);
         };
-        let var = Var::from_vec(data, (1, c, fh, fw), dev)?;
+        let var = Var::from_vec(data, (n, c, fh, fw), dev)?;
         let term = terms.add_layer(s, targets, layers[k], var.as_tensor())?;
         let grad = term.backward()?.remove(var.as_tensor());
         any |= grad.is_some();
@@ -142,7 +158,11 @@ impl Terms {
         for ((l, wt), target) in s.style_layers.iter().zip(t.style) {
             if *l == id {
                 let g = loss::gram(f)?;
-                self.cosine += loss::gram_cosine(&g, target)? as f64 / s.style_layers.len() as f64;
+                let n = g.dim(0)?;
+                for i in 0..n {
+                    let cos = loss::gram_cosine(&g.get(i)?, target)? as f64;
+                    self.cosine += cos / (n * s.style_layers.len()) as f64;
+                }
                 let st = (loss::mse(&g, target)? * *wt as f64)?;
                 self.style += st.to_scalar::<f32>()? as f64;
                 total = (total + (st * t.style_weight)?)?;
@@ -162,6 +182,57 @@ impl Terms {
                 + t.style_weight * self.style
                 + s.weights.tv as f64 * self.tv,
             gram_cosine: self.cosine,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{random_weights, Lcg};
+    use impasto_kernels::Precision;
+
+    /// A batch's terms are the mean of its images' and each image's gradient is its own
+    /// divided by the batch's size: what training's mean over its crops needs.
+    #[test]
+    fn a_batch_is_the_mean_of_its_images() {
+        let model = Vgg19::new(&random_weights(13), Precision::F32).unwrap();
+        let s = Settings::default();
+        let (w, h) = (24, 20);
+        let mut rng = Lcg(11);
+        let tensor = |x: &[f32]| Tensor::from_vec(x.to_vec(), (1, 3, h, w), &Device::Cpu);
+        let ids = |l: &[(LayerId, f32)]| l.iter().map(|l| l.0).collect::<Vec<_>>();
+        let photo = tensor(&rng.vec(3 * h * w, 50.0)).unwrap();
+        let painting = tensor(&rng.vec(3 * h * w, 50.0)).unwrap();
+        let content = model.features(&photo, &ids(&s.content_layers)).unwrap();
+        let style: Vec<Tensor> = model
+            .features(&painting, &ids(&s.style_layers))
+            .unwrap()
+            .iter()
+            .map(|f| loss::gram(f).unwrap())
+            .collect();
+        let targets = Targets {
+            size: (w, h),
+            content: &content,
+            style: &style,
+            style_weight: 1e3,
+            prior: None,
+        };
+        let (a, b) = (rng.vec(3 * h * w, 50.0), rng.vec(3 * h * w, 50.0));
+        let (la, ga) = evaluate(&model, &s, &targets, &a).unwrap();
+        let (lb, gb) = evaluate(&model, &s, &targets, &b).unwrap();
+        let (l, g) = evaluate(&model, &s, &targets, &[a, b].concat()).unwrap();
+        let terms = |l: &Losses| [l.content, l.style, l.tv, l.total, l.gram_cosine];
+        for ((got, x), y) in terms(&l).iter().zip(terms(&la)).zip(terms(&lb)) {
+            let want = (x + y) / 2.0;
+            assert!((got - want).abs() <= 1e-4 * want.abs(), "{got} vs {want}");
+        }
+        let scale = ga.iter().chain(&gb).fold(0.0f32, |m, v| m.max(v.abs())) / 2.0;
+        for (got, own) in g.iter().zip(ga.iter().chain(&gb)) {
+            assert!(
+                (got - own / 2.0).abs() <= 1e-4 * scale,
+                "{got} vs {own} / 2"
+            );
         }
     }
 }

@@ -135,30 +135,54 @@ thread_local! {
     static PLANE: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
-/// One band of tile rows. Tile `t` of the band is tile `t % txp` of row `ty0 + t / txp`:
-/// rows are padded to a multiple of 16 tiles, so every group of 16 lies in one row.
+/// One band of tile rows of the batch: rows `r0..r0 + rows`, counted over the images (row `r`
+/// is tile row `r % ty_n` of image `r / ty_n`). The transforms take each row's tiles 16 at a
+/// time (`txp` per row, padded to a multiple of 16); the products take only the real ones,
+/// side by side: tile `tx` of band row `k` is product column `k * tx_n + tx`. Small images
+/// (deep layers) then waste no product columns on padding, and the images of a batch share
+/// each pass over the weights.
 struct Band {
-    /// First tile row.
-    ty0: usize,
+    /// First tile row, counted over the batch.
+    r0: usize,
     /// Tile rows in the band.
     rows: usize,
+    /// Tile rows per image.
+    ty_n: usize,
     /// Tiles per row.
     tx_n: usize,
     /// Tiles per row, padded to a multiple of [`LANES`].
     txp: usize,
-    /// Tiles rounded up to whole panels.
+    /// Product columns: the band's tiles rounded up to whole panels.
     padded: usize,
 }
 
 impl Band {
-    /// Tiles of the band that belong to a row (padding ones included).
-    fn tiles(&self) -> usize {
-        self.rows * self.txp
+    /// Groups of [`LANES`] tiles the transforms take.
+    fn groups(&self) -> usize {
+        self.rows * self.txp / LANES
     }
 
-    /// Rows of the input plane band: the tiles' rows plus one of padding above and below.
+    /// Group `g`'s band row, its first tile in that row, its first product column and how
+    /// many of its lanes are real tiles.
+    fn group(&self, g: usize) -> (usize, usize, usize, usize) {
+        let (k, tx0) = (g * LANES / self.txp, g * LANES % self.txp);
+        (k, tx0, k * self.tx_n + tx0, LANES.min(self.tx_n - tx0))
+    }
+
+    /// The image and its tile row that band row `k` is.
+    fn row(&self, k: usize) -> (usize, usize) {
+        ((self.r0 + k) / self.ty_n, (self.r0 + k) % self.ty_n)
+    }
+
+    /// The plane row (see [`fill_plane`]) where band row `k`'s six input rows start:
+    /// neighbouring tile rows of one image share two, those of different images share none.
+    fn plane_row(&self, k: usize) -> usize {
+        4 * k + 2 * ((self.r0 + k) / self.ty_n - self.r0 / self.ty_n)
+    }
+
+    /// Rows of the input plane band.
     fn plane_rows(&self) -> usize {
-        4 * self.rows + 2
+        self.plane_row(self.rows - 1) + 6
     }
 
     /// Length of one phase of a plane row (see [`fill_plane`]).
@@ -167,13 +191,13 @@ impl Band {
     }
 }
 
-/// One image's convolution: what all its bands share.
+/// One convolution of a batch: what all its bands share.
 struct Job<'a> {
-    /// One image of the batch (`n` = 1).
-    image: ConvInput<'a>,
+    /// The whole batch.
+    input: ConvInput<'a>,
     k: &'a WinogradWeights,
     relu: bool,
-    /// The image's output, `cout × h × w`.
+    /// The batch's output, `n × cout × h × w`.
     out: Shared<f32>,
     /// Whether the phases of a band run in parallel.
     parallel: bool,
@@ -182,55 +206,45 @@ struct Job<'a> {
 /// `out[n, cout, h, w] = relu?(conv3x3(x · mask, k) + bias)` with the instruction set `k` was
 /// made for; sizes are the caller's to check.
 pub(crate) fn convolve(input: ConvInput, k: &WinogradWeights, relu: bool, out: &mut [f32]) {
-    let ConvInput {
-        x, mask, n, h, w, ..
-    } = input;
-    let (cin, cout, hw, plane) = (k.cin, k.cout, h * w, input.plane_len());
-    let (ty_n, tx_n) = (h.div_ceil(4), w.div_ceil(4));
+    let (cin, cout) = (k.cin, k.cout);
+    let (ty_n, tx_n) = (input.h.div_ceil(4), input.w.div_ceil(4));
+    let total = input.n * ty_n;
     let per_tile = POS * (cin + cout) * 4;
-    let tx_n_padded = tx_n.div_ceil(LANES) * LANES;
     // Every band reads all the transformed weights, so layers with large weights (deep ones,
     // small images) take larger bands; the others keep theirs in L2.
     let budget = (k.bytes() / 2).clamp(BAND_MIN_BYTES, BAND_MAX_BYTES);
-    let rows = (budget / per_tile / tx_n_padded).clamp(1, ty_n);
-    let bands = ty_n.div_ceil(rows);
+    let rows = (budget / per_tile / tx_n).clamp(1, total);
+    let bands = total.div_ceil(rows);
     let band_at = |b: usize| {
-        let ty0 = b * rows;
-        let rows = rows.min(ty_n - ty0);
-        let txp = tx_n.div_ceil(LANES) * LANES;
+        let r0 = b * rows;
+        let rows = rows.min(total - r0);
         Band {
-            ty0,
+            r0,
             rows,
+            ty_n,
             tx_n,
-            txp,
-            padded: (rows * txp).div_ceil(PANEL) * PANEL,
+            txp: tx_n.div_ceil(LANES) * LANES,
+            padded: (rows * tx_n).div_ceil(PANEL) * PANEL,
         }
     };
-    let o = Shared(out.as_mut_ptr());
-    let run = |j: usize, parallel: bool| {
-        let img = j / bands;
+    let out = Shared(out.as_mut_ptr());
+    let run = |b: usize, parallel: bool| {
         let job = Job {
-            image: ConvInput {
-                x: &x[img * cin * plane..][..cin * plane],
-                mask: mask.image(img, cin * hw),
-                n: 1,
-                ..input
-            },
+            input,
             k,
             relu,
-            // SAFETY: image img's output starts here; each band writes only its own rows.
-            out: Shared(unsafe { o.get().add(img * cout * hw) }),
+            out,
             parallel,
         };
-        SCRATCH.with_borrow_mut(|s| run_band(&job, &band_at(j % bands), s));
+        SCRATCH.with_borrow_mut(|s| run_band(&job, &band_at(b), s));
     };
-    if n * bands >= 4 * rayon::current_num_threads() {
+    if bands >= 4 * rayon::current_num_threads() {
         // Many bands: each thread runs whole bands, their data staying in its own caches,
         // with no waiting between phases.
-        (0..n * bands).into_par_iter().for_each(|j| run(j, false));
+        (0..bands).into_par_iter().for_each(|b| run(b, false));
     } else {
         // Few bands (deep layers, small images): the phases of each band run in parallel.
-        (0..n * bands).for_each(|j| run(j, true));
+        (0..bands).for_each(|b| run(b, true));
     }
 }
 
@@ -243,10 +257,10 @@ fn each(parallel: bool, n: usize, f: impl Fn(usize) + Send + Sync) {
     }
 }
 
-/// Input transform, 36 products and output transform for one band of one image.
+/// Input transform, 36 products and output transform for one band.
 fn run_band(job: &Job, band: &Band, s: &mut Scratch) {
     let Job {
-        image,
+        input,
         k,
         relu,
         out,
@@ -278,7 +292,7 @@ fn run_band(job: &Job, band: &Band, s: &mut Scratch) {
         PLANE.with_borrow_mut(|scratch| {
             // A bf16 pair past an odd channel count gets zeros for its missing half.
             for ci in j * step..j * step + step {
-                fill_plane(isa, image, ci, band, scratch);
+                fill_plane(isa, input, (ci, cin), band, scratch);
                 let dst = if bf16 {
                     VDst::Bf16 {
                         base: v16.get(),
@@ -335,11 +349,8 @@ fn run_band(job: &Job, band: &Band, s: &mut Scratch) {
         }
     });
     // Phase 3: transform the products back, add the bias, apply ReLU, store.
-    let (h, w) = (image.h, image.w);
-    let hw = h * w;
     let mv = &s.m;
     each(parallel, cout, |co| {
-        let bias = k.bias.get(co).copied().unwrap_or(0.0);
         let src = OutSrc {
             m: mv,
             co,
@@ -348,17 +359,14 @@ fn run_band(job: &Job, band: &Band, s: &mut Scratch) {
         };
         let place = Placement {
             band,
-            h,
-            w,
-            bias,
+            h: input.h,
+            w: input.w,
+            bias: k.bias.get(co).copied().unwrap_or(0.0),
             relu,
+            out,
         };
-        let (r0, r1) = (4 * band.ty0, (4 * (band.ty0 + band.rows)).min(h));
-        // SAFETY: rows r0..r1 of channel co are this band's; this job alone writes them.
-        let rows = unsafe {
-            std::slice::from_raw_parts_mut(out.get().add(co * hw + r0 * w), (r1 - r0) * w)
-        };
-        unsafe { output_transform(isa, src, place, rows) };
+        // SAFETY: the band's rows of channel co are written by this job alone.
+        unsafe { output_transform(isa, src, place) };
     });
 }
 
@@ -475,6 +483,34 @@ mod tests {
                         "bf16 {cin}→{cout} at {h}×{w}: max rel {e}, rms rel {}",
                         (num / den).sqrt()
                     );
+                }
+            }
+        }
+    }
+
+    /// Bands span images (8 tile rows per image, 6 per band here) and products put the tiles
+    /// of several images side by side: each image still gets what it gets alone, in every
+    /// instruction set and precision.
+    #[test]
+    fn a_batch_gives_each_image_its_own_convolution() {
+        let mut rng = Lcg(53);
+        for &(n, h, w) in &[(3, 30, 70), (5, 9, 7)] {
+            let (cin, cout) = (64, 64);
+            let k = rng.conv(cout, cin, 0.5);
+            let x = rng.vec(n * cin * h * w, 1.0);
+            let mask = rng.vec(n * cin * h * w, 1.0);
+            for isa in Isa::supported() {
+                for p in [Precision::F32, Precision::Bf16] {
+                    let input = ConvInput::new(&x, n, h, w).masked(Mask::Positive(&mask));
+                    let all = run(input, &k, true, p, isa);
+                    let one = cin * h * w;
+                    for (img, got) in all.chunks(cout * h * w).enumerate() {
+                        let (x, m) = (&x[img * one..][..one], &mask[img * one..][..one]);
+                        let alone = ConvInput::new(x, 1, h, w).masked(Mask::Positive(m));
+                        let want = run(alone, &k, true, p, isa);
+                        let e = rel_err(got, &want);
+                        assert!(e < 1e-6, "{isa:?} {p:?} {n}×{h}×{w}, image {img}: {e}");
+                    }
                 }
             }
         }

@@ -2,23 +2,26 @@
 //! in the product kernel's layout) and products back through `Aᵀ·m·A`, 16 tiles at a time,
 //! compiled for each instruction set.
 
-use super::{Band, LANES};
+use super::{Band, LANES, PANEL};
 use crate::conv::ConvInput;
 use crate::gemm::{bf16::to_bf16, panel_index};
-use crate::Isa;
+use crate::{Isa, Shared};
 
-/// Copies input channel `ci` of the band's rows of one image into `plane`, masked, padded, and split
-/// by column phase: element `(r, j, i)` at `(r * 4 + j) * phase_len + i` holds image column
-/// `4i + j - 1` of band row `r` (padded as the image's border says). The six inputs of a tile's row are then four contiguous
-/// runs over 16 neighbouring tiles. Channels past `cin` (a bf16 pair's missing half) are zero.
+/// Copies input channel `ci` (of `cin`) of the input rows the band's tile rows read into
+/// `plane`, masked, padded, and split by column phase: element `(r, j, i)` at
+/// `(r * 4 + j) * phase_len + i` holds image column `4i + j - 1` of plane row `r`, and band row
+/// `k`'s tiles read plane rows `plane_row(k)..plane_row(k) + 6` (rows `4ty - 1 ..= 4ty + 4`
+/// of its image, padded as the input's border says). The six inputs of a tile's row are then
+/// four contiguous runs over 16 neighbouring tiles. Channels past `cin` (a bf16 pair's missing
+/// half) are zero.
 pub(super) fn fill_plane(
     isa: Isa,
-    image: ConvInput,
-    ci: usize,
+    input: ConvInput,
+    (ci, cin): (usize, usize),
     band: &Band,
     (plane, row): &mut (Vec<f32>, Vec<f32>),
 ) {
-    let ConvInput { h, w, border, .. } = image;
+    let ConvInput { h, w, border, .. } = input;
     let pl = band.phase_len();
     let len = band.plane_rows() * 4 * pl;
     if plane.len() < len {
@@ -26,21 +29,26 @@ pub(super) fn fill_plane(
     }
     // Every element is written below (zeros where there is no image), so nothing is cleared.
     row.resize(4 * pl, 0.0);
-    let y0 = 4 * band.ty0 as isize - 1;
-    for r in 0..band.plane_rows() {
-        let dst = &mut plane[r * 4 * pl..][..4 * pl];
-        let present = ci * image.plane_len() < image.x.len();
-        let Some(y) = border.row(y0 + r as isize, h).filter(|_| present) else {
-            dst.fill(0.0);
-            continue;
-        };
-        // The row with its padding in front and after: padded column xp = image column xp - 1.
-        row[0] = 0.0;
-        image.read_row(isa, ci, y, &mut row[1..=w]);
-        row[w + 1..].fill(0.0);
-        border.pad_columns(row, w);
-        // SAFETY: plain slices; the body only reads and writes within them.
-        unsafe { split_phases(isa, row, dst, pl) };
+    for k in 0..band.rows {
+        let (img, ty) = band.row(k);
+        // The first two rows are the previous tile row's last two within one image.
+        let shared = k > 0 && band.row(k - 1).0 == img;
+        for r in if shared { 2 } else { 0 }..6 {
+            let dst = &mut plane[(band.plane_row(k) + r) * 4 * pl..][..4 * pl];
+            let y = 4 * ty as isize - 1 + r as isize;
+            let Some(y) = border.row(y, h).filter(|_| ci < cin) else {
+                dst.fill(0.0);
+                continue;
+            };
+            // The row with its padding in front and after: padded column xp = image column
+            // xp - 1.
+            row[0] = 0.0;
+            input.read_row(isa, img * cin + ci, y, &mut row[1..=w]);
+            row[w + 1..].fill(0.0);
+            border.pad_columns(row, w);
+            // SAFETY: plain slices; the body only reads and writes within them.
+            unsafe { split_phases(isa, row, dst, pl) };
+        }
     }
 }
 
@@ -117,6 +125,8 @@ pub(super) struct OutSrc<'a> {
 pub(super) struct Placement<'a> {
     /// The band the tiles belong to.
     pub(super) band: &'a Band,
+    /// The batch's output, `n × cout × h × w` (`cout` as in [`OutSrc`]).
+    pub(super) out: Shared<f32>,
     /// Height of the image.
     pub(super) h: usize,
     /// Width of the image.
@@ -169,10 +179,10 @@ unsafe fn input_transform_body(plane: &[f32], band: &Band, dst: VDst) {
     // per group would cost a memset each.
     let mut d = [[[0.0f32; LANES]; 6]; 6];
     let mut t = [[[0.0f32; LANES]; 6]; 6];
-    for g in 0..band.tiles() / LANES {
-        let (ty, tx0) = (g * LANES / band.txp, g * LANES % band.txp);
+    for g in 0..band.groups() {
+        let (k, tx0, c0, lanes) = band.group(g);
         for (r, row) in d.iter_mut().enumerate() {
-            let prow = &plane[(4 * ty + r) * 4 * pl..][..4 * pl];
+            let prow = &plane[(band.plane_row(k) + r) * 4 * pl..][..4 * pl];
             for (c, v) in row.iter_mut().enumerate() {
                 v.copy_from_slice(&prow[(c % 4) * pl + tx0 + c / 4..][..LANES]);
             }
@@ -188,20 +198,34 @@ unsafe fn input_transform_body(plane: &[f32], band: &Band, dst: VDst) {
             let row = bt([&ti[0], &ti[1], &ti[2], &ti[3], &ti[4], &ti[5]]);
             for (j, v) in row.iter().enumerate() {
                 let p = i * 6 + j;
-                let t0 = g * LANES;
+                let v = &v[..lanes];
                 match dst {
                     VDst::F32 {
                         base,
                         ci,
                         cin,
                         tp,
-                        layout,
+                        layout: VLayout::Panels,
                     } => {
-                        let off = match layout {
-                            VLayout::Panels => p * tp * cin + panel_index(ci, cin, t0),
-                            VLayout::Rows => (p * cin + ci) * tp + t0,
-                        };
-                        std::ptr::copy_nonoverlapping(v.as_ptr(), base.add(off), LANES);
+                        // The lanes' columns may cross into the next panel.
+                        let mut l = 0;
+                        while l < lanes {
+                            let c = c0 + l;
+                            let run = (PANEL - c % PANEL).min(lanes - l);
+                            let off = p * tp * cin + panel_index(ci, cin, c);
+                            std::ptr::copy_nonoverlapping(v[l..].as_ptr(), base.add(off), run);
+                            l += run;
+                        }
+                    }
+                    VDst::F32 {
+                        base,
+                        ci,
+                        cin,
+                        tp,
+                        layout: VLayout::Rows,
+                    } => {
+                        let off = (p * cin + ci) * tp + c0;
+                        std::ptr::copy_nonoverlapping(v.as_ptr(), base.add(off), lanes);
                     }
                     VDst::Bf16 {
                         base,
@@ -209,10 +233,9 @@ unsafe fn input_transform_body(plane: &[f32], band: &Band, dst: VDst) {
                         kpairs,
                         tp,
                     } => {
-                        let pair = p * tp * kpairs + panel_index(ci / 2, kpairs, t0);
-                        let at = base.add(2 * pair + ci % 2);
                         for (l, &x) in v.iter().enumerate() {
-                            *at.add(2 * l) = to_bf16(x);
+                            let pair = p * tp * kpairs + panel_index(ci / 2, kpairs, c0 + l);
+                            *base.add(2 * pair + ci % 2) = to_bf16(x);
                         }
                     }
                 }
@@ -221,26 +244,27 @@ unsafe fn input_transform_body(plane: &[f32], band: &Band, dst: VDst) {
     }
 }
 
-/// The output transform body: `Aᵀ·m·A` + bias, ReLU, for every group of 16 tiles; `out` holds
-/// the band's rows of one output channel.
+/// The output transform body: `Aᵀ·m·A` + bias, ReLU, for every group of 16 tiles, written
+/// to the band's rows of one output channel.
+///
+/// # Safety
+/// `place.out` must hold the batch's output; no other job may write these rows.
 #[inline(always)]
-unsafe fn output_transform_body(src: OutSrc, place: Placement, out: &mut [f32]) {
+unsafe fn output_transform_body(src: OutSrc, place: Placement) {
     let band = place.band;
     // Work arrays live across groups, as in the input transform.
     let mut m = [[[0.0f32; LANES]; 6]; 6];
     let mut t = [[[0.0f32; LANES]; 6]; 4];
     let mut y = [[[0.0f32; LANES]; 4]; 4];
     let mut line = [0.0f32; 4 * LANES];
-    for g in 0..band.tiles() / LANES {
-        let t0 = g * LANES;
-        let (ty, tx0) = (band.ty0 + t0 / band.txp, t0 % band.txp);
-        if tx0 >= band.tx_n {
-            continue;
-        }
+    for g in 0..band.groups() {
+        let (k, tx0, c0, lanes) = band.group(g);
+        let (img, ty) = band.row(k);
         for (i, mi) in m.iter_mut().enumerate() {
             for (j, mij) in mi.iter_mut().enumerate() {
                 let p = i * 6 + j;
-                mij.copy_from_slice(&src.m[(p * src.cout + src.co) * src.tp + t0..][..LANES]);
+                mij[..lanes]
+                    .copy_from_slice(&src.m[(p * src.cout + src.co) * src.tp + c0..][..lanes]);
             }
         }
         for j in 0..6 {
@@ -263,6 +287,7 @@ unsafe fn output_transform_body(src: OutSrc, place: Placement, out: &mut [f32]) 
         }
         // Columns 4·tx0 .. 4·tx0 + 64 of each output row, interleaved from the tiles.
         let n = (place.w - 4 * tx0).min(4 * LANES);
+        let channel = (img * src.cout + src.co) * place.h;
         for (a, ya) in y.iter().enumerate() {
             let yy = 4 * ty + a;
             if yy >= place.h {
@@ -273,10 +298,11 @@ unsafe fn output_transform_body(src: OutSrc, place: Placement, out: &mut [f32]) 
                     line[4 * l + b] = ya[b][l];
                 }
             }
-            out[(yy - 4 * band.ty0) * place.w + 4 * tx0..][..n].copy_from_slice(&line[..n]);
+            let at = place.out.get().add((channel + yy) * place.w + 4 * tx0);
+            std::ptr::copy_nonoverlapping(line.as_ptr(), at, n);
         }
     }
 }
 
 dispatch!(pub(super) input_transform, input_transform_body, (plane: &[f32], band: &Band, dst: VDst));
-dispatch!(pub(super) output_transform, output_transform_body, (src: OutSrc, place: Placement, out: &mut [f32]));
+dispatch!(pub(super) output_transform, output_transform_body, (src: OutSrc, place: Placement));

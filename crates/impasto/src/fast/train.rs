@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use candle_core::Tensor;
+use candle_core::{Device, Tensor};
 
 use super::adam::{zeros_like, Adam};
 use super::arch::{Arch, Layer, MULTIPLE};
@@ -300,16 +300,20 @@ impl<'a> Trainer<'a> {
         let mut sum = Losses::default();
         let batch = self.settings.batch;
         let styles = self.grams.len();
-        for i in 0..batch {
-            let crop = self.sample();
-            let style = (self.step * batch + i) % styles;
-            let mut mix = vec![0.0; styles];
-            mix[style] = 1.0;
-            let losses = self.sample_gradient(&layers, &crop, style, &mix, &mut grads)?;
-            add(&mut sum, &losses, 1.0 / batch as f64);
-        }
-        for g in grads.values_mut() {
-            g.data.iter_mut().for_each(|v| *v /= batch as f32);
+        let crops: Vec<Rgb> = (0..batch).map(|_| self.sample()).collect();
+        // Crop i learns style (step·batch + i) mod styles; the crops of one style go through
+        // the loss network together.
+        for style in 0..styles {
+            let group: Vec<&Rgb> = (0..batch)
+                .filter(|i| (self.step * batch + i) % styles == style)
+                .map(|i| &crops[i])
+                .collect();
+            if group.is_empty() {
+                continue;
+            }
+            let share = group.len() as f64 / batch as f64;
+            let losses = self.group_gradient(&layers, &group, style, share as f32, &mut grads)?;
+            add(&mut sum, &losses, share);
         }
         let lr = self.settings.lr;
         self.adam.step(self.net.params_mut(), &grads, lr);
@@ -352,25 +356,37 @@ impl<'a> Trainer<'a> {
         Rgb::new(crop, crop, data)
     }
 
-    /// The losses of the network's output for `photo` in `style`, with their gradient added
-    /// to `grads`.
-    fn sample_gradient(
+    /// The losses of the network's outputs for the crops `photos` in `style` (their mean),
+    /// with their gradient, times `share`, added to `grads`: the crops run through the loss
+    /// network as one batch.
+    fn group_gradient(
         &self,
         layers: &[Layer],
-        photo: &Rgb,
+        photos: &[&Rgb],
         style: usize,
-        mix: &[f32],
+        share: f32,
         grads: &mut Params,
     ) -> Result<Losses> {
-        let (w, h) = (photo.width, photo.height);
+        let (w, h, n) = (photos[0].width, photos[0].height, photos.len());
         let content_layers: Vec<LayerId> = self.loss.content_layers.iter().map(|l| l.0).collect();
-        let content = self
-            .vgg
-            .features(&self.vgg.preprocess(photo)?, &content_layers)?;
-        let mut tape = Tape::new();
+        let batch = |images: &mut dyn Iterator<Item = Vec<f32>>| -> Result<Tensor> {
+            let data: Vec<f32> = images.flatten().collect();
+            Ok(Tensor::from_vec(data, (n, 3, h, w), &Device::Cpu)?)
+        };
+        let photos_in = batch(&mut photos.iter().map(|p| to_bgr_centered(p)))?;
+        let content = self.vgg.features(&photos_in, &content_layers)?;
         let params = self.net.params();
-        let out = run::forward(layers, params, mix, to_input(photo), Some(&mut tape));
-        let image = Rgb::new(w, h, out.data.iter().map(|v| v * 255.0).collect());
+        let mut mix = vec![0.0; self.grams.len()];
+        mix[style] = 1.0;
+        let mut tapes = Vec::with_capacity(n);
+        let mut x = Vec::with_capacity(n * 3 * w * h);
+        for photo in photos {
+            let mut tape = Tape::new();
+            let out = run::forward(layers, params, &mix, to_input(photo), Some(&mut tape));
+            let image = Rgb::new(w, h, out.data.iter().map(|v| v * 255.0).collect());
+            x.extend(to_bgr_centered(&image));
+            tapes.push(tape);
+        }
         let targets = Targets {
             size: (w, h),
             content: &content,
@@ -378,19 +394,22 @@ impl<'a> Trainer<'a> {
             style_weight: (self.settings.weights.style * self.style_weights[style]) as f64,
             prior: None,
         };
-        let (losses, g) =
-            objective::evaluate(self.vgg, &self.loss, &targets, &to_bgr_centered(&image))?;
-        // The loss network reads BGR, mean subtracted, 0..255; the output is RGB 0..1.
-        let n = w * h;
-        let mut g_out = vec![0.0; 3 * n];
-        for c in 0..3 {
-            let src = &g[(2 - c) * n..(3 - c) * n];
-            g_out[c * n..(c + 1) * n]
-                .iter_mut()
-                .zip(src)
-                .for_each(|(o, v)| *o = v * 255.0);
+        let (losses, g) = objective::evaluate(self.vgg, &self.loss, &targets, &x)?;
+        // The gradient is of the group's mean; the step's is the batch's mean. The loss
+        // network reads BGR, mean subtracted, 0..255; the output is RGB 0..1.
+        let scale = 255.0 * share;
+        let plane = w * h;
+        for (img, tape) in g.chunks(3 * plane).zip(tapes) {
+            let mut g_out = vec![0.0; 3 * plane];
+            for c in 0..3 {
+                let src = &img[(2 - c) * plane..(3 - c) * plane];
+                g_out[c * plane..(c + 1) * plane]
+                    .iter_mut()
+                    .zip(src)
+                    .for_each(|(o, v)| *o = v * scale);
+            }
+            run::backward(layers, params, &mix, tape, g_out, grads);
         }
-        run::backward(layers, params, mix, tape, g_out, grads);
         Ok(losses)
     }
 }

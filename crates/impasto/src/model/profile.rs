@@ -24,15 +24,22 @@ pub struct LayerTime {
 }
 
 impl Vgg19 {
-    /// Median per-layer times of `runs` (at least one) forward and backward passes of `image`
-    /// through the network alone, to the `deepest` layer, with that layer's output as its
-    /// gradient (the ReLU masks make the pass as sparse as a real one).
-    pub fn profile(&self, image: &Rgb, deepest: LayerId, runs: usize) -> Result<Vec<LayerTime>> {
-        let x = to_bgr_centered(image);
+    /// Median per-layer times of `runs` (at least one) forward and backward passes of a batch
+    /// of `batch` copies of `image` through the network alone, to the `deepest` layer, with
+    /// that layer's output as its gradient (the ReLU masks make the pass as sparse as a real
+    /// one).
+    pub fn profile(
+        &self,
+        image: &Rgb,
+        batch: usize,
+        deepest: LayerId,
+        runs: usize,
+    ) -> Result<Vec<LayerTime>> {
+        let x = to_bgr_centered(image).repeat(batch.max(1));
         let mut all: Vec<Vec<LayerTime>> = Vec::new();
         for _ in 0..runs.max(1) {
-            let size = (image.height, image.width);
-            let (mut feats, mut tape) = self.record(&x, size, &[deepest], true)?;
+            let shape = [batch.max(1), image.height, image.width];
+            let (mut feats, mut tape) = self.record(&x, shape, &[deepest], true)?;
             let (f, _) = feats.pop().expect("one layer asked");
             let n = f.len();
             let mut grad = Some(Tensor::from_vec(f, n, &Device::Cpu)?);
@@ -63,7 +70,7 @@ mod tests {
     fn every_layer_to_the_deepest_is_timed_both_ways() {
         let model = Vgg19::new(&random_weights(3), Precision::F32).unwrap();
         let image = Rgb::new(12, 10, vec![100.0; 3 * 12 * 10]);
-        let times = model.profile(&image, LayerId(2), 3).unwrap();
+        let times = model.profile(&image, 1, LayerId(2), 3).unwrap();
         let names: Vec<_> = times.iter().map(|t| t.layer.as_str()).collect();
         assert_eq!(names, ["conv1_1", "conv1_2", "conv2_1"]);
         assert_eq!(times[2].shape, [128, 5, 6]);

@@ -30,17 +30,19 @@ struct Saved {
     w: usize,
 }
 
-/// A recorded forward pass of one image, ready for [`Vgg19::backward`].
+/// A recorded forward pass of a batch of images, ready for [`Vgg19::backward`].
 pub struct Tape {
     saved: Vec<Saved>,
     /// When profiling: seconds of each layer (its max-pool included), forward and backward.
     seconds: Option<Vec<[f64; 2]>>,
-    /// Size of the input image.
+    /// Images in the batch and their size.
+    n: usize,
     h: usize,
     w: usize,
 }
 
-/// The features of the requested layers, each `(data, [c, h, w])`.
+/// The features of the requested layers, each `(data, [c, h, w])` (data holding every image
+/// of the batch, one after the other).
 pub type Features = Vec<(Vec<f32>, [usize; 3])>;
 
 /// A layer output held both as the next layer's input and as a returned feature.
@@ -85,16 +87,15 @@ impl Vgg19 {
             .collect()
     }
 
-    /// Runs `x` (`[3, h, w]`, preprocessed) to the deepest of `layers` and returns their
-    /// outputs, in the order asked, with a tape for [`Vgg19::backward`].
+    /// Runs the `n` images `x` (`[n, 3, h, w]`, preprocessed) to the deepest of `layers` and
+    /// returns their outputs, in the order asked, with a tape for [`Vgg19::backward`].
     pub(crate) fn forward(
         &self,
         x: &[f32],
-        h: usize,
-        w: usize,
+        shape: [usize; 3],
         layers: &[LayerId],
     ) -> Result<(Features, Tape)> {
-        self.record(x, (h, w), layers, false)
+        self.record(x, shape, layers, false)
     }
 
     /// [`Vgg19::forward`], and with `profile` the seconds of each layer on the tape, forward
@@ -102,16 +103,17 @@ impl Vgg19 {
     pub(super) fn record(
         &self,
         x: &[f32],
-        (h, w): (usize, usize),
+        [n, h, w]: [usize; 3],
         layers: &[LayerId],
         profile: bool,
     ) -> Result<(Features, Tape)> {
         let keep = if profile { Keep::Profile } else { Keep::Tape };
-        let pass = self.pass(x.to_vec(), [1, h, w], layers, keep)?;
+        let pass = self.pass(x.to_vec(), [n, h, w], layers, keep)?;
         let seconds = profile.then(|| pass.seconds.iter().map(|&s| [s, 0.0]).collect());
         let tape = Tape {
             saved: pass.saved,
             seconds,
+            n,
             h,
             w,
         };
@@ -129,10 +131,6 @@ impl Vgg19 {
     ) -> Result<Pass> {
         let deepest = self.check_layers(layers)?;
         assert_eq!(x.len(), n * 3 * h * w, "forward: input size");
-        assert!(
-            n == 1 || keep == Keep::Outputs,
-            "forward: a tape holds one image"
-        );
         // Outputs are shared between the next layer's input and the returned features, never
         // copied: at 2048 px one block-1 activation is a gigabyte.
         let mut outs: Vec<Option<Shared>> = vec![None; layers.len()];
@@ -187,9 +185,9 @@ impl Vgg19 {
         })
     }
 
-    /// The gradient with respect to the input image of a loss whose gradient with respect to
+    /// The gradient with respect to the input images of a loss whose gradient with respect to
     /// the output of `layers[k]` (the layers given to [`Vgg19::forward`]) is `grad_of(k)`
-    /// (`None` where the loss does not use it). `grad_of` is called once per layer, deepest
+    /// (`None` where the loss does not use it), for the whole batch. `grad_of` is called once per layer, deepest
     /// first, when the pass reaches the layer; its tensor is added in place, not copied.
     pub(crate) fn backward(
         &self,
@@ -198,6 +196,7 @@ impl Vgg19 {
         grad_of: &mut dyn FnMut(usize) -> Result<Option<Tensor>>,
     ) -> Result<Vec<f32>> {
         let deepest = tape.saved.len() - 1;
+        let n = tape.n;
         let mut g: Option<Vec<f32>> = None;
         for i in (0..=deepest).rev() {
             let start = tape.seconds.is_some().then(Instant::now);
@@ -208,25 +207,25 @@ impl Vgg19 {
                     continue;
                 }
                 if let Some(lg) = grad_of(k)? {
-                    add_gradient(&mut g, &lg, cout * h * w, l)?;
+                    add_gradient(&mut g, &lg, n * cout * h * w, l)?;
                 }
             }
             let s = &tape.saved[i];
             let Some(gout) = g.take() else {
                 continue;
             };
-            let mut gin = vec![0.0; s.cin * s.h * s.w];
+            let mut gin = vec![0.0; n * s.cin * s.h * s.w];
             let mask = Mask::Bits {
                 bits: &s.mask,
                 offset: 0,
             };
-            let input = ConvInput::new(&gout, 1, s.h, s.w).masked(mask);
+            let input = ConvInput::new(&gout, n, s.h, s.w).masked(mask);
             self.convs()[i].adjoint().run(input, false, &mut gin);
             g = Some(match &s.pool {
                 Some(win) => {
                     let prev = &tape.saved[i - 1];
-                    let mut up = vec![0.0; s.cin * prev.h * prev.w];
-                    maxpool::maxpool2x2_backward(win, &gin, s.cin, prev.h, prev.w, &mut up);
+                    let mut up = vec![0.0; n * s.cin * prev.h * prev.w];
+                    maxpool::maxpool2x2_backward(win, &gin, n * s.cin, prev.h, prev.w, &mut up);
                     up
                 }
                 None => gin,
@@ -235,7 +234,7 @@ impl Vgg19 {
                 seconds[i][1] = start.elapsed().as_secs_f64();
             }
         }
-        Ok(g.unwrap_or_else(|| vec![0.0; 3 * tape.h * tape.w]))
+        Ok(g.unwrap_or_else(|| vec![0.0; n * 3 * tape.h * tape.w]))
     }
 }
 
@@ -257,7 +256,7 @@ impl Tape {
                     shape: [cout, s.h, s.w],
                     forward_s: t[0],
                     backward_s: t[1],
-                    gflop: 2.0 * 9.0 * (s.cin * cout * s.h * s.w) as f64 / 1e9,
+                    gflop: 2.0 * 9.0 * (self.n * s.cin * cout * s.h * s.w) as f64 / 1e9,
                 }
             })
             .collect()
@@ -303,7 +302,7 @@ mod tests {
         layers: &[LayerId],
         r: &[Vec<f32>],
     ) -> f64 {
-        let (feats, _) = model.forward(x, h, w, layers).unwrap();
+        let (feats, _) = model.forward(x, [1, h, w], layers).unwrap();
         feats
             .iter()
             .zip(r)
@@ -329,7 +328,7 @@ mod tests {
         let (h, w) = (13, 10);
         let mut rng = Lcg(3);
         let x = rng.vec(3 * h * w, 50.0);
-        let (feats, mut tape) = model.forward(&x, h, w, &layers).unwrap();
+        let (feats, mut tape) = model.forward(&x, [1, h, w], &layers).unwrap();
         let r: Vec<Vec<f32>> = feats.iter().map(|(f, _)| rng.vec(f.len(), 1.0)).collect();
         let g = model
             .backward(&mut tape, &layers, &mut |k| {
@@ -365,7 +364,7 @@ mod tests {
         let x = Lcg(7).vec(3 * h * w, 50.0);
         let pass = || {
             let model = Vgg19::new(&random_weights(5), Precision::F32).unwrap();
-            let (feats, mut tape) = model.forward(&x, h, w, &layers).unwrap();
+            let (feats, mut tape) = model.forward(&x, [1, h, w], &layers).unwrap();
             let grad = model
                 .backward(&mut tape, &layers, &mut |k| {
                     let f = &feats[k].0;
@@ -406,7 +405,7 @@ mod tests {
         let batch = Tensor::from_vec(x.clone(), (2, 3, h, w), &Device::Cpu).unwrap();
         let all = model.features(&batch, &layers).unwrap();
         for (img, x) in x.chunks(3 * h * w).enumerate() {
-            let (one, _) = model.forward(x, h, w, &layers).unwrap();
+            let (one, _) = model.forward(x, [1, h, w], &layers).unwrap();
             for (f, (mine, [c, fh, fw])) in all.iter().zip(&one) {
                 assert_eq!(f.dims(), [2, *c, *fh, *fw]);
                 let theirs: Vec<f32> = f

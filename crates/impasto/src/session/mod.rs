@@ -309,6 +309,13 @@ impl<'m> Session<'m> {
     /// Evaluates the losses and their gradient at the current image without moving it:
     /// one forward and backward pass (what `impasto bench` times).
     pub fn evaluate(&mut self) -> Result<Losses> {
+        self.evaluate_batch(1)
+    }
+
+    /// [`Session::evaluate`] on a batch of `n` copies of the current image, in one batched
+    /// pass, as training runs a batch of crops (what `impasto bench --batch` times). A prior
+    /// image (video) applies only to a batch of one.
+    pub fn evaluate_batch(&mut self, n: usize) -> Result<Losses> {
         if self.scale.is_none() {
             self.scale = Some(
                 self.inputs()
@@ -321,9 +328,9 @@ impl<'m> Session<'m> {
             content: &sc.content_feats,
             style: &sc.style_grams,
             style_weight: self.style_weight(),
-            prior: self.prior_at(self.stage),
+            prior: self.prior_at(self.stage).filter(|_| n == 1),
         };
-        let (l, _) = evaluate(self.model, &self.settings, &targets, &sc.x)?;
+        let (l, _) = evaluate(self.model, &self.settings, &targets, &sc.x.repeat(n.max(1)))?;
         Ok(l)
     }
 
