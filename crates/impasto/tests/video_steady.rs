@@ -1,10 +1,11 @@
 //! Steadying one-pass video frames along the flow: a static scene stays put, a moving one is
-//! followed, and a region the previous frame cannot supply takes the new result.
+//! followed, a region the previous frame cannot supply takes the new result, and the warping
+//! error reuses the steadier's own warp.
 
 use std::path::PathBuf;
 
 use impasto::image::{resize, Rgb};
-use impasto::video::{Steadier, SteadySettings};
+use impasto::video::{Steadier, SteadySettings, WarpingError};
 use impasto_io::codec as io;
 
 /// The example portrait at 192 px on its longer side.
@@ -85,7 +86,7 @@ fn steady_follows_a_moving_scene() {
     let mut last = None;
     for (t, f) in frames.iter().enumerate() {
         let out = s.push(f, clean(f)).unwrap();
-        assert_eq!(out.flows.is_some(), t > 0);
+        assert_eq!(out.motion.is_some(), t > 0);
         last = Some(out.image);
     }
     // Following the motion, the output matches this frame's result, not the stale one.
@@ -155,4 +156,32 @@ fn steady_rejects_bad_settings_and_sizes() {
     s.push(&a, a.clone()).unwrap();
     let b = Rgb::filled(24, 32, [0.0; 3]);
     assert!(s.push(&b, b.clone()).is_err());
+}
+
+#[test]
+fn the_warping_error_from_the_steadiers_warp_is_the_one_from_its_flows() {
+    let p = photo();
+    let size = (128, 96);
+    let mut s = Steadier::new(SteadySettings::default()).unwrap();
+    let (mut from_flows, mut from_warp) = (WarpingError::default(), WarpingError::default());
+    for t in 0..4 {
+        let f = window(&p, 10 + 3 * t, 20 + t, size, |v| v);
+        let out = s.push(&f, window(&f, 0, 0, size, |v| 255.0 - v)).unwrap();
+        match &out.motion {
+            None => {
+                from_flows.push_first(&out.image).unwrap();
+                from_warp.push_first(&out.image).unwrap();
+            }
+            Some(m) => {
+                from_flows
+                    .push_with_flows(&out.image, &m.back, &m.fwd)
+                    .unwrap();
+                from_warp
+                    .push_warped(&out.image, &m.warped, &m.occluded)
+                    .unwrap();
+            }
+        }
+    }
+    assert_eq!(from_flows.per_pair().len(), 3);
+    assert_eq!(from_flows.per_pair(), from_warp.per_pair());
 }

@@ -88,13 +88,13 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
             timing.net += f.net_seconds;
             timing.steady += f.steady_seconds;
             let t = Instant::now();
-            match &f.steadied.flows {
-                Some((back, fwd)) => {
+            match &f.steadied.motion {
+                Some(m) => {
                     fresh.push(f.steadied.fresh);
                     departure.push(mean_abs_diff(&f.steadied.image, &f.plain));
-                    styled_metric.push_with_flows(&f.steadied.image, back, fwd)?;
+                    styled_metric.push_warped(&f.steadied.image, &m.warped, &m.occluded)?;
                     if a.compare_independent {
-                        plain_metric.push_with_flows(&f.plain, back, fwd)?;
+                        plain_metric.push_with_flows(&f.plain, &m.back, &m.fwd)?;
                     }
                 }
                 None => {

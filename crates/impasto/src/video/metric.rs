@@ -124,6 +124,45 @@ impl WarpingError {
         Ok(())
     }
 
+    /// Adds the next output frame when the previous output, already warped into this frame
+    /// along the input's flow, and the pixels that flow cannot be trusted at are known (a
+    /// [`Steadier`](super::Steadier) computes both): no flow or warp is computed here.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] if no frame was added before; [`Error::Mismatch`] if `output`,
+    /// `prev_warped`, `occluded` and the previous frame differ in size.
+    pub fn push_warped(
+        &mut self,
+        output: &Rgb,
+        prev_warped: &Rgb,
+        occluded: &[bool],
+    ) -> Result<()> {
+        if self.prev_output.is_none() {
+            return Err(Error::Internal(
+                "warping error: push_warped before the first frame".into(),
+            ));
+        }
+        self.check_size(output)?;
+        let size = (output.width, output.height);
+        if (prev_warped.width, prev_warped.height) != size || occluded.len() != size.0 * size.1 {
+            return Err(Error::Mismatch(format!(
+                "warping error: a warped frame {}x{} and {} flags for a {}x{} frame",
+                prev_warped.width,
+                prev_warped.height,
+                occluded.len(),
+                size.0,
+                size.1
+            )));
+        }
+        match masked_mse(output, prev_warped, occluded) {
+            Some(v) => self.per_pair.push(v),
+            None => self.skipped += 1,
+        }
+        self.prev_input = None;
+        self.prev_output = Some(output.clone());
+        Ok(())
+    }
+
     /// The mean over the frame pairs measured so far (`None` before a pair has a value).
     pub fn value(&self) -> Option<f64> {
         (!self.per_pair.is_empty())

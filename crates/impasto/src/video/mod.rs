@@ -21,6 +21,6 @@ pub use fast::{FastFrame, FastVideo};
 pub use flow::{dense_flow, Flow, FlowParams};
 pub use gray::Gray;
 pub use metric::{masked_mse, WarpingError};
-pub use steady::{Steadied, Steadier, SteadySettings};
+pub use steady::{Motion, Steadied, Steadier, SteadySettings};
 pub use stylize::{Frame, VideoSettings, VideoStylizer};
 pub use warp::{occlusion_mask, warp_rgb};

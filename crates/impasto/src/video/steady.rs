@@ -8,9 +8,11 @@
 //! [`SteadySettings::luma_tolerance`] (a wrong flow the round trip missed, a change of light).
 //! The flow is estimated on the input shrunk by `2^flow_halvings` and scaled back up.
 
+use rayon::prelude::*;
+
 use super::flow::{dense_flow, Flow, FlowParams};
 use super::gray::{sample_plane, Gray};
-use super::warp::{occlusion_mask, warp_rgb};
+use super::warp::{occlusion_mask, warp_rgb, ROWS_PER_JOB};
 use crate::image::Rgb;
 use crate::{Error, Result, Setting};
 
@@ -54,11 +56,24 @@ impl Default for SteadySettings {
 pub struct Steadied {
     /// The output frame.
     pub image: Rgb,
-    /// The input's flows at frame size, (this → previous, previous → this); `None` for the
-    /// first frame. The warping error reuses them.
-    pub flows: Option<(Flow, Flow)>,
+    /// How the frame follows the previous one; `None` for the first frame. The warping
+    /// error reuses it.
+    pub motion: Option<Motion>,
     /// Fraction of pixels that took nothing from the previous output (0 for the first frame).
     pub fresh: f64,
+}
+
+/// How a frame follows the previous one, at frame size.
+#[derive(Clone, Debug)]
+pub struct Motion {
+    /// The input's flow from this frame to the previous one.
+    pub back: Flow,
+    /// The input's flow from the previous frame to this one.
+    pub fwd: Flow,
+    /// The pixels the previous frame cannot supply ([`occlusion_mask`] of the two flows).
+    pub occluded: Vec<bool>,
+    /// The previous output warped into this frame along `back`.
+    pub warped: Rgb,
 }
 
 /// The previous frame: its input (luma at frame size and at flow size) and its output.
@@ -115,7 +130,7 @@ impl Steadier {
         }
         let gray = Gray::from_rgb(input);
         let small = (0..self.settings.flow_halvings).fold(gray.clone(), |g, _| g.half());
-        let (image, flows, fresh) = match self.prev.take() {
+        let (image, motion, fresh) = match self.prev.take() {
             None => (styled, None, 0.0),
             Some(prev) => {
                 let (back, fwd) = rayon::join(
@@ -123,11 +138,24 @@ impl Steadier {
                     || dense_flow(&prev.small, &small, &self.settings.flow),
                 );
                 let scale = 1 << self.settings.flow_halvings;
-                let (back, fwd) = (upscale(&back, size, scale), upscale(&fwd, size, scale));
-                let trust = self.trust(&gray, &prev.gray, &back, &fwd);
-                let warped = warp_rgb(&prev.output, &back);
+                let (back, fwd) = rayon::join(
+                    || upscale(&back, size, scale),
+                    || upscale(&fwd, size, scale),
+                );
+                let (occluded, warped) = rayon::join(
+                    || occlusion_mask(&back, &fwd),
+                    || warp_rgb(&prev.output, &back),
+                );
+                let trust = self.trust(&gray, &prev.gray, &back, &occluded);
                 let fresh = trust.iter().filter(|&&t| t == 0.0).count() as f64 / trust.len() as f64;
-                (blend(styled, &warped, &trust), Some((back, fwd)), fresh)
+                let image = blend(styled, &warped, &trust);
+                let motion = Motion {
+                    back,
+                    fwd,
+                    occluded,
+                    warped,
+                };
+                (image, Some(motion), fresh)
             }
         };
         self.prev = Some(Previous {
@@ -137,40 +165,53 @@ impl Steadier {
         });
         Ok(Steadied {
             image,
-            flows,
+            motion,
             fresh,
         })
     }
 
     /// Per pixel, the weight of the warped previous output: `blend` times the luma falloff,
     /// 0 where occluded.
-    fn trust(&self, gray: &Gray, prev: &Gray, back: &Flow, fwd: &Flow) -> Vec<f32> {
+    fn trust(&self, gray: &Gray, prev: &Gray, back: &Flow, occluded: &[bool]) -> Vec<f32> {
         let s = &self.settings;
         let (w, h) = (gray.width, gray.height);
-        occlusion_mask(back, fwd)
-            .into_iter()
+        let mut trust = vec![0.0; w * h];
+        trust
+            .par_chunks_mut(w.max(1))
             .enumerate()
-            .map(|(i, occluded)| {
-                if occluded {
-                    return 0.0;
+            .with_min_len(ROWS_PER_JOB)
+            .for_each(|(y, row)| {
+                for (x, t) in row.iter_mut().enumerate() {
+                    let i = y * w + x;
+                    if occluded[i] {
+                        continue;
+                    }
+                    let (sx, sy) = (x as f32 + back.u[i], y as f32 + back.v[i]);
+                    let seen = sample_plane(&prev.data, w, h, sx, sy);
+                    let falloff = (1.0 - (seen - gray.data[i]).abs() / s.luma_tolerance).max(0.0);
+                    *t = s.blend * falloff;
                 }
-                let (x, y) = ((i % w) as f32, (i / w) as f32);
-                let seen = sample_plane(&prev.data, w, h, x + back.u[i], y + back.v[i]);
-                let falloff = (1.0 - (seen - gray.data[i]).abs() / s.luma_tolerance).max(0.0);
-                s.blend * falloff
-            })
-            .collect()
+            });
+        trust
     }
 }
 
 /// `styled + trust·(warped − styled)`, per pixel and channel.
 fn blend(mut styled: Rgb, warped: &Rgb, trust: &[f32]) -> Rgb {
-    for c in 0..3 {
-        let old = warped.plane(c);
-        for ((v, &o), &t) in styled.plane_mut(c).iter_mut().zip(old).zip(trust) {
-            *v += t * (o - *v);
-        }
-    }
+    let n = trust.len().max(1);
+    let (w, old) = (styled.width.max(1), &warped.data);
+    styled
+        .data
+        .par_chunks_mut(w)
+        .zip(old.par_chunks(w))
+        .enumerate()
+        .with_min_len(ROWS_PER_JOB)
+        .for_each(|(row, (v, o))| {
+            let t = &trust[(row * w) % n..][..v.len()];
+            for ((v, &o), &t) in v.iter_mut().zip(o).zip(t) {
+                *v += t * (o - *v);
+            }
+        });
     styled
 }
 
@@ -183,13 +224,17 @@ fn upscale(flow: &Flow, size: (usize, usize), scale: usize) -> Flow {
     let (w, h) = size;
     let s = scale as f32;
     let mut out = Flow::zeros(w, h);
-    for y in 0..h {
-        let sy = (y as f32 + 0.5) / s - 0.5;
-        for x in 0..w {
-            let (u, v) = flow.sample((x as f32 + 0.5) / s - 0.5, sy);
-            out.u[y * w + x] = s * u;
-            out.v[y * w + x] = s * v;
-        }
-    }
+    out.u
+        .par_chunks_mut(w.max(1))
+        .zip(out.v.par_chunks_mut(w.max(1)))
+        .enumerate()
+        .with_min_len(ROWS_PER_JOB)
+        .for_each(|(y, (us, vs))| {
+            let sy = (y as f32 + 0.5) / s - 0.5;
+            for (x, (u, v)) in us.iter_mut().zip(vs).enumerate() {
+                let (fu, fv) = flow.sample((x as f32 + 0.5) / s - 0.5, sy);
+                (*u, *v) = (s * fu, s * fv);
+            }
+        });
     out
 }

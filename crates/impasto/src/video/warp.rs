@@ -1,9 +1,14 @@
 //! Backward warping along a flow, and the forward-backward consistency check that finds the
 //! pixels a warp cannot be trusted at (Sundaram et al. ECCV 2010, as used by Ruder et al. 2016).
 
+use rayon::prelude::*;
+
 use super::flow::Flow;
 use crate::image::Rgb;
 use crate::video::gray::{gradients, sample_plane};
+
+/// Image rows per parallel job of the per-pixel passes.
+pub(crate) const ROWS_PER_JOB: usize = 8;
 
 /// Backward warp: `out(x) = img(x + flow(x))`, bilinear with clamped borders.
 ///
@@ -19,17 +24,18 @@ pub fn warp_rgb(img: &Rgb, flow: &Flow) -> Rgb {
         "warp_rgb: image and flow differ in size"
     );
     let (w, h) = (img.width, img.height);
-    let mut data = Vec::with_capacity(3 * w * h);
-    for c in 0..3 {
-        let plane = img.plane(c);
-        for y in 0..h {
-            for x in 0..w {
+    let mut data = vec![0.0; 3 * w * h];
+    // One job per row of each channel.
+    data.par_chunks_mut(w.max(1))
+        .enumerate()
+        .with_min_len(ROWS_PER_JOB)
+        .for_each(|(row, out)| {
+            let (plane, y) = (img.plane(row / h), row % h);
+            for (x, o) in out.iter_mut().enumerate() {
                 let i = y * w + x;
-                let (sx, sy) = (x as f32 + flow.u[i], y as f32 + flow.v[i]);
-                data.push(sample_plane(plane, w, h, sx, sy));
+                *o = sample_plane(plane, w, h, x as f32 + flow.u[i], y as f32 + flow.v[i]);
             }
-        }
-    }
+        });
     Rgb::new(w, h, data)
 }
 
@@ -53,22 +59,27 @@ pub fn occlusion_mask(fwd: &Flow, bwd: &Flow) -> Vec<bool> {
         "occlusion_mask: flows differ in size"
     );
     let (w, h) = (fwd.width, fwd.height);
-    let (ux, uy) = gradients(&fwd.u, w, h);
-    let (vx, vy) = gradients(&fwd.v, w, h);
-    (0..w * h)
-        .map(|i| {
-            let (x, y) = ((i % w) as f32, (i / w) as f32);
-            let (u, v) = (fwd.u[i], fwd.v[i]);
-            let (bu, bv) = bwd.sample(x + u, y + v);
-            let norm2 = u * u + v * v;
-            let round_trip = (u + bu).powi(2) + (v + bv).powi(2);
-            let inconsistent = round_trip > 0.01 * (norm2 + bu * bu + bv * bv) + 0.5;
-            let grad2 = ux[i] * ux[i] + uy[i] * uy[i] + vx[i] * vx[i] + vy[i] * vy[i];
-            let boundary = grad2 > 0.01 * norm2 + 0.002;
-            let (sx, sy) = (x + u, y + v);
-            let outside =
-                !(-0.5..=w as f32 - 0.5).contains(&sx) || !(-0.5..=h as f32 - 0.5).contains(&sy);
-            inconsistent || boundary || outside
-        })
-        .collect()
+    let ((ux, uy), (vx, vy)) = rayon::join(|| gradients(&fwd.u, w, h), || gradients(&fwd.v, w, h));
+    let mut out = vec![false; w * h];
+    out.par_chunks_mut(w.max(1))
+        .enumerate()
+        .with_min_len(ROWS_PER_JOB)
+        .for_each(|(y, row)| {
+            for (x, flag) in row.iter_mut().enumerate() {
+                let i = y * w + x;
+                let (x, y) = (x as f32, y as f32);
+                let (u, v) = (fwd.u[i], fwd.v[i]);
+                let (bu, bv) = bwd.sample(x + u, y + v);
+                let norm2 = u * u + v * v;
+                let round_trip = (u + bu).powi(2) + (v + bv).powi(2);
+                let inconsistent = round_trip > 0.01 * (norm2 + bu * bu + bv * bv) + 0.5;
+                let grad2 = ux[i] * ux[i] + uy[i] * uy[i] + vx[i] * vx[i] + vy[i] * vy[i];
+                let boundary = grad2 > 0.01 * norm2 + 0.002;
+                let (sx, sy) = (x + u, y + v);
+                let outside = !(-0.5..=w as f32 - 0.5).contains(&sx)
+                    || !(-0.5..=h as f32 - 0.5).contains(&sy);
+                *flag = inconsistent || boundary || outside;
+            }
+        });
+    out
 }
