@@ -198,8 +198,10 @@ unsafe fn input_transform_body(plane: &[f32], band: &Band, dst: VDst) {
             let row = bt([&ti[0], &ti[1], &ti[2], &ti[3], &ti[4], &ti[5]]);
             for (j, v) in row.iter().enumerate() {
                 let p = i * 6 + j;
-                let v = &v[..lanes];
                 match dst {
+                    // Where all 16 lanes fit, all are stored (one vector move): lanes past
+                    // the real tiles land on the next group's columns, which it writes
+                    // after this one, or on padding columns no one reads.
                     VDst::F32 {
                         base,
                         ci,
@@ -207,14 +209,18 @@ unsafe fn input_transform_body(plane: &[f32], band: &Band, dst: VDst) {
                         tp,
                         layout: VLayout::Panels,
                     } => {
-                        // The lanes' columns may cross into the next panel.
-                        let mut l = 0;
-                        while l < lanes {
-                            let c = c0 + l;
-                            let run = (PANEL - c % PANEL).min(lanes - l);
-                            let off = p * tp * cin + panel_index(ci, cin, c);
-                            std::ptr::copy_nonoverlapping(v[l..].as_ptr(), base.add(off), run);
-                            l += run;
+                        let at = |c: usize| base.add(p * tp * cin + panel_index(ci, cin, c));
+                        if c0 % PANEL + LANES <= PANEL {
+                            std::ptr::copy_nonoverlapping(v.as_ptr(), at(c0), LANES);
+                        } else {
+                            // The real lanes cross into the next panel.
+                            let mut l = 0;
+                            while l < lanes {
+                                let c = c0 + l;
+                                let run = (PANEL - c % PANEL).min(lanes - l);
+                                std::ptr::copy_nonoverlapping(v[l..].as_ptr(), at(c), run);
+                                l += run;
+                            }
                         }
                     }
                     VDst::F32 {
@@ -224,8 +230,9 @@ unsafe fn input_transform_body(plane: &[f32], band: &Band, dst: VDst) {
                         tp,
                         layout: VLayout::Rows,
                     } => {
-                        let off = (p * cin + ci) * tp + c0;
-                        std::ptr::copy_nonoverlapping(v.as_ptr(), base.add(off), lanes);
+                        let at = base.add((p * cin + ci) * tp + c0);
+                        let n = if c0 + LANES <= tp { LANES } else { lanes };
+                        std::ptr::copy_nonoverlapping(v.as_ptr(), at, n);
                     }
                     VDst::Bf16 {
                         base,
@@ -233,7 +240,7 @@ unsafe fn input_transform_body(plane: &[f32], band: &Band, dst: VDst) {
                         kpairs,
                         tp,
                     } => {
-                        for (l, &x) in v.iter().enumerate() {
+                        for (l, &x) in v[..lanes].iter().enumerate() {
                             let pair = p * tp * kpairs + panel_index(ci / 2, kpairs, c0 + l);
                             *base.add(2 * pair + ci % 2) = to_bf16(x);
                         }
@@ -263,8 +270,13 @@ unsafe fn output_transform_body(src: OutSrc, place: Placement) {
         for (i, mi) in m.iter_mut().enumerate() {
             for (j, mij) in mi.iter_mut().enumerate() {
                 let p = i * 6 + j;
-                mij[..lanes]
-                    .copy_from_slice(&src.m[(p * src.cout + src.co) * src.tp + c0..][..lanes]);
+                let row = &src.m[(p * src.cout + src.co) * src.tp..][..src.tp];
+                // All 16 lanes where the row has them (one vector move); those past the real
+                // tiles are not stored.
+                match row.get(c0..c0 + LANES) {
+                    Some(all) => mij.copy_from_slice(all),
+                    None => mij[..lanes].copy_from_slice(&row[c0..c0 + lanes]),
+                }
             }
         }
         for j in 0..6 {
@@ -299,7 +311,14 @@ unsafe fn output_transform_body(src: OutSrc, place: Placement) {
                 }
             }
             let at = place.out.get().add((channel + yy) * place.w + 4 * tx0);
-            std::ptr::copy_nonoverlapping(line.as_ptr(), at, n);
+            // Whole groups of one image row, and the rows of 8 and 4 tiles of deep layers,
+            // move with a constant length (no call to memcpy).
+            match n {
+                64 => std::ptr::copy_nonoverlapping(line.as_ptr(), at, 64),
+                32 => std::ptr::copy_nonoverlapping(line.as_ptr(), at, 32),
+                16 => std::ptr::copy_nonoverlapping(line.as_ptr(), at, 16),
+                _ => std::ptr::copy_nonoverlapping(line.as_ptr(), at, n),
+            }
         }
     }
 }
