@@ -24,11 +24,13 @@ use error::Failure;
 
 /// Keeps freed tensor buffers in the heap for reuse: without this, glibc returns every large
 /// buffer to the kernel and the next step pays page faults to get it back (about 5% of a step).
+/// glibc refuses a mmap threshold above 32 MiB (and a refused one would leave it at 128 KiB),
+/// so buffers past 32 MiB are still mapped afresh.
 fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator thresholds; called before any other thread exists.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
     }
 }
