@@ -240,9 +240,20 @@ unsafe fn input_transform_body(plane: &[f32], band: &Band, dst: VDst) {
                         kpairs,
                         tp,
                     } => {
-                        for (l, &x) in v[..lanes].iter().enumerate() {
-                            let pair = p * tp * kpairs + panel_index(ci / 2, kpairs, c0 + l);
-                            *base.add(2 * pair + ci % 2) = to_bf16(x);
+                        let at = |c: usize| {
+                            let pair = p * tp * kpairs + panel_index(ci / 2, kpairs, c);
+                            base.add(2 * pair + ci % 2)
+                        };
+                        if c0 % PANEL + LANES <= PANEL {
+                            // One panel: the lanes' halves lie every other u16.
+                            let at = at(c0);
+                            for (l, &x) in v.iter().enumerate() {
+                                *at.add(2 * l) = to_bf16(x);
+                            }
+                        } else {
+                            for (l, &x) in v[..lanes].iter().enumerate() {
+                                *at(c0 + l) = to_bf16(x);
+                            }
                         }
                     }
                 }
