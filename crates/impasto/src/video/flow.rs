@@ -36,6 +36,7 @@ impl Flow {
     }
 
     /// Bilinear sample `(u, v)` at real `(x, y)`, borders clamped.
+    #[inline]
     pub fn sample(&self, x: f32, y: f32) -> (f32, f32) {
         (
             sample_plane(&self.u, self.width, self.height, x, y),

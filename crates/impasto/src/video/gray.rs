@@ -111,6 +111,7 @@ pub(crate) fn gradients(p: &[f32], w: usize, h: usize) -> (Vec<f32>, Vec<f32>) {
 }
 
 /// Bilinear sample of a row-major `w`×`h` plane at `(x, y)`, borders clamped.
+#[inline]
 pub(crate) fn sample_plane(p: &[f32], w: usize, h: usize, x: f32, y: f32) -> f32 {
     let x = x.clamp(0.0, (w - 1) as f32);
     let y = y.clamp(0.0, (h - 1) as f32);
