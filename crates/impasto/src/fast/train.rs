@@ -369,11 +369,8 @@ impl<'a> Trainer<'a> {
     ) -> Result<Losses> {
         let (w, h, n) = (photos[0].width, photos[0].height, photos.len());
         let content_layers: Vec<LayerId> = self.loss.content_layers.iter().map(|l| l.0).collect();
-        let batch = |images: &mut dyn Iterator<Item = Vec<f32>>| -> Result<Tensor> {
-            let data: Vec<f32> = images.flatten().collect();
-            Ok(Tensor::from_vec(data, (n, 3, h, w), &Device::Cpu)?)
-        };
-        let photos_in = batch(&mut photos.iter().map(|p| to_bgr_centered(p)))?;
+        let photos_in: Vec<f32> = photos.iter().flat_map(|p| to_bgr_centered(p)).collect();
+        let photos_in = Tensor::from_vec(photos_in, (n, 3, h, w), &Device::Cpu)?;
         let content = self.vgg.features(&photos_in, &content_layers)?;
         let params = self.net.params();
         let mut mix = vec![0.0; self.grams.len()];

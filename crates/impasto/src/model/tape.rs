@@ -187,8 +187,9 @@ impl Vgg19 {
 
     /// The gradient with respect to the input images of a loss whose gradient with respect to
     /// the output of `layers[k]` (the layers given to [`Vgg19::forward`]) is `grad_of(k)`
-    /// (`None` where the loss does not use it), for the whole batch. `grad_of` is called once per layer, deepest
-    /// first, when the pass reaches the layer; its tensor is added in place, not copied.
+    /// (`None` where the loss does not use it), for the whole batch. `grad_of` is called once
+    /// per layer, deepest first, when the pass reaches the layer; its tensor is added in place,
+    /// not copied.
     pub(crate) fn backward(
         &self,
         tape: &mut Tape,

@@ -198,20 +198,20 @@ impl Steadier {
 
 /// `styled + trust·(warped − styled)`, per pixel and channel.
 fn blend(mut styled: Rgb, warped: &Rgb, trust: &[f32]) -> Rgb {
-    let n = trust.len().max(1);
-    let (w, old) = (styled.width.max(1), &warped.data);
-    styled
-        .data
-        .par_chunks_mut(w)
-        .zip(old.par_chunks(w))
-        .enumerate()
-        .with_min_len(ROWS_PER_JOB)
-        .for_each(|(row, (v, o))| {
-            let t = &trust[(row * w) % n..][..v.len()];
-            for ((v, &o), &t) in v.iter_mut().zip(o).zip(t) {
-                *v += t * (o - *v);
-            }
-        });
+    let w = styled.width.max(1);
+    for c in 0..3 {
+        styled
+            .plane_mut(c)
+            .par_chunks_mut(w)
+            .zip(warped.plane(c).par_chunks(w))
+            .zip(trust.par_chunks(w))
+            .with_min_len(ROWS_PER_JOB)
+            .for_each(|((v, o), t)| {
+                for ((v, &o), &t) in v.iter_mut().zip(o).zip(t) {
+                    *v += t * (o - *v);
+                }
+            });
+    }
     styled
 }
 
