@@ -87,7 +87,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f32,
     /// α: weight of the content loss.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = impasto::fast::DEFAULT_TRAIN_CONTENT_WEIGHT)]
     pub content_weight: f32,
     /// β: weight of the style loss.
     #[arg(long, default_value_t = 10.0)]
@@ -98,8 +98,9 @@ pub struct TrainArgs {
     /// Content layers with optional weights.
     #[arg(long, default_value = impasto::settings::DEFAULT_CONTENT_LAYERS)]
     pub content_layers: String,
-    /// Style layers with optional weights.
-    #[arg(long, default_value = impasto::settings::DEFAULT_STYLE_LAYERS)]
+    /// Style layers with optional weights (relu5_1, the large strokes, weighs more than in
+    /// an optimisation).
+    #[arg(long, default_value = impasto::fast::DEFAULT_TRAIN_STYLE_LAYERS)]
     pub style_layers: String,
     /// Longer side the paintings are scaled to for their Gram matrices.
     #[arg(long, default_value_t = 512)]

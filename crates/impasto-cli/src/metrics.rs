@@ -1,7 +1,7 @@
 //! `impasto metrics`: SSIM and Gram cosine of a result.
 
 use impasto::image::resize;
-use impasto::metrics::{gram::gram_cosine_similarity, ssim::ssim_rgb_luma};
+use impasto::metrics::{gram::gram_cosine_by_layer, ssim::ssim_rgb_luma};
 use impasto_io::codec::{self as io, Limits};
 use impasto_io::Result;
 
@@ -20,14 +20,21 @@ pub fn run(a: MetricsArgs) -> Result<()> {
         a.json,
         impasto::Precision::F32,
     )?;
-    let gram = gram_cosine_similarity(&model, &style, &output)?;
+    let layers = gram_cosine_by_layer(&model, &style, &output)?;
+    let gram = layers.iter().map(|(_, c)| c).sum::<f32>() / layers.len() as f32;
     if a.json {
+        let by_layer: serde_json::Map<_, _> = layers
+            .iter()
+            .map(|(name, c)| (name.clone(), serde_json::json!(c)))
+            .collect();
         println!(
             "{}",
-            serde_json::json!({ "ssim": ssim, "gram_cosine": gram })
+            serde_json::json!({ "ssim": ssim, "gram_cosine": gram, "gram_cosine_layers": by_layer })
         );
     } else {
         println!("SSIM {ssim:.4} (content kept)\nGram cosine {gram:.4} (style matched)");
+        let by_layer: Vec<String> = layers.iter().map(|(n, c)| format!("{n} {c:.3}")).collect();
+        println!("  by layer: {}", by_layer.join(", "));
     }
     Ok(())
 }

@@ -19,4 +19,7 @@ pub use arch::{Arch, Layer, DEFAULT_ARCH, MULTIPLE};
 pub use net::{FastNet, Runner, MIN_SIDE};
 pub use params::{Param, Params};
 pub use tiles::Tiling;
-pub use train::{Checkpoint, TrainReport, TrainSettings, TrainStyle, Trainer};
+pub use train::{
+    Checkpoint, TrainReport, TrainSettings, TrainStyle, Trainer, DEFAULT_TRAIN_CONTENT_WEIGHT,
+    DEFAULT_TRAIN_STYLE_LAYERS,
+};

@@ -17,8 +17,18 @@ use crate::model::layers::LayerId;
 use crate::model::vgg::{to_bgr_centered, Vgg19};
 use crate::objective::{self, Losses, Targets};
 use crate::session::{Style, StyleTargets};
-use crate::settings::{LossWeights, Settings, DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS};
+use crate::settings::{LossWeights, Settings, DEFAULT_CONTENT_LAYERS};
 use crate::{parse_weighted_layers, Error, Result, Setting};
+
+/// Style layers for training. Beside an optimisation's weights, relu5_1 (the painting's large
+/// strokes) weighs 4× more and relu1_1 (its finest texture) 3× less: a network answers each
+/// patch from what the patch holds and leaves even regions calm unless the large strokes
+/// count this much (measured in BENCHMARKS.md, "third round").
+pub const DEFAULT_TRAIN_STYLE_LAYERS: &str =
+    "relu1_1:3,relu2_1:0.1,relu3_1:0.1,relu4_1:0.1,relu5_1:1200";
+
+/// α for training: 1.5, to keep the photo's structure against the heavier large strokes.
+pub const DEFAULT_TRAIN_CONTENT_WEIGHT: f32 = 1.5;
 
 /// How a network is trained.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -54,13 +64,13 @@ impl Default for TrainSettings {
             steps: 2000,
             lr: 1e-3,
             weights: LossWeights {
-                content: 1.0,
+                content: DEFAULT_TRAIN_CONTENT_WEIGHT,
                 style: 10.0,
                 tv: 1.0,
             },
             content_layers: parse_weighted_layers(DEFAULT_CONTENT_LAYERS, Setting::ContentLayers)
                 .expect("valid default"),
-            style_layers: parse_weighted_layers(DEFAULT_STYLE_LAYERS, Setting::StyleLayers)
+            style_layers: parse_weighted_layers(DEFAULT_TRAIN_STYLE_LAYERS, Setting::StyleLayers)
                 .expect("valid default"),
             style_size: 512,
             seed: 0,
