@@ -165,6 +165,10 @@ pub struct StylizeArgs {
     /// Print one JSON object on stdout at the end.
     #[arg(long)]
     pub json: bool,
+    /// Print the plan (scales, tiles, estimated peak memory and time on this machine, from a
+    /// short calibration) and exit without running.
+    #[arg(long)]
+    pub plan: bool,
     /// A trained model (`impasto train`): one pass instead of an optimisation; --style then
     /// only names the painting the Gram cosine is measured against.
     #[arg(long, value_name = "MODEL")]
@@ -233,6 +237,10 @@ pub struct LookArgs {
     /// AVX512_BF16) or auto (whichever this CPU runs faster, measured once).
     #[arg(long, default_value = "auto", value_parser = impasto::PRECISION_NAMES)]
     pub precision: String,
+    /// Memory the run may use, in MB (default: 60% of what is available). Large scales run
+    /// in tiles to stay inside it; a run that cannot is refused with the size that fits.
+    #[arg(long, value_name = "MB")]
+    pub max_memory: Option<u64>,
     #[command(flatten)]
     pub weights: WeightsArg,
 }

@@ -84,6 +84,7 @@ pub fn flag(setting: impasto::Setting) -> &'static str {
         S::Photos => "--photos",
         S::StyleMix => "--style-mix",
         S::StyleSize => "--style-size",
+        S::MaxMemory => "--max-memory",
     }
 }
 

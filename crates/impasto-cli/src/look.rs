@@ -56,6 +56,7 @@ pub fn settings(a: &LookArgs, size: usize) -> Result<Settings> {
         style_scale: a.style_scale,
         preserve_color: a.preserve_color,
         style_target: a.style_target.0,
+        max_memory: a.max_memory.map(|mb| mb << 20),
     };
     s.validate()?;
     Ok(s)

@@ -8,6 +8,7 @@ mod export;
 mod look;
 mod metrics;
 mod metrics_video;
+mod plan;
 mod progress;
 mod studio;
 mod stylize;

@@ -12,6 +12,7 @@ use impasto_io::{Error, Result};
 
 use crate::args::StylizeArgs;
 use crate::look;
+use crate::plan;
 use crate::progress::Progress;
 
 /// Checks the output path before any work: a type [`io::save`] writes, in a folder that exists.
@@ -62,7 +63,35 @@ pub fn run(a: StylizeArgs) -> Result<()> {
         .map(|p| (p, content.image.width, content.image.height));
     let precision = impasto::choose_precision(&a.look.precision)?;
     let model = crate::weights::load_model(a.look.weights.weights.as_deref(), a.json, precision)?;
-    let mut session = Session::new(&model, content.image.clone(), styles, settings, from)?;
+    let budget_mb = settings
+        .max_memory
+        .unwrap_or_else(impasto::plan::default_budget)
+        >> 20;
+    let mut session = Session::new(
+        &model,
+        content.image.clone(),
+        styles.clone(),
+        settings.clone(),
+        from,
+    )?;
+    let tiled = session
+        .memory_plan()
+        .iter()
+        .any(|p| p.layout.grid.is_some());
+    if a.plan || tiled {
+        let per_px = plan::calibrate(&model, &content.image, &styles, &settings)?;
+        let scales = session.memory_plan();
+        if a.plan {
+            match a.json {
+                true => println!("{}", plan::json(scales, per_px, budget_mb)),
+                false => println!("{}", plan::table(scales, per_px, budget_mb)),
+            }
+            return Ok(());
+        }
+        if !a.json {
+            eprintln!("{}", plan::table(scales, per_px, budget_mb));
+        }
+    }
     let bar = Progress::new();
     let stem = a.output.with_extension("");
     while !session.done() {

@@ -60,11 +60,19 @@ fn stylize_writes_the_image_and_json() {
         (mv["gram_cosine"].as_f64().unwrap() - v["gram_cosine"].as_f64().unwrap()).abs() < 0.02
     );
     // The per-layer cosines, fine to coarse, average to the headline figure.
-    let layers = mv["gram_cosine_layers"].as_object().expect("per-layer cosines");
+    let layers = mv["gram_cosine_layers"]
+        .as_object()
+        .expect("per-layer cosines");
     let names: Vec<&str> = layers.keys().map(String::as_str).collect();
-    assert_eq!(names, ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]);
+    assert_eq!(
+        names,
+        ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
+    );
     let mean = layers.values().map(|c| c.as_f64().unwrap()).sum::<f64>() / 5.0;
-    assert!((mean - mv["gram_cosine"].as_f64().unwrap()).abs() < 1e-4, "{mv}");
+    assert!(
+        (mean - mv["gram_cosine"].as_f64().unwrap()).abs() < 1e-4,
+        "{mv}"
+    );
 }
 
 #[test]

@@ -27,7 +27,8 @@ pub fn control(setting: Setting) -> &'static str {
         | Setting::Batch
         | Setting::Steps
         | Setting::Photos
-        | Setting::StyleSize => "a built-in setting",
+        | Setting::StyleSize
+        | Setting::MaxMemory => "a built-in setting",
     }
 }
 

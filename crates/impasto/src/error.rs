@@ -51,6 +51,8 @@ pub enum Setting {
     StyleMix,
     /// Size the paintings are scaled to for training.
     StyleSize,
+    /// Memory a run may use.
+    MaxMemory,
 }
 
 impl Setting {
@@ -80,6 +82,7 @@ impl Setting {
             Setting::Photos => "training photos",
             Setting::StyleMix => "style mix",
             Setting::StyleSize => "painting size",
+            Setting::MaxMemory => "memory limit",
         }
     }
 }

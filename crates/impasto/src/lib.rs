@@ -19,6 +19,7 @@ mod model;
 mod objective;
 mod ops;
 mod optim;
+pub mod plan;
 mod precision;
 mod prior;
 pub mod schedule;

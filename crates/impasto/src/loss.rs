@@ -15,13 +15,39 @@ pub fn mse(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     Ok(a.broadcast_sub(b)?.sqr()?.mean_all()?)
 }
 
-/// Total variation: the mean over pixels (and images) of squared differences to the right and
-/// below neighbour.
-pub fn total_variation(x: &Tensor) -> Result<Tensor> {
-    let (_, _, h, w) = x.dims4()?;
-    let dy = x.narrow(2, 1, h - 1)?.sub(&x.narrow(2, 0, h - 1)?)?;
-    let dx = x.narrow(3, 1, w - 1)?.sub(&x.narrow(3, 0, w - 1)?)?;
-    Ok(((dy.sqr()?.sum_all()? + dx.sqr()?.sum_all()?)? / x.elem_count() as f64)?)
+/// Total variation of `planes` planar `w × h` planes: the mean over values of the squared
+/// differences to the right and below neighbours. Adds `weight ×` its gradient to `g`.
+pub fn total_variation(
+    x: &[f32],
+    planes: usize,
+    w: usize,
+    h: usize,
+    weight: f32,
+    g: &mut [f32],
+) -> f64 {
+    let n = (planes * w * h) as f64;
+    let k = (2.0 * weight as f64 / n) as f32;
+    let mut sum = 0.0f64;
+    for (p, gp) in x.chunks(w * h).zip(g.chunks_mut(w * h)).take(planes) {
+        for y in 0..h {
+            for xx in 0..w {
+                let i = y * w + xx;
+                if xx + 1 < w {
+                    let d = p[i + 1] - p[i];
+                    sum += (d * d) as f64;
+                    gp[i + 1] += k * d;
+                    gp[i] -= k * d;
+                }
+                if y + 1 < h {
+                    let d = p[i + w] - p[i];
+                    sum += (d * d) as f64;
+                    gp[i + w] += k * d;
+                    gp[i] -= k * d;
+                }
+            }
+        }
+    }
+    sum / n
 }
 
 /// Cosine similarity between two flattened Gram matrices.
@@ -56,8 +82,30 @@ mod tests {
     fn tv_by_hand() {
         // 2×2 image [[0, 1], [3, 5]]: vertical diffs 3, 4; horizontal 1, 2.
         // (9 + 16 + 1 + 4) / 4 pixels = 7.5.
-        let v = total_variation(&t(&[0.0, 1.0, 3.0, 5.0], (1, 1, 2, 2))).unwrap();
-        assert_eq!(v.to_scalar::<f32>().unwrap(), 7.5);
+        let mut g = vec![0.0; 4];
+        assert_eq!(
+            total_variation(&[0.0, 1.0, 3.0, 5.0], 1, 2, 2, 1.0, &mut g),
+            7.5
+        );
+    }
+
+    /// The gradient is the central finite difference of the weighted term.
+    #[test]
+    fn tv_gradient_matches_finite_differences() {
+        let (w, h) = (5, 4);
+        let x: Vec<f32> = (0..2 * w * h)
+            .map(|i| ((i * 37 % 11) as f32) * 0.7)
+            .collect();
+        let mut g = vec![0.0; x.len()];
+        total_variation(&x, 2, w, h, 3.0, &mut g);
+        let tv = |x: &[f32]| 3.0 * total_variation(x, 2, w, h, 0.0, &mut vec![0.0; x.len()]);
+        for i in 0..x.len() {
+            let (mut up, mut down) = (x.clone(), x.clone());
+            up[i] += 0.01;
+            down[i] -= 0.01;
+            let fd = (tv(&up) - tv(&down)) / 0.02;
+            assert!((fd - g[i] as f64).abs() < 1e-3, "{i}: {fd} vs {}", g[i]);
+        }
     }
 
     #[test]

@@ -165,7 +165,13 @@ pub struct Settings {
     /// short, the run ends once it is reached, and a first scale that ends far below it is
     /// recoloured to the painting's palette. `None`: fixed β, every iteration.
     pub style_target: Option<f32>,
+    /// Bytes of memory the run may use; `None`: [`crate::plan::default_budget`]. Large
+    /// scales run in tiles and with a shorter optimiser history to stay inside it.
+    pub max_memory: Option<u64>,
 }
+
+/// The smallest memory limit a run accepts.
+pub const MIN_MEMORY: u64 = 256 << 20;
 
 /// Default α.
 pub const DEFAULT_CONTENT_WEIGHT: f32 = 1.0;
@@ -197,6 +203,7 @@ impl Default for Settings {
             style_scale: 1.0,
             preserve_color: PreserveColor::Off,
             style_target: Some(DEFAULT_STYLE_TARGET),
+            max_memory: None,
         }
     }
 }
@@ -239,6 +246,15 @@ impl Settings {
                 );
             }
         }
+        if let Some(m) = self.max_memory {
+            if m < MIN_MEMORY {
+                return bad(
+                    Setting::MaxMemory,
+                    &format!("{} MB", m >> 20),
+                    "give at least 256 MB",
+                );
+            }
+        }
         if let Optimizer::Adam { lr } = self.optimizer {
             if !(lr.is_finite() && lr > 0.0) {
                 return bad(Setting::LearningRate, &lr, "use a positive number, e.g. 2");
@@ -273,7 +289,7 @@ impl Settings {
         if self == old {
             return Change::None;
         }
-        if self.size != old.size || self.scales != old.scales {
+        if self.size != old.size || self.scales != old.scales || self.max_memory != old.max_memory {
             return Change::Schedule;
         }
         let same_but_weights = Settings {

@@ -256,7 +256,14 @@ impl<'a> Trainer<'a> {
                 image: painting.clone(),
                 weight: 1.0,
             }])?;
-            grams.push(targets.blended(vgg, &loss, &[1.0], painting, settings.style_size)?);
+            grams.push(targets.blended(
+                vgg,
+                &loss,
+                &[1.0],
+                painting,
+                settings.style_size,
+                crate::plan::forward_budget(&loss),
+            )?);
         }
         Ok(Self {
             vgg,

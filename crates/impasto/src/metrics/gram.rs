@@ -1,9 +1,13 @@
 //! Style match: cosine similarity between the Gram matrices of the style image and the result.
 
+use candle_core::Tensor;
+
 use crate::image::{resize, Rgb};
 use crate::loss::{gram, gram_cosine};
-use crate::model::layers::parse_weighted_layers;
-use crate::model::vgg::Vgg19;
+use crate::model::layers::{parse_weighted_layers, LayerId};
+use crate::model::vgg::{to_bgr_centered, Vgg19};
+use crate::objective::tiled;
+use crate::plan;
 use crate::settings::DEFAULT_STYLE_LAYERS;
 use crate::Result;
 
@@ -28,11 +32,25 @@ pub fn gram_cosine_by_layer(
             .collect();
     let (sw, sh) = resize::fit_longer_side(style.width, style.height, output.longer_side());
     let style = resize::resize(style, sw, sh);
-    let fs = model.features(&model.preprocess(&style)?, &layers)?;
-    let fo = model.features(&model.preprocess(output)?, &layers)?;
+    let gs = grams(model, &style, &layers)?;
+    let go = grams(model, output, &layers)?;
     let mut out = Vec::with_capacity(layers.len());
-    for ((layer, a), b) in layers.iter().zip(&fs).zip(&fo) {
-        out.push((layer.name(), gram_cosine(&gram(a)?, &gram(b)?)?));
+    for ((layer, a), b) in layers.iter().zip(&gs).zip(&go) {
+        out.push((layer.name(), gram_cosine(a, b)?));
     }
     Ok(out)
+}
+
+/// The Gram matrices of `image` at `layers`, in tiles when the whole image's forward pass
+/// would not fit in memory (print-size results).
+fn grams(model: &Vgg19, image: &Rgb, layers: &[LayerId]) -> Result<Vec<Tensor>> {
+    let (w, h) = (image.width, image.height);
+    match plan::forward_grid(w, h, layers, plan::default_budget() / 2) {
+        None => model
+            .features(&model.preprocess(image)?, layers)?
+            .iter()
+            .map(gram)
+            .collect(),
+        Some(grid) => tiled::grams(model, &to_bgr_centered(image), (w, h), layers, grid),
+    }
 }

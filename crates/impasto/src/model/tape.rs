@@ -87,6 +87,17 @@ impl Vgg19 {
             .collect()
     }
 
+    /// The outputs of `layers` (in that order) for the `n` images `x` (`[n, 3, h, w]`,
+    /// preprocessed), keeping nothing for a backward pass.
+    pub(crate) fn outputs(
+        &self,
+        x: Vec<f32>,
+        shape: [usize; 3],
+        layers: &[LayerId],
+    ) -> Result<Features> {
+        Ok(self.pass(x, shape, layers, Keep::Outputs)?.outs)
+    }
+
     /// Runs the `n` images `x` (`[n, 3, h, w]`, preprocessed) to the deepest of `layers` and
     /// returns their outputs, in the order asked, with a tape for [`Vgg19::backward`].
     pub(crate) fn forward(

@@ -4,6 +4,11 @@
 //! The network runs its own forward and backward kernels ([`crate::model::tape`]); candle
 //! differentiates only the losses, layer by layer.
 
+pub(crate) mod tiled;
+pub mod tiles;
+
+pub use tiled::evaluate_tiled;
+
 use candle_core::{Device, Tensor, Var};
 
 use crate::loss;
@@ -96,13 +101,10 @@ fn evaluate_network(
     let (w, h) = targets.size;
     let dev = &Device::Cpu;
     let layers = s.layers();
-    let image = Var::from_vec(x.to_vec(), (n, 3, h, w), dev)?;
     let (feats, mut tape) = model.forward(x, [n, h, w], &layers)?;
     let mut feats: Vec<_> = feats.into_iter().map(Some).collect();
     let mut terms = Terms::default();
-    let tv_term = terms.add_image(s, image.as_tensor())?;
-    let tv = tv_term.backward()?.remove(image.as_tensor());
-    let mut any = tv.is_some();
+    let mut any = s.weights.tv > 0.0;
     // Each layer's loss terms depend on that layer alone, so its gradient is made when the
     // backward pass reaches it, and its features are freed then: the largest (relu1_1) are
     // never held twice.
@@ -117,10 +119,9 @@ fn evaluate_network(
         Ok(grad)
     };
     let mut g = model.backward(&mut tape, &layers, &mut layer_grad)?;
-    if let Some(tv) = tv {
-        let tv = tv.flatten_all()?.to_vec1::<f32>()?;
-        g.iter_mut().zip(&tv).for_each(|(a, b)| *a += b);
-    }
+    // Each image's planes are planes of their own: the mean over all of them is the mean of
+    // the images' terms.
+    terms.tv = loss::total_variation(x, 3 * n, w, h, s.weights.tv, &mut g);
     if !any {
         return Err(Error::NoGradient);
     }
@@ -137,13 +138,6 @@ struct Terms {
 }
 
 impl Terms {
-    /// Adds the image's own term (total variation); returns it weighted, for its gradient.
-    fn add_image(&mut self, s: &Settings, image: &Tensor) -> Result<Tensor> {
-        let tv = loss::total_variation(image)?;
-        self.tv += tv.to_scalar::<f32>()? as f64;
-        Ok((tv * s.weights.tv as f64)?)
-    }
-
     /// Adds the content and style terms of layer `id` from its features `f`; returns their
     /// weighted sum, for the gradient with respect to `f`.
     fn add_layer(&mut self, s: &Settings, t: &Targets, id: LayerId, f: &Tensor) -> Result<Tensor> {

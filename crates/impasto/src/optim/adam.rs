@@ -62,8 +62,8 @@ mod tests {
             Ok((f, x.iter().map(|&v| 2.0 * (v - 3.0)).collect()))
         };
         let bounds = Bounds {
-            lo: vec![0.0; 2],
-            hi: vec![2.0, 10.0],
+            ranges: vec![(0.0, 2.0), (0.0, 10.0)],
+            span: 1,
         };
         let mut x = vec![0.0f32, 0.0];
         let mut opt = Adam::new(0.1);

@@ -1,43 +1,49 @@
-//! Optimisers over a flat f32 vector with per-element box bounds (pixels stay in range).
+//! Optimisers over a flat f32 vector with box bounds per plane (pixels stay in range).
 
 pub mod adam;
 pub mod lbfgs;
+mod stored;
+
+pub use stored::{History, Stored};
 
 use crate::Result;
 
 /// A function to minimise: returns the value and the gradient at `x`.
 pub type Objective<'a> = dyn FnMut(&[f32]) -> Result<(f64, Vec<f32>)> + 'a;
 
-/// Per-element lower and upper bounds.
+/// Lower and upper bounds, one pair per plane of `span` elements (one per colour channel of an
+/// image), so that bounds cost nothing however large the image.
 #[derive(Clone, Debug)]
 pub struct Bounds {
-    /// Lower bounds, one per element.
-    pub lo: Vec<f32>,
-    /// Upper bounds, one per element.
-    pub hi: Vec<f32>,
+    /// `(lo, hi)` of each plane.
+    pub ranges: Vec<(f32, f32)>,
+    /// Elements per plane.
+    pub span: usize,
 }
 
 impl Bounds {
+    /// The range of element `i`.
+    #[inline]
+    fn range(&self, i: usize) -> (f32, f32) {
+        self.ranges[i / self.span]
+    }
+
     /// Clamps `x` into the box.
     pub fn project(&self, x: &mut [f32]) {
-        for ((v, &lo), &hi) in x.iter_mut().zip(&self.lo).zip(&self.hi) {
-            *v = v.clamp(lo, hi);
+        for (plane, &(lo, hi)) in x.chunks_mut(self.span).zip(&self.ranges) {
+            plane.iter_mut().for_each(|v| *v = v.clamp(lo, hi));
         }
     }
 
-    /// The gradient with components that push against an active bound set to zero.
-    pub fn projected_gradient(&self, x: &[f32], g: &[f32]) -> Vec<f32> {
-        x.iter()
-            .zip(g)
-            .zip(self.lo.iter().zip(&self.hi))
-            .map(|((&x, &g), (&lo, &hi))| {
-                if (x <= lo && g > 0.0) || (x >= hi && g < 0.0) {
-                    0.0
-                } else {
-                    g
-                }
-            })
-            .collect()
+    /// Component `i` of the projected gradient: 0 where `g` pushes against an active bound.
+    #[inline]
+    pub fn projected(&self, x: &[f32], g: &[f32], i: usize) -> f32 {
+        let (lo, hi) = self.range(i);
+        if (x[i] <= lo && g[i] > 0.0) || (x[i] >= hi && g[i] < 0.0) {
+            0.0
+        } else {
+            g[i]
+        }
     }
 }
 
@@ -48,9 +54,4 @@ pub struct StepInfo {
     pub loss: f64,
     /// Objective evaluations the step took.
     pub evals: usize,
-}
-
-/// f64 dot product of two f32 slices.
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f64 {
-    a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum()
 }

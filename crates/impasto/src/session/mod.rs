@@ -15,18 +15,17 @@ use std::sync::Arc;
 pub use styles::{Style, StyleTargets};
 
 use crate::image::{colour, resize, Rgb};
-use crate::model::vgg::{self, from_bgr_centered, Vgg19};
-use crate::objective::{evaluate, Losses, Targets};
+use crate::model::vgg::{from_bgr_centered, Vgg19};
+use crate::objective::{evaluate, evaluate_tiled, Losses, Targets};
 use crate::optim::{adam::Adam, lbfgs::Lbfgs};
+use crate::plan::{self, Layout, ScalePlan};
 use crate::prior::Prior;
 use crate::schedule::{self, Stage};
 use crate::settings::{Change, Optimizer, PreserveColor, Settings, Start};
-use crate::{sysmem, Error, Result};
+use crate::{Error, Result};
 use control::{recolour_if_far, StyleControl, CONTROL_EVERY};
 use scale::{Scale, ScaleInputs};
 
-/// L-BFGS curvature pairs kept.
-const LBFGS_MEMORY: usize = 20;
 /// Iterations at full size before a reached style target may end the run.
 const MIN_FINAL_ITERS: usize = 2;
 
@@ -65,9 +64,9 @@ enum Opt {
 }
 
 impl Opt {
-    fn new(o: Optimizer) -> Opt {
+    fn new(o: Optimizer, layout: Layout) -> Opt {
         match o {
-            Optimizer::Lbfgs => Opt::Lbfgs(Lbfgs::new(LBFGS_MEMORY)),
+            Optimizer::Lbfgs => Opt::Lbfgs(Lbfgs::with_history(layout.history, layout.storage)),
             Optimizer::Adam { lr } => Opt::Adam(Adam::new(lr)),
         }
     }
@@ -90,6 +89,8 @@ pub struct Session<'m> {
     settings: Settings,
     start: Start,
     plan: Vec<Stage>,
+    /// How each stage runs in the memory budget.
+    layouts: Vec<ScalePlan>,
     stage: usize,
     iter: usize,
     scale: Option<Scale>,
@@ -113,54 +114,36 @@ impl<'m> Session<'m> {
         settings.validate()?;
         let plan = plan_for(&settings)?;
         let weights = styles.styles().iter().map(|s| s.weight).collect();
-        let s = Self {
+        let layouts = lay_out(model, &content, &settings, &plan)?;
+        Ok(Self {
             model,
             content,
             styles,
             weights,
-            opt: Opt::new(settings.optimizer),
+            opt: Opt::new(settings.optimizer, layouts[0].layout),
             settings,
             start,
             plan,
+            layouts,
             stage: 0,
             iter: 0,
             scale: None,
             losses: Losses::default(),
             control: StyleControl::default(),
             prior: None,
-        };
-        s.check_memory()?;
-        Ok(s)
+        })
     }
 
-    /// Refuses sizes whose step would not fit in the memory available now.
-    fn check_memory(&self) -> Result<()> {
-        let Some(avail) = sysmem::available_bytes() else {
-            return Ok(());
-        };
-        let layers = self.settings.layers();
-        let largest = self.plan.iter().map(|s| s.size).max().unwrap_or(0);
-        let fit = |size| resize::fit_longer_side(self.content.width, self.content.height, size);
-        let (w, h) = fit(largest);
-        let need = vgg::step_memory_bytes(w, h, &layers);
-        if need > avail {
-            let mut ok = largest;
-            while ok > 16 {
-                let (w, h) = fit(ok);
-                if vgg::step_memory_bytes(w, h, &layers) <= avail {
-                    break;
-                }
-                ok = ok * 9 / 10;
-            }
-            return Err(Error::TooLarge {
-                width: w,
-                height: h,
-                needed: need,
-                available: avail,
-                fits: ok,
-            });
-        }
-        Ok(())
+    /// How each scale runs (whole or in tiles, the optimiser's history) and its estimated
+    /// peak memory: the plan `--plan` shows.
+    pub fn memory_plan(&self) -> &[ScalePlan] {
+        &self.layouts
+    }
+
+    /// The optimiser for the current stage.
+    fn new_opt(&self) -> Opt {
+        let stage = self.stage.min(self.plan.len() - 1);
+        Opt::new(self.settings.optimizer, self.layouts[stage].layout)
     }
 
     /// The settings in force.
@@ -191,6 +174,7 @@ impl<'m> Session<'m> {
         settings.validate()?;
         let change = settings.change_from(&self.settings);
         let plan = plan_for(&settings)?;
+        self.layouts = lay_out(self.model, &self.content, &settings, &plan)?;
         self.settings = settings;
         if self.done() {
             self.plan = plan;
@@ -226,7 +210,7 @@ impl<'m> Session<'m> {
         if self.done() {
             return self.reopen();
         }
-        self.opt = Opt::new(self.settings.optimizer);
+        self.opt = self.new_opt();
         self.retarget()
     }
 
@@ -234,12 +218,11 @@ impl<'m> Session<'m> {
     /// image; `restart_scale` (or a stage past the new plan's end) starts the scale over.
     fn rebuild(&mut self, plan: Vec<Stage>, restart_scale: bool) -> Result<()> {
         self.plan = plan;
-        self.opt = Opt::new(self.settings.optimizer);
+        self.opt = self.new_opt();
         if restart_scale || self.stage >= self.plan.len() {
             self.stage = self.stage.min(self.plan.len() - 1);
             self.iter = 0;
         }
-        self.check_memory()?;
         self.retarget()
     }
 
@@ -247,8 +230,7 @@ impl<'m> Session<'m> {
     fn reopen(&mut self) -> Result<()> {
         self.stage = self.plan.len() - 1;
         self.iter = 0;
-        self.opt = Opt::new(self.settings.optimizer);
-        self.check_memory()?;
+        self.opt = self.new_opt();
         self.retarget()
     }
 
@@ -285,6 +267,7 @@ impl<'m> Session<'m> {
             styles: &self.styles,
             weights: &self.weights,
             settings: &self.settings,
+            budget: plan::forward_budget(&self.settings),
         }
     }
 
@@ -330,7 +313,13 @@ impl<'m> Session<'m> {
             style_weight: self.style_weight(),
             prior: self.prior_at(self.stage).filter(|_| n == 1),
         };
-        let (l, _) = evaluate(self.model, &self.settings, &targets, &sc.x.repeat(n.max(1)))?;
+        let layout = self.layouts[self.stage.min(self.plan.len() - 1)].layout;
+        let (l, _) = match layout.grid {
+            Some(grid) if n <= 1 => {
+                evaluate_tiled(self.model, &self.settings, &targets, &sc.x, grid)?
+            }
+            _ => evaluate(self.model, &self.settings, &targets, &sc.x.repeat(n.max(1)))?,
+        };
         Ok(l)
     }
 
@@ -353,8 +342,9 @@ impl<'m> Session<'m> {
                 .map(|sc| from_bgr_centered(&sc.x, sc.width, sc.height))
                 .map(|img| self.recolour_after_first(img));
             let size = self.plan[self.stage].size;
+            // The last scale's optimiser goes before the next scale's targets are built.
+            self.opt = self.new_opt();
             self.scale = Some(self.inputs().build(size, prev, &self.start)?);
-            self.opt = Opt::new(self.settings.optimizer);
         }
         let beta = self.style_weight();
         let last_stage = self.stage + 1 >= self.plan.len();
@@ -371,8 +361,12 @@ impl<'m> Session<'m> {
             style_weight: beta,
             prior,
         };
+        let grid = self.layouts[self.stage].layout.grid;
         let mut objective = |x: &[f32]| -> Result<(f64, Vec<f32>)> {
-            let (l, g) = evaluate(model, settings, &targets, x)?;
+            let (l, g) = match grid {
+                Some(grid) => evaluate_tiled(model, settings, &targets, x, grid)?,
+                None => evaluate(model, settings, &targets, x)?,
+            };
             last = l;
             Ok((l.total, g))
         };
@@ -398,7 +392,7 @@ impl<'m> Session<'m> {
         } else if last_stage && self.iter.is_multiple_of(CONTROL_EVERY) {
             if let Some(t) = target {
                 if self.control.raise(self.losses.gram_cosine, t) {
-                    self.opt = Opt::new(self.settings.optimizer);
+                    self.opt = self.new_opt();
                 }
             }
         }
@@ -472,6 +466,57 @@ impl<'m> Session<'m> {
             _ => img,
         }
     }
+}
+
+/// The layout of every stage of `plan` in the memory budget of `settings`; a stage that
+/// cannot fit is refused with the largest size that would.
+fn lay_out(
+    model: &Vgg19,
+    content: &Rgb,
+    settings: &Settings,
+    plan: &[Stage],
+) -> Result<Vec<ScalePlan>> {
+    let budget = settings.max_memory.unwrap_or_else(plan::default_budget);
+    let fixed = plan::fixed_bytes(model.precision(), content.width * content.height);
+    let layers = settings.layers();
+    let fit = |size| resize::fit_longer_side(content.width, content.height, size);
+    let scale_budget = budget.saturating_sub(fixed);
+    let mut out = Vec::with_capacity(plan.len());
+    for stage in plan {
+        let (w, h) = fit(stage.size);
+        let Some((layout, bytes)) = plan::layout_for(w, h, settings, scale_budget) else {
+            let mut ok = stage.size;
+            while ok > 16 {
+                ok = ok * 9 / 10;
+                let (w, h) = fit(ok);
+                if plan::layout_for(w, h, settings, scale_budget).is_some() {
+                    break;
+                }
+            }
+            let leanest = plan::leanest_bytes(w, h, settings);
+            return Err(Error::TooLarge {
+                width: w,
+                height: h,
+                needed: fixed + leanest,
+                available: budget,
+                fits: ok,
+            });
+        };
+        let tiles = match layout.grid {
+            Some(g) => g.tiles(w, h, &layers)?.len(),
+            None => 1,
+        };
+        out.push(ScalePlan {
+            width: w,
+            height: h,
+            iters: stage.iters,
+            layout,
+            tiles,
+            peak_bytes: fixed + bytes,
+            work_px: plan::work_px(w, h, layout, &layers),
+        });
+    }
+    Ok(out)
 }
 
 /// The scales and iterations `settings` ask for.

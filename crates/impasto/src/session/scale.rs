@@ -6,7 +6,9 @@ use candle_core::Tensor;
 use super::styles::StyleTargets;
 use crate::image::{colour, resize, Rgb};
 use crate::model::vgg::{to_bgr_centered, Vgg19, MEAN_BGR};
+use crate::objective::tiled;
 use crate::optim::Bounds;
+use crate::plan;
 use crate::settings::{PreserveColor, Settings, Start};
 use crate::Result;
 
@@ -38,6 +40,8 @@ pub(crate) struct ScaleInputs<'a> {
     pub weights: &'a [f32],
     /// The settings in force.
     pub settings: &'a Settings,
+    /// Memory a forward pass may take: larger images are run in tiles.
+    pub budget: u64,
 }
 
 impl ScaleInputs<'_> {
@@ -64,11 +68,25 @@ impl ScaleInputs<'_> {
             .iter()
             .map(|&(l, _)| l)
             .collect();
-        let content_feats = model.features(&model.preprocess(&content)?, &content_layers)?;
+        let content_feats = match plan::forward_grid(w, h, &content_layers, self.budget) {
+            None => model.features(&model.preprocess(&content)?, &content_layers)?,
+            Some(grid) => tiled::features(
+                model,
+                &to_bgr_centered(&content),
+                (w, h),
+                &content_layers,
+                grid,
+            )?,
+        };
         let reference = resize::resize(c, w, h);
-        let style_grams =
-            self.styles
-                .blended(model, self.settings, self.weights, &reference, size)?;
+        let style_grams = self.styles.blended(
+            model,
+            self.settings,
+            self.weights,
+            &reference,
+            size,
+            self.budget,
+        )?;
         let image = match from {
             Some(img) if img.width == w && img.height == h => img,
             Some(img) => with_detail(&img, &content),
@@ -79,14 +97,10 @@ impl ScaleInputs<'_> {
             },
         };
         let mut x = to_bgr_centered(&image);
-        let n = w * h;
-        let mut lo = Vec::with_capacity(3 * n);
-        let mut hi = Vec::with_capacity(3 * n);
-        for m in MEAN_BGR {
-            lo.extend(std::iter::repeat_n(-m, n));
-            hi.extend(std::iter::repeat_n(255.0 - m, n));
-        }
-        let bounds = Bounds { lo, hi };
+        let bounds = Bounds {
+            ranges: MEAN_BGR.iter().map(|m| (-m, 255.0 - m)).collect(),
+            span: w * h,
+        };
         bounds.project(&mut x);
         Ok(Scale {
             width: w,

@@ -9,7 +9,9 @@ use candle_core::Tensor;
 use crate::image::{colour, resize, Rgb};
 use crate::loss;
 use crate::model::layers::LayerId;
-use crate::model::vgg::Vgg19;
+use crate::model::vgg::{to_bgr_centered, Vgg19};
+use crate::objective::tiled;
+use crate::plan;
 use crate::settings::{PreserveColor, Settings};
 use crate::{Error, Result, Setting};
 
@@ -75,6 +77,7 @@ impl StyleTargets {
         weights: &[f32],
         content: &Rgb,
         size: usize,
+        budget: u64,
     ) -> Result<Vec<Tensor>> {
         let total_w: f32 = weights.iter().sum();
         let mut style_grams: Vec<Tensor> = Vec::new();
@@ -82,7 +85,7 @@ impl StyleTargets {
             if w <= 0.0 {
                 continue;
             }
-            let grams = self.grams(model, settings, i, &st.image, content, size)?;
+            let grams = self.grams(model, settings, i, &st.image, content, (size, budget))?;
             for (k, g) in grams.iter().enumerate() {
                 let g = (g * (w / total_w) as f64)?;
                 if k < style_grams.len() {
@@ -103,7 +106,7 @@ impl StyleTargets {
         index: usize,
         style: &Rgb,
         content: &Rgb,
-        size: usize,
+        (size, budget): (usize, u64),
     ) -> Result<Arc<Vec<Tensor>>> {
         let longer = ((size as f32 * settings.style_scale).round() as usize).max(16);
         let (w, h) = resize::fit_longer_side(style.width, style.height, longer);
@@ -122,8 +125,14 @@ impl StyleTargets {
             }
         }
         let img = prepare(style, content, w, h, settings.preserve_color);
-        let feats = model.features(&model.preprocess(&img)?, &layers)?;
-        let grams = Arc::new(feats.iter().map(loss::gram).collect::<Result<Vec<_>>>()?);
+        let grams = match plan::forward_grid(w, h, &layers, budget) {
+            None => {
+                let feats = model.features(&model.preprocess(&img)?, &layers)?;
+                feats.iter().map(loss::gram).collect::<Result<Vec<_>>>()?
+            }
+            Some(grid) => tiled::grams(model, &to_bgr_centered(&img), (w, h), &layers, grid)?,
+        };
+        let grams = Arc::new(grams);
         if cacheable {
             self.lock().insert(key, grams.clone());
         }
@@ -197,11 +206,11 @@ mod tests {
         let settings = Settings::default();
         let content = painting(3);
         let first = styles
-            .blended(&model, &settings, &[1.0, 3.0], &content, 32)
+            .blended(&model, &settings, &[1.0, 3.0], &content, 32, 1 << 30)
             .unwrap();
         assert_eq!(styles.lock().len(), 2, "one entry per painting");
         let again = styles
-            .blended(&model, &settings, &[1.0, 3.0], &content, 32)
+            .blended(&model, &settings, &[1.0, 3.0], &content, 32, 1 << 30)
             .unwrap();
         assert_eq!(styles.lock().len(), 2, "reused, not recomputed");
         for (a, b) in first.iter().zip(&again) {
@@ -212,11 +221,11 @@ mod tests {
             assert_eq!(a, b);
         }
         styles
-            .blended(&model, &settings, &[0.0, 1.0], &content, 32)
+            .blended(&model, &settings, &[0.0, 1.0], &content, 32, 1 << 30)
             .unwrap();
         assert_eq!(styles.lock().len(), 2, "a new blend reuses the Grams");
         styles
-            .blended(&model, &settings, &[1.0, 1.0], &content, 48)
+            .blended(&model, &settings, &[1.0, 1.0], &content, 48, 1 << 30)
             .unwrap();
         assert_eq!(styles.lock().len(), 4, "a new size adds its own");
         // Recoloured to the photo, the painting's Grams depend on it: not cached.
@@ -225,7 +234,7 @@ mod tests {
             ..Settings::default()
         };
         styles
-            .blended(&model, &histogram, &[1.0, 1.0], &content, 64)
+            .blended(&model, &histogram, &[1.0, 1.0], &content, 64, 1 << 30)
             .unwrap();
         assert_eq!(styles.lock().len(), 4);
     }

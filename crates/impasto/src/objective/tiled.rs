@@ -1,0 +1,460 @@
+//! The objective tile by tile, for images whose whole-image pass would not fit in memory.
+//!
+//! Each tile is a core plus a halo as wide as the deepest layer's reach ([`super::tiles`]), so
+//! its features over the core are the whole image's. A first pass sums the Gram matrices of
+//! every core (the style loss compares the whole image's Grams, not each tile's); a second
+//! runs each tile forward and backward with the loss gradient of its core's features only, and
+//! adds the tile's input gradient into the image's. The result is the whole-image objective and
+//! gradient up to rounding: no seams by construction. The cost over one whole-image step is the
+//! extra forward pass and the halos' pixels.
+
+use candle_core::{Device, Storage, Tensor};
+use impasto_kernels::gram;
+
+use super::tiles::{feature_size, Grid, Rect, Tile};
+use super::{Losses, Targets};
+use crate::loss;
+use crate::model::layers::LayerId;
+use crate::model::vgg::Vgg19;
+use crate::settings::Settings;
+use crate::{Error, Result};
+
+/// [`super::evaluate`] for one image, tile by tile on `grid`: the same losses and gradient.
+pub fn evaluate_tiled(
+    model: &Vgg19,
+    s: &Settings,
+    t: &Targets,
+    x: &[f32],
+    grid: Grid,
+) -> Result<(Losses, Vec<f32>)> {
+    let (w, h) = t.size;
+    if x.len() != 3 * w * h {
+        return Err(Error::Internal(format!(
+            "{} values are not one {w}×{h} image",
+            x.len()
+        )));
+    }
+    let layers = s.layers();
+    if layers.is_empty() && s.weights.tv == 0.0 {
+        return Err(Error::NoGradient);
+    }
+    let tiles = grid.tiles(w, h, &layers)?;
+    let style = StyleTerms::new(model, s, t, x, &tiles)?;
+    let mut losses = Losses::default();
+    let mut g = vec![0.0f32; x.len()];
+    for tile in &tiles {
+        let (e, tw, th) = (tile.extent, tile.extent.w(), tile.extent.h());
+        let (feats, mut tape) = model.forward(&tile.cut(x, 3, w, h), [1, th, tw], &layers)?;
+        let mut feats: Vec<_> = feats.into_iter().map(Some).collect();
+        let mut grad_of = |k: usize| -> Result<Option<Tensor>> {
+            let Some((f, [c, fh, fw])) = feats[k].take() else {
+                return Ok(None);
+            };
+            let id = layers[k];
+            let (core, at) = tile.core_features(id, (fw, fh), (w, h));
+            let mut grad: Option<Vec<f32>> = None;
+            for ((l, wt), target) in s.content_layers.iter().zip(t.content) {
+                if *l == id {
+                    let g = grad.get_or_insert_with(|| vec![0.0; f.len()]);
+                    let (iw, ih) = feature_size(w, h, id);
+                    let scale = (s.weights.content * wt) as f64 / (c * iw * ih) as f64;
+                    losses.content += *wt as f64
+                        * with_values(target, |tv| {
+                            content_term(&f, tv, c, (fw, fh), (iw, ih), core, at, scale, g)
+                        })?
+                        / (c * iw * ih) as f64;
+                }
+            }
+            for (k, (l, _)) in s.style_layers.iter().enumerate() {
+                if *l == id {
+                    let g = grad.get_or_insert_with(|| vec![0.0; f.len()]);
+                    style.add_gradient(k, &f, c, (fw, fh), core, g);
+                }
+            }
+            grad.map(|g| Ok(Tensor::from_vec(g, f.len(), &Device::Cpu)?))
+                .transpose()
+        };
+        let gt = model.backward(&mut tape, &layers, &mut grad_of)?;
+        debug_assert_eq!(gt.len(), 3 * e.w() * e.h());
+        tile.add_into(&gt, 3, w, h, &mut g);
+    }
+    losses.style = style.loss;
+    losses.gram_cosine = style.cosine;
+    losses.tv = loss::total_variation(x, 3, w, h, s.weights.tv, &mut g);
+    losses.total = s.weights.content as f64 * losses.content
+        + t.style_weight * losses.style
+        + s.weights.tv as f64 * losses.tv;
+    if let Some(p) = t.prior {
+        losses.prior = p.add_to(x, &mut g);
+        losses.total += p.strength() as f64 * losses.prior;
+    }
+    Ok((losses, g))
+}
+
+/// The style loss of the whole image from the Gram matrices of all the cores, and what each
+/// core's features need for their gradient.
+struct StyleTerms {
+    /// Per style layer of the settings: `scale·(D + Dᵀ)` applied to a core's features gives
+    /// their gradient, with `D = ∂loss/∂G` kept here and `scale = 1 / (C·H·W)`.
+    d: Vec<Vec<f32>>,
+    scale: Vec<f32>,
+    /// Σ weight·MSE(G, target) over the style layers (before β).
+    loss: f64,
+    /// Mean over style layers of cos(G, target).
+    cosine: f64,
+}
+
+impl StyleTerms {
+    /// Sums every core's Gram matrices (one forward pass over the tiles) and compares them
+    /// with the targets.
+    fn new(model: &Vgg19, s: &Settings, t: &Targets, x: &[f32], tiles: &[Tile]) -> Result<Self> {
+        let (w, h) = t.size;
+        let ids: Vec<LayerId> = s.style_layers.iter().map(|l| l.0).collect();
+        let sums = gram_sums(model, x, (w, h), &ids, tiles)?;
+        let mut terms = StyleTerms {
+            d: Vec::new(),
+            scale: Vec::new(),
+            loss: 0.0,
+            cosine: 0.0,
+        };
+        for (((id, wt), sum), target) in s.style_layers.iter().zip(sums).zip(t.style) {
+            let c = model.convs()[id.0].cout();
+            let (iw, ih) = feature_size(w, h, *id);
+            let n = (c * iw * ih) as f32;
+            let target = target.flatten_all()?.to_vec1::<f32>()?;
+            let g: Vec<f32> = sum.iter().map(|v| v / n).collect();
+            let cc = (c * c) as f64;
+            let (mut sq, mut dot, mut na, mut nb) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+            for (&a, &b) in g.iter().zip(&target) {
+                let (a, b) = (a as f64, b as f64);
+                sq += (a - b) * (a - b);
+                dot += a * b;
+                na += a * a;
+                nb += b * b;
+            }
+            terms.loss += *wt as f64 * sq / cc;
+            terms.cosine += dot / (na.sqrt() * nb.sqrt()).max(f64::MIN_POSITIVE);
+            let k = (t.style_weight * *wt as f64 * 2.0 / cc) as f32;
+            terms
+                .d
+                .push(g.iter().zip(&target).map(|(a, b)| k * (a - b)).collect());
+            terms.scale.push(1.0 / n);
+        }
+        terms.cosine /= s.style_layers.len().max(1) as f64;
+        Ok(terms)
+    }
+
+    /// Adds the gradient of style layer `k`'s term with respect to the features `f` (`c`
+    /// channels of `fw × fh`) over the tile's `core` to `g`.
+    fn add_gradient(
+        &self,
+        k: usize,
+        f: &[f32],
+        c: usize,
+        (fw, _): (usize, usize),
+        core: Rect,
+        g: &mut [f32],
+    ) {
+        let fc = region(f, c, fw, core);
+        let mut out = vec![0.0; fc.len()];
+        let hw = core.w() * core.h();
+        gram::gram_backward(&fc, &self.d[k], c, hw, self.scale[k], &mut out);
+        let fh = f.len() / (c * fw);
+        for ch in 0..c {
+            for (r, y) in (core.y0..core.y1).enumerate() {
+                let src = &out[(ch * core.h() + r) * core.w()..][..core.w()];
+                let dst = &mut g[(ch * fh + y) * fw + core.x0..][..core.w()];
+                dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+            }
+        }
+    }
+}
+
+/// Σ over the tiles' cores of `F·Fᵀ` at each of `ids` (unnormalised Gram matrices of the
+/// whole image `x`, `3 × h × w`), one forward pass per tile.
+fn gram_sums(
+    model: &Vgg19,
+    x: &[f32],
+    (w, h): (usize, usize),
+    ids: &[LayerId],
+    tiles: &[Tile],
+) -> Result<Vec<Vec<f32>>> {
+    let mut sums: Vec<Vec<f32>> = Vec::new();
+    if ids.is_empty() {
+        return Ok(sums);
+    }
+    for tile in tiles {
+        let e = tile.extent;
+        let feats = model.outputs(tile.cut(x, 3, w, h), [1, e.h(), e.w()], ids)?;
+        for (k, (f, [c, fh, fw])) in feats.iter().enumerate() {
+            let (core, _) = tile.core_features(ids[k], (*fw, *fh), (w, h));
+            let fc = region(f, *c, *fw, core);
+            let mut gk = vec![0.0; c * c];
+            gram::gram(&fc, *c, core.w() * core.h(), 1.0, &mut gk);
+            match sums.get_mut(k) {
+                Some(sum) => sum.iter_mut().zip(&gk).for_each(|(a, b)| *a += b),
+                None => sums.push(gk),
+            }
+        }
+    }
+    Ok(sums)
+}
+
+/// The Gram matrices `F·Fᵀ / (C·H·W)` of the image `x` (`3 × h × w`, preprocessed) at `ids`,
+/// each `[1, c, c]`, tile by tile on `grid`: what `loss::gram` of the whole image's features
+/// gives, for images too large to run whole.
+pub fn grams(
+    model: &Vgg19,
+    x: &[f32],
+    (w, h): (usize, usize),
+    ids: &[LayerId],
+    grid: Grid,
+) -> Result<Vec<Tensor>> {
+    let tiles = grid.tiles(w, h, ids)?;
+    let sums = gram_sums(model, x, (w, h), ids, &tiles)?;
+    ids.iter()
+        .zip(sums)
+        .map(|(id, sum)| {
+            let c = model.convs()[id.0].cout();
+            let (iw, ih) = feature_size(w, h, *id);
+            let n = (c * iw * ih) as f32;
+            let g: Vec<f32> = sum.iter().map(|v| v / n).collect();
+            Ok(Tensor::from_vec(g, (1, c, c), &Device::Cpu)?)
+        })
+        .collect()
+}
+
+/// The features of the image `x` (`3 × h × w`, preprocessed) at `ids`, each `[1, c, h', w']`,
+/// tile by tile on `grid`: the whole image's features, for images too large to run whole.
+pub fn features(
+    model: &Vgg19,
+    x: &[f32],
+    (w, h): (usize, usize),
+    ids: &[LayerId],
+    grid: Grid,
+) -> Result<Vec<Tensor>> {
+    let tiles = grid.tiles(w, h, ids)?;
+    let mut out: Vec<Vec<f32>> = ids
+        .iter()
+        .map(|id| {
+            let (iw, ih) = feature_size(w, h, *id);
+            vec![0.0; model.convs()[id.0].cout() * iw * ih]
+        })
+        .collect();
+    for tile in &tiles {
+        let e = tile.extent;
+        let feats = model.outputs(tile.cut(x, 3, w, h), [1, e.h(), e.w()], ids)?;
+        for (k, (f, [c, fh, fw])) in feats.iter().enumerate() {
+            let (core, at) = tile.core_features(ids[k], (*fw, *fh), (w, h));
+            let (iw, ih) = feature_size(w, h, ids[k]);
+            for ch in 0..*c {
+                for r in 0..core.h() {
+                    let src = &f[(ch * fh + core.y0 + r) * fw + core.x0..][..core.w()];
+                    out[k][(ch * ih + at.y0 + r) * iw + at.x0..][..core.w()].copy_from_slice(src);
+                }
+            }
+        }
+    }
+    ids.iter()
+        .zip(out)
+        .map(|(id, f)| {
+            let c = model.convs()[id.0].cout();
+            let (iw, ih) = feature_size(w, h, *id);
+            Ok(Tensor::from_vec(f, (1, c, ih, iw), &Device::Cpu)?)
+        })
+        .collect()
+}
+
+/// The values of `rect` in `c` planes `w` wide, as `c` planes of `rect`'s size.
+fn region(f: &[f32], c: usize, w: usize, rect: Rect) -> Vec<f32> {
+    let h = f.len() / (c * w);
+    let mut out = Vec::with_capacity(c * rect.w() * rect.h());
+    for ch in 0..c {
+        for y in rect.y0..rect.y1 {
+            out.extend_from_slice(&f[(ch * h + y) * w + rect.x0..][..rect.w()]);
+        }
+    }
+    out
+}
+
+/// Σ (f − target)² over the tile's `core` (at `at` in the image's features `iw × ih`), adding
+/// `2·scale·(f − target)` to `g` there.
+#[allow(clippy::too_many_arguments)]
+fn content_term(
+    f: &[f32],
+    target: &[f32],
+    c: usize,
+    (fw, fh): (usize, usize),
+    (iw, ih): (usize, usize),
+    core: Rect,
+    at: Rect,
+    scale: f64,
+    g: &mut [f32],
+) -> f64 {
+    let k = (2.0 * scale) as f32;
+    let mut sum = 0.0f64;
+    for ch in 0..c {
+        for r in 0..core.h() {
+            let a = &f[(ch * fh + core.y0 + r) * fw + core.x0..][..core.w()];
+            let b = &target[(ch * ih + at.y0 + r) * iw + at.x0..][..core.w()];
+            let d = &mut g[(ch * fh + core.y0 + r) * fw + core.x0..][..core.w()];
+            for ((d, &a), &b) in d.iter_mut().zip(a).zip(b) {
+                let diff = a - b;
+                sum += (diff * diff) as f64;
+                *d += k * diff;
+            }
+        }
+    }
+    sum
+}
+
+/// Runs `f` on the values of a contiguous CPU tensor, without copying them.
+fn with_values<T>(t: &Tensor, f: impl FnOnce(&[f32]) -> T) -> Result<T> {
+    let (storage, layout) = t.storage_and_layout();
+    let (Storage::Cpu(cpu), Some((a, b))) = (&*storage, layout.contiguous_offsets()) else {
+        return Err(Error::Internal(
+            "a content target is not a contiguous CPU tensor".into(),
+        ));
+    };
+    Ok(f(&cpu.as_slice::<f32>()?[a..b]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loss;
+    use crate::model::layers::parse_weighted_layers;
+    use crate::testutil::{random_weights, Lcg};
+    use crate::Setting;
+    use impasto_kernels::Precision;
+
+    /// Losses and gradient of a `w × h` image, whole and on `grid`, with `content` and
+    /// `style` layers on VGG19 with random weights.
+    fn both(
+        content: &str,
+        style: &str,
+        (w, h): (usize, usize),
+        core: usize,
+    ) -> ((Losses, Vec<f32>), (Losses, Vec<f32>)) {
+        let s = Settings {
+            content_layers: parse_weighted_layers(content, Setting::ContentLayers).unwrap(),
+            style_layers: parse_weighted_layers(style, Setting::StyleLayers).unwrap(),
+            ..Settings::default()
+        };
+        let layers = s.layers();
+        let deepest = layers.iter().map(|l| l.0).max().unwrap();
+        let model = Vgg19::new(&random_weights(deepest + 1), Precision::F32).unwrap();
+        let mut rng = Lcg(21);
+        let tensor = |x: Vec<f32>| Tensor::from_vec(x, (1, 3, h, w), &Device::Cpu).unwrap();
+        let ids = |l: &[(LayerId, f32)]| l.iter().map(|l| l.0).collect::<Vec<_>>();
+        let photo = tensor(rng.vec(3 * w * h, 60.0));
+        let painting = tensor(rng.vec(3 * w * h, 60.0));
+        let content = model.features(&photo, &ids(&s.content_layers)).unwrap();
+        let style: Vec<Tensor> = model
+            .features(&painting, &ids(&s.style_layers))
+            .unwrap()
+            .iter()
+            .map(|f| loss::gram(f).unwrap())
+            .collect();
+        let t = Targets {
+            size: (w, h),
+            content: &content,
+            style: &style,
+            style_weight: 1e3,
+            prior: None,
+        };
+        let x = rng.vec(3 * w * h, 60.0);
+        let whole = super::super::evaluate(&model, &s, &t, &x).unwrap();
+        let grid = Grid {
+            core,
+            halo: super::super::tiles::halo(&layers),
+        };
+        let tiled = evaluate_tiled(&model, &s, &t, &x, grid).unwrap();
+        (whole, tiled)
+    }
+
+    fn assert_same((lw, gw): &(Losses, Vec<f32>), (lt, gt): &(Losses, Vec<f32>)) {
+        let terms = |l: &Losses| [l.content, l.style, l.tv, l.total, l.gram_cosine];
+        for (a, b) in terms(lt).iter().zip(terms(lw)) {
+            assert!(
+                (a - b).abs() <= 1e-4 * b.abs(),
+                "tiled {lt:?}\nwhole {lw:?}"
+            );
+        }
+        let scale = gw.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let err = gt
+            .iter()
+            .zip(gw)
+            .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(
+            err <= 1e-4 * scale,
+            "gradient error {err} against values up to {scale}"
+        );
+    }
+
+    /// Tiny tiles (8 px cores, many seams, edges that do not fall on the pooling grid) give the
+    /// whole image's losses and gradient.
+    #[test]
+    fn tiny_tiles_give_the_whole_image_gradient() {
+        let (whole, tiled) = both("relu3_2", "relu1_1:10,relu2_1:0.1,relu3_1:0.1", (61, 47), 8);
+        assert_same(&whole, &tiled);
+    }
+
+    /// Tiled features and Gram matrices are the whole image's.
+    #[test]
+    fn tiled_features_and_grams_are_the_whole_images() {
+        let ids = [LayerId(1), LayerId(4), LayerId(5)];
+        let model = Vgg19::new(&random_weights(6), Precision::F32).unwrap();
+        let (w, h) = (53, 38);
+        let x = Lcg(4).vec(3 * w * h, 60.0);
+        let whole = model
+            .features(
+                &Tensor::from_vec(x.clone(), (1, 3, h, w), &Device::Cpu).unwrap(),
+                &ids,
+            )
+            .unwrap();
+        let grid = Grid {
+            core: 8,
+            halo: super::super::tiles::halo(&ids),
+        };
+        let tiled = features(&model, &x, (w, h), &ids, grid).unwrap();
+        let grams_tiled = grams(&model, &x, (w, h), &ids, grid).unwrap();
+        let close = |a: &Tensor, b: &Tensor| {
+            assert_eq!(a.dims(), b.dims());
+            let a: Vec<f32> = a.flatten_all().unwrap().to_vec1().unwrap();
+            let b: Vec<f32> = b.flatten_all().unwrap().to_vec1().unwrap();
+            let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            let err = a
+                .iter()
+                .zip(&b)
+                .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+            assert!(
+                err <= 1e-5 * scale,
+                "error {err} against values up to {scale}"
+            );
+        };
+        for ((t, wf), gt) in tiled.iter().zip(&whole).zip(&grams_tiled) {
+            close(t, wf);
+            close(gt, &loss::gram(wf).unwrap());
+        }
+    }
+
+    /// The default layers, to relu5_1 (a 96 px halo), on tiles of 48 px.
+    #[test]
+    fn default_layers_tile_exactly() {
+        let s = Settings::default();
+        let name = |l: &[(LayerId, f32)]| {
+            l.iter()
+                .map(|(l, w)| format!("{}:{w}", l.name()))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let (whole, tiled) = both(
+            &name(&s.content_layers),
+            &name(&s.style_layers),
+            (150, 118),
+            48,
+        );
+        assert_same(&whole, &tiled);
+    }
+}

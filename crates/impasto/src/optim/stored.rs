@@ -1,0 +1,59 @@
+//! Vectors an optimiser keeps between steps, in f32 or, to halve their memory, in bf16.
+
+use half::bf16;
+
+/// How an optimiser stores its history (L-BFGS's curvature pairs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum History {
+    /// Full precision.
+    #[default]
+    F32,
+    /// Half the memory; the directions built from it are rounded accordingly, which changes
+    /// the path a little, not where it leads.
+    Bf16,
+}
+
+/// A kept vector.
+pub enum Stored {
+    F32(Vec<f32>),
+    Bf16(Vec<bf16>),
+}
+
+impl Stored {
+    /// The values of `values`, kept as `history` says.
+    pub fn new(values: impl Iterator<Item = f32>, history: History) -> Self {
+        match history {
+            History::F32 => Stored::F32(values.collect()),
+            History::Bf16 => Stored::Bf16(values.map(bf16::from_f32).collect()),
+        }
+    }
+
+    /// `Σ self_i · q_i` in f64.
+    pub fn dot(&self, q: &[f32]) -> f64 {
+        match self {
+            Stored::F32(v) => v.iter().zip(q).map(|(&a, &b)| a as f64 * b as f64).sum(),
+            Stored::Bf16(v) => v
+                .iter()
+                .zip(q)
+                .map(|(&a, &b)| a.to_f32() as f64 * b as f64)
+                .sum(),
+        }
+    }
+
+    /// `Σ self_i²` in f64.
+    pub fn norm2(&self) -> f64 {
+        match self {
+            Stored::F32(v) => v.iter().map(|&a| a as f64 * a as f64).sum(),
+            Stored::Bf16(v) => v.iter().map(|&a| (a.to_f32() as f64).powi(2)).sum(),
+        }
+    }
+
+    /// `q += a · self`.
+    pub fn add_scaled_to(&self, a: f64, q: &mut [f32]) {
+        let a = a as f32;
+        match self {
+            Stored::F32(v) => q.iter_mut().zip(v).for_each(|(q, &s)| *q += a * s),
+            Stored::Bf16(v) => q.iter_mut().zip(v).for_each(|(q, &s)| *q += a * s.to_f32()),
+        }
+    }
+}

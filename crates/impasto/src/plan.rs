@@ -1,0 +1,254 @@
+//! How each scale of a run uses memory, decided before the run: the image whole or in tiles,
+//! and how much history the optimiser keeps, so that the run stays inside a budget. The
+//! estimates are what `--plan` prints and what refuses a run that cannot fit.
+
+use crate::model::layers::LayerId;
+use crate::model::vgg::step_memory_bytes;
+pub use crate::objective::tiles::Grid;
+use crate::objective::tiles::{self, feature_size};
+use crate::optim::History;
+use crate::settings::{Optimizer, Settings};
+use crate::sysmem;
+use crate::Precision;
+
+/// Curvature pairs L-BFGS keeps when memory is no concern.
+pub const FULL_HISTORY: usize = 20;
+
+/// Tile cores tried, largest (least halo overhead) first.
+const CORES: [usize; 4] = [2048, 1024, 512, 256];
+
+/// Share of the available memory a run may use unless told otherwise.
+const DEFAULT_SHARE: f64 = 0.6;
+
+/// The memory a run may use when none is given: a share of what is available now (8 GB
+/// where the system does not say).
+pub fn default_budget() -> u64 {
+    sysmem::available_bytes()
+        .map(|a| (a as f64 * DEFAULT_SHARE) as u64)
+        .unwrap_or(8 << 30)
+}
+
+/// Bytes a run holds whatever its size: the process, the loss network's weights with their
+/// prepared transforms (forward and adjoint, half the size in bf16), and the photo.
+pub fn fixed_bytes(precision: Precision, photo_px: usize) -> u64 {
+    // VGG19's convolutions up to relu5_1: 12.9 M weights.
+    let weights: u64 = 52 << 20;
+    let transforms = match precision {
+        Precision::F32 => 8 * weights,
+        Precision::Bf16 => 4 * weights,
+    };
+    (160 << 20) + weights + transforms + 12 * photo_px as u64
+}
+
+/// One scale of a run as planned.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScalePlan {
+    /// Width of the image at this scale.
+    pub width: usize,
+    /// Height of the image at this scale.
+    pub height: usize,
+    /// Optimiser iterations planned.
+    pub iters: usize,
+    /// How it runs.
+    pub layout: Layout,
+    /// Tiles per evaluation (1 for the whole image).
+    pub tiles: usize,
+    /// Estimated peak bytes of the process during this scale, fixed costs included.
+    pub peak_bytes: u64,
+    /// Pixels the loss network processes per evaluation, relative to one whole-image pass
+    /// (halos and the tiles' extra forward pass included): what the time estimate scales.
+    pub work_px: f64,
+}
+
+/// Pixels one evaluation processes on `layout`, as whole-image pixels: the whole image, or
+/// every tile's extent, plus a third for the tiles' extra forward pass (a forward pass is
+/// about a third of a forward and backward one).
+pub fn work_px(w: usize, h: usize, layout: Layout, layers: &[LayerId]) -> f64 {
+    match layout.grid {
+        None => (w * h) as f64,
+        Some(g) => {
+            let tiles = g.tiles(w, h, layers).unwrap_or_default();
+            let px: usize = tiles.iter().map(|t| t.extent.w() * t.extent.h()).sum();
+            px as f64 * 4.0 / 3.0
+        }
+    }
+}
+
+/// How one scale runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// Tiles for the loss network, or `None` for the whole image at once.
+    pub grid: Option<Grid>,
+    /// L-BFGS curvature pairs kept.
+    pub history: usize,
+    /// How the pairs are stored.
+    pub storage: History,
+}
+
+impl Layout {
+    /// The whole image, full history in f32: how small images run.
+    pub const WHOLE: Layout = Layout {
+        grid: None,
+        history: FULL_HISTORY,
+        storage: History::F32,
+    };
+}
+
+/// The layouts tried for a scale, fastest first: whole with full history, whole with a short
+/// bf16 history, then tiles from large to small with shorter and shorter histories.
+fn candidates(layers: &[LayerId]) -> Vec<Layout> {
+    let halo = tiles::halo(layers);
+    let mut out = vec![
+        Layout::WHOLE,
+        Layout {
+            grid: None,
+            history: 5,
+            storage: History::Bf16,
+        },
+    ];
+    for (core, history) in CORES.iter().flat_map(|&c| [(c, 5), (c, 2)]) {
+        out.push(Layout {
+            grid: Some(Grid { core, halo }),
+            history,
+            storage: History::Bf16,
+        });
+    }
+    out.push(Layout {
+        grid: Some(Grid {
+            core: CORES[CORES.len() - 1],
+            halo,
+        }),
+        history: 0,
+        storage: History::Bf16,
+    });
+    out
+}
+
+/// Bytes one scale of `w × h` needs beyond the fixed costs, laid out as `layout`: the
+/// optimiser's images (point, gradient, and the line search's start, direction and new
+/// gradient), its history, the content targets, and one evaluation of the loss network (the
+/// whole image's, or one tile's with its input and gradient).
+pub fn scale_bytes(w: usize, h: usize, s: &Settings, layout: Layout) -> u64 {
+    let px = (w * h) as u64;
+    let image = 12 * px;
+    let optimiser = match s.optimizer {
+        Optimizer::Lbfgs => {
+            let pair = match layout.storage {
+                History::F32 => 2 * image,
+                History::Bf16 => image,
+            };
+            5 * image + layout.history as u64 * pair
+        }
+        Optimizer::Adam { .. } => 4 * image,
+    };
+    let content: u64 = s
+        .content_layers
+        .iter()
+        .map(|&(l, _)| {
+            let (fw, fh) = feature_size(w, h, l);
+            4 * channels(l) * (fw * fh) as u64
+        })
+        .sum();
+    let layers = s.layers();
+    let eval = match layout.grid {
+        None => step_memory_bytes(w, h, &layers),
+        Some(g) => {
+            let (tw, th) = ((g.core + 2 * g.halo).min(w), (g.core + 2 * g.halo).min(h));
+            step_memory_bytes(tw, th, &layers) + 2 * 12 * (tw * th) as u64
+        }
+    };
+    optimiser + content + eval
+}
+
+/// Output channels of a VGG19 layer.
+fn channels(l: LayerId) -> u64 {
+    let block = crate::model::layers::CONVS[l.0].0 as usize;
+    [64, 128, 256, 512, 512][block - 1]
+}
+
+/// The fastest layout of a `w × h` scale that fits in `budget` bytes, with its bytes; `None`
+/// when even the leanest does not fit.
+pub fn layout_for(w: usize, h: usize, s: &Settings, budget: u64) -> Option<(Layout, u64)> {
+    let layers = s.layers();
+    candidates(&layers)
+        .into_iter()
+        .filter(|l| l.grid.is_none_or(|g| g.core < w.max(h)))
+        .map(|l| (l, scale_bytes(w, h, s, l)))
+        .find(|&(_, b)| b <= budget)
+}
+
+/// Bytes of the leanest layout of a `w × h` scale (what a refused run is told it needs).
+pub fn leanest_bytes(w: usize, h: usize, s: &Settings) -> u64 {
+    let layers = s.layers();
+    candidates(&layers)
+        .into_iter()
+        .map(|l| scale_bytes(w, h, s, l))
+        .min()
+        .unwrap_or(0)
+}
+
+/// Memory a forward pass alone may take while a scale's targets are built: half the run's
+/// budget (the previous scale's image and the photo are still held).
+pub fn forward_budget(s: &Settings) -> u64 {
+    s.max_memory.unwrap_or_else(default_budget) / 2
+}
+
+/// Tiles for a forward pass alone (targets: the photo's features, the painting's Gram
+/// matrices) of a `w × h` image to `layers`, or `None` when the whole image fits in `budget`.
+pub fn forward_grid(w: usize, h: usize, layers: &[LayerId], budget: u64) -> Option<Grid> {
+    let deepest = layers.iter().map(|l| l.0).max().unwrap_or(0);
+    let whole = forward_bytes(w, h, deepest, layers);
+    if whole <= budget {
+        return None;
+    }
+    let halo = tiles::halo(layers);
+    let core = CORES
+        .iter()
+        .copied()
+        .find(|&c| {
+            let side = c + 2 * halo;
+            forward_bytes(side.min(w), side.min(h), deepest, layers) <= budget / 2
+        })
+        .unwrap_or(CORES[CORES.len() - 1]);
+    Some(Grid { core, halo })
+}
+
+/// A forward pass's peak: the two largest activations at once, and the outputs kept.
+fn forward_bytes(w: usize, h: usize, deepest: usize, layers: &[LayerId]) -> u64 {
+    let size = |i: usize| {
+        let (fw, fh) = feature_size(w, h, LayerId(i));
+        4 * channels(LayerId(i)) * (fw * fh) as u64
+    };
+    let peak = (0..=deepest).map(size).max().unwrap_or(0);
+    2 * peak + layers.iter().map(|l| size(l.0)).sum::<u64>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Small images run whole with the full history; a budget that cannot hold the whole
+    /// image's step gets tiles, and the estimate of the chosen layout is within the budget.
+    #[test]
+    fn layouts_follow_the_budget() {
+        let s = Settings::default();
+        let (layout, bytes) = layout_for(512, 384, &s, 4 << 30).unwrap();
+        assert_eq!(layout, Layout::WHOLE);
+        assert!(bytes < 1 << 30, "{bytes}");
+        let budget = 1500 << 20;
+        let (layout, bytes) = layout_for(2048, 1536, &s, budget).unwrap();
+        assert!(layout.grid.is_some(), "{layout:?}");
+        assert!(bytes <= budget);
+        assert!(layout_for(2048, 1536, &s, 100 << 20).is_none());
+    }
+
+    #[test]
+    fn forward_passes_tile_when_the_whole_image_does_not_fit() {
+        let s = Settings::default();
+        let layers = s.layers();
+        assert_eq!(forward_grid(512, 512, &layers, 1 << 30), None);
+        let g = forward_grid(8192, 8192, &layers, 4 << 30).unwrap();
+        assert_eq!(g.halo, 96);
+        assert!(g.core >= 512, "{g:?}");
+    }
+}
