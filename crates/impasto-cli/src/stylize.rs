@@ -115,7 +115,12 @@ pub fn run(a: StylizeArgs) -> Result<()> {
     let seconds = start.elapsed().as_secs_f64();
     let reference = resize::resize(&content.image, result.width, result.height);
     let ssim = ssim_rgb_luma(&reference, &result)?;
-    let gram_cos = gram_cosine_similarity(&model, &first_style, &result)?;
+    let fixed = impasto::plan::fixed_bytes(
+        model.precision(),
+        content.image.width * content.image.height,
+    );
+    let budget = impasto::plan::forward_budget(&settings, fixed);
+    let gram_cos = gram_cosine_similarity(&model, &first_style, &result, budget)?;
     let peak_mb = sysmem::peak_rss_bytes().unwrap_or(0) / (1 << 20);
     let l = session.losses();
     if a.json {

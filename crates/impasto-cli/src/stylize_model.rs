@@ -87,7 +87,12 @@ pub fn run(a: StylizeArgs, model_path: &Path) -> Result<()> {
             let painting = io::load(&path, &Limits::default())?.image;
             let vgg =
                 crate::weights::load_model(a.look.weights.weights.as_deref(), a.json, precision)?;
-            Some(gram_cosine_similarity(&vgg, &painting, &result)?)
+            Some(gram_cosine_similarity(
+                &vgg,
+                &painting,
+                &result,
+                impasto::plan::default_budget() / 2,
+            )?)
         }
         None => None,
     };

@@ -187,10 +187,11 @@ pub fn leanest_bytes(w: usize, h: usize, s: &Settings) -> u64 {
         .unwrap_or(0)
 }
 
-/// Memory a forward pass alone may take while a scale's targets are built: half the run's
-/// budget (the previous scale's image and the photo are still held).
-pub fn forward_budget(s: &Settings) -> u64 {
-    s.max_memory.unwrap_or_else(default_budget) / 2
+/// Memory a forward pass alone may take while a scale's targets are built (or a result is
+/// measured): half of what the run's budget leaves beside the `fixed` costs
+/// ([`fixed_bytes`]), the other half being the images held meanwhile.
+pub fn forward_budget(s: &Settings, fixed: u64) -> u64 {
+    s.max_memory.unwrap_or_else(default_budget).saturating_sub(fixed) / 2
 }
 
 /// Tiles for a forward pass alone (targets: the photo's features, the painting's Gram

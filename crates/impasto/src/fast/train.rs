@@ -262,7 +262,7 @@ impl<'a> Trainer<'a> {
                 &[1.0],
                 painting,
                 settings.style_size,
-                crate::plan::forward_budget(&loss),
+                crate::plan::forward_budget(&loss, 0),
             )?);
         }
         Ok(Self {

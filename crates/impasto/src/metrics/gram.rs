@@ -13,8 +13,14 @@ use crate::Result;
 
 /// Mean over relu1_1..relu5_1 of the cosine between the flattened Gram matrices of `style`
 /// (resized so its longer side equals the output's) and `output`. 1 means identical statistics.
-pub fn gram_cosine_similarity(model: &Vgg19, style: &Rgb, output: &Rgb) -> Result<f32> {
-    let layers = gram_cosine_by_layer(model, style, output)?;
+/// Images whose forward pass would take more than `budget` bytes run in tiles.
+pub fn gram_cosine_similarity(
+    model: &Vgg19,
+    style: &Rgb,
+    output: &Rgb,
+    budget: u64,
+) -> Result<f32> {
+    let layers = gram_cosine_by_layer(model, style, output, budget)?;
     Ok(layers.iter().map(|(_, c)| c).sum::<f32>() / layers.len() as f32)
 }
 
@@ -24,6 +30,7 @@ pub fn gram_cosine_by_layer(
     model: &Vgg19,
     style: &Rgb,
     output: &Rgb,
+    budget: u64,
 ) -> Result<Vec<(String, f32)>> {
     let layers: Vec<_> =
         parse_weighted_layers(DEFAULT_STYLE_LAYERS, crate::error::Setting::StyleLayers)?
@@ -32,8 +39,8 @@ pub fn gram_cosine_by_layer(
             .collect();
     let (sw, sh) = resize::fit_longer_side(style.width, style.height, output.longer_side());
     let style = resize::resize(style, sw, sh);
-    let gs = grams(model, &style, &layers)?;
-    let go = grams(model, output, &layers)?;
+    let gs = grams(model, &style, &layers, budget)?;
+    let go = grams(model, output, &layers, budget)?;
     let mut out = Vec::with_capacity(layers.len());
     for ((layer, a), b) in layers.iter().zip(&gs).zip(&go) {
         out.push((layer.name(), gram_cosine(a, b)?));
@@ -42,10 +49,10 @@ pub fn gram_cosine_by_layer(
 }
 
 /// The Gram matrices of `image` at `layers`, in tiles when the whole image's forward pass
-/// would not fit in memory (print-size results).
-fn grams(model: &Vgg19, image: &Rgb, layers: &[LayerId]) -> Result<Vec<Tensor>> {
+/// would take more than `budget` bytes (print-size results).
+fn grams(model: &Vgg19, image: &Rgb, layers: &[LayerId], budget: u64) -> Result<Vec<Tensor>> {
     let (w, h) = (image.width, image.height);
-    match plan::forward_grid(w, h, layers, plan::default_budget() / 2) {
+    match plan::forward_grid(w, h, layers, budget) {
         None => model
             .features(&model.preprocess(image)?, layers)?
             .iter()

@@ -267,7 +267,13 @@ impl<'m> Session<'m> {
             styles: &self.styles,
             weights: &self.weights,
             settings: &self.settings,
-            budget: plan::forward_budget(&self.settings),
+            budget: plan::forward_budget(
+                &self.settings,
+                plan::fixed_bytes(
+                    self.model.precision(),
+                    self.content.width * self.content.height,
+                ),
+            ),
         }
     }
 
