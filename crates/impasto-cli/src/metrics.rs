@@ -20,7 +20,8 @@ pub fn run(a: MetricsArgs) -> Result<()> {
         a.json,
         impasto::Precision::F32,
     )?;
-    let layers = gram_cosine_by_layer(&model, &style, &output, impasto::plan::default_budget() / 2)?;
+    let layers =
+        gram_cosine_by_layer(&model, &style, &output, impasto::plan::default_budget() / 2)?;
     let gram = layers.iter().map(|(_, c)| c).sum::<f32>() / layers.len() as f32;
     if a.json {
         let by_layer: serde_json::Map<_, _> = layers

@@ -6,7 +6,7 @@ use crate::model::layers::LayerId;
 use crate::model::vgg::step_memory_bytes;
 pub use crate::objective::tiles::Grid;
 use crate::objective::tiles::{self, feature_size};
-use crate::optim::History;
+pub use crate::optim::History;
 use crate::settings::{Optimizer, Settings};
 use crate::sysmem;
 use crate::Precision;
@@ -191,7 +191,10 @@ pub fn leanest_bytes(w: usize, h: usize, s: &Settings) -> u64 {
 /// measured): half of what the run's budget leaves beside the `fixed` costs
 /// ([`fixed_bytes`]), the other half being the images held meanwhile.
 pub fn forward_budget(s: &Settings, fixed: u64) -> u64 {
-    s.max_memory.unwrap_or_else(default_budget).saturating_sub(fixed) / 2
+    s.max_memory
+        .unwrap_or_else(default_budget)
+        .saturating_sub(fixed)
+        / 2
 }
 
 /// Tiles for a forward pass alone (targets: the photo's features, the painting's Gram
