@@ -150,7 +150,8 @@ pub struct WeightsArg {
 pub struct StylizeArgs {
     /// The photo to repaint (PNG or JPEG).
     pub content: PathBuf,
-    /// Output file (.png or .jpg); written atomically.
+    /// Output file (.png, .jpg, or .tif for print; 16 bits per sample in PNG and TIFF when
+    /// the photo has them); written atomically.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: PathBuf,
     /// Longer side of the result in pixels.

@@ -1,7 +1,10 @@
-//! From planar colour (and alpha) to the bytes of a PNG or JPEG image.
+//! From planar colour (and alpha) to the bytes of a PNG, JPEG or TIFF image.
+
+use std::io::Cursor;
 
 use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::PngEncoder;
+use image::codecs::tiff::TiffEncoder;
 use image::{ExtendedColorType, ImageEncoder};
 
 use crate::error::{Error, Result};
@@ -22,6 +25,10 @@ pub enum Format {
         /// 1 (smallest) to 100 (best).
         quality: u8,
     },
+    /// TIFF with 8 bits per sample (uncompressed, for print).
+    Tiff8,
+    /// TIFF with 16 bits per sample.
+    Tiff16,
 }
 
 /// Encodes `image` (and `alpha`, a `0..=255` plane, if given; JPEG leaves it out) as `format`.
@@ -37,10 +44,13 @@ pub fn encode(image: &Rgb, alpha: Option<&[f32]>, format: Format) -> Result<Vec<
             image,
             None,
         ),
+        Format::Tiff8 => write_8bit(TiffEncoder::new(Cursor::new(&mut out)), image, alpha),
+        Format::Tiff16 => write_16bit(TiffEncoder::new(Cursor::new(&mut out)), image, alpha),
     };
     let name = match format {
         Format::Jpeg { .. } => "JPEG",
         Format::Png8 | Format::Png16 => "PNG",
+        Format::Tiff8 | Format::Tiff16 => "TIFF",
     };
     written.map_err(|e| Error::Usage(format!("cannot encode the image as {name}: {e}")))?;
     Ok(out)

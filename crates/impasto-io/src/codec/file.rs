@@ -48,8 +48,10 @@ impl Format {
             (Some("jpg" | "jpeg"), _) => Ok(Format::Jpeg {
                 quality: JPEG_QUALITY,
             }),
+            (Some("tif" | "tiff"), BitDepth::Eight) => Ok(Format::Tiff8),
+            (Some("tif" | "tiff"), BitDepth::Sixteen) => Ok(Format::Tiff16),
             (other, _) => Err(Error::Usage(format!(
-                "{}: unsupported output extension {}; use .png or .jpg",
+                "{}: unsupported output extension {}; use .png, .jpg or .tif",
                 path.display(),
                 match other {
                     Some(e) => format!("\".{e}\""),

@@ -331,6 +331,44 @@ fn decompression_bomb_is_too_large() {
     }
 }
 
+/// A print-size result saved as TIFF reads back (with the `tiff` decoder, an independent
+/// reader) with every sample: 8-bit exactly, 16-bit to within half a 16-bit step.
+#[test]
+fn tiff_round_trips_in_8_and_16_bits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut img = pattern(11, 6);
+    for v in &mut img.data {
+        *v = (*v + 0.25).min(255.0);
+    }
+    for (name, depth) in [
+        ("out.tif", BitDepth::Eight),
+        ("out16.TIFF", BitDepth::Sixteen),
+    ] {
+        let p = dir.path().join(name);
+        save(&p, &img, None, depth).unwrap();
+        let mut dec = tiff::decoder::Decoder::new(std::fs::File::open(&p).unwrap()).unwrap();
+        assert_eq!(dec.dimensions().unwrap(), (11, 6));
+        let samples: Vec<f32> = match dec.read_image().unwrap() {
+            tiff::decoder::DecodingResult::U8(v) => v.iter().map(|&s| s as f32).collect(),
+            tiff::decoder::DecodingResult::U16(v) => v.iter().map(|&s| s as f32 / 257.0).collect(),
+            other => panic!(
+                "{name}: unexpected samples {:?}",
+                std::mem::discriminant(&other)
+            ),
+        };
+        let [r, g, b] = img.planes();
+        for (i, px) in samples.chunks(3).enumerate() {
+            for (got, want) in px.iter().zip([r[i], g[i], b[i]]) {
+                let tol = match depth {
+                    BitDepth::Eight => 0.5,
+                    BitDepth::Sixteen => 0.5 / 257.0 + 1e-4,
+                };
+                assert!((got - want).abs() <= tol, "{name}: {got} vs {want}");
+            }
+        }
+    }
+}
+
 #[test]
 fn save_errors() {
     let dir = tempfile::tempdir().unwrap();
@@ -344,7 +382,7 @@ fn save_errors() {
         other => panic!("{other:?}"),
     }
     match save(&dir.path().join("out.bmp"), &img, None, BitDepth::Eight) {
-        Err(Error::Usage(msg)) => assert!(msg.contains("use .png or .jpg"), "{msg}"),
+        Err(Error::Usage(msg)) => assert!(msg.contains("use .png, .jpg or .tif"), "{msg}"),
         other => panic!("{other:?}"),
     }
     assert!(matches!(
