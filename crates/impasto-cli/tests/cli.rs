@@ -291,6 +291,48 @@ fn a_size_too_large_for_memory_is_refused() {
     assert_usage_error(&o, &["memory", "--size"]);
 }
 
+/// `--plan --json` plans a 2048 px run inside 1500 MB (in tiles) without running it; a budget
+/// too small is refused with the size that fits, and one below the minimum names the flag.
+#[test]
+fn plans_a_large_run_in_its_memory_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.png");
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "stylize".to_string(),
+            content(),
+            "--style".into(),
+            style(),
+            "-o".into(),
+            out.to_str().unwrap().into(),
+            "--size".into(),
+            "2048".into(),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let run = |extra: &[&str]| {
+        let a = args(extra);
+        impasto(
+            &a.iter().map(String::as_str).collect::<Vec<_>>(),
+            dir.path(),
+        )
+    };
+    let o = run(&["--max-memory", "1500", "--plan", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON object");
+    let peak = v["peak_memory_mb"].as_u64().unwrap();
+    assert!(peak <= 1500 && peak > 300, "{v}");
+    assert!(v["tiles"].as_u64().unwrap() > 1, "{v}");
+    assert!(v["seconds"].as_f64().unwrap() > 0.0, "{v}");
+    let last = &v["scales"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["width"], 2048);
+    assert_eq!(last["halo"], 96);
+    assert!(!out.exists(), "--plan must not run");
+    assert_usage_error(&run(&["--max-memory", "600"]), &["memory", "use --size"]);
+    assert_usage_error(&run(&["--max-memory", "100"]), &["--max-memory", "256 MB"]);
+}
+
 #[test]
 fn weights_with_the_wrong_hash_are_refused() {
     let dir = tempfile::tempdir().unwrap();
