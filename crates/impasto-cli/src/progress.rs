@@ -37,6 +37,13 @@ impl Progress {
         self.0.set_position((r.progress * TICKS as f64) as u64);
     }
 
+    /// Shows where a tiled evaluation is (`done` of `total` tiles, both passes).
+    pub fn tile(&self, done: usize, total: usize) {
+        let msg = self.0.message();
+        let base = msg.split(" · tile").next().unwrap_or("");
+        self.0.set_message(format!("{base} · tile {done}/{total}"));
+    }
+
     /// Removes the bar.
     pub fn finish(&self) {
         self.0.finish_and_clear();

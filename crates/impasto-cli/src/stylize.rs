@@ -95,7 +95,7 @@ pub fn run(a: StylizeArgs) -> Result<()> {
     let bar = Progress::new();
     let stem = a.output.with_extension("");
     while !session.done() {
-        let report = session.step()?;
+        let report = session.step_with(&mut |done, total| bar.tile(done, total))?;
         bar.show(&report);
         if let Some(n) = a.save_every {
             if report.done_iters % n == 0 {

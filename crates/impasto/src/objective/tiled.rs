@@ -20,12 +20,14 @@ use crate::settings::Settings;
 use crate::{Error, Result};
 
 /// [`super::evaluate`] for one image, tile by tile on `grid`: the same losses and gradient.
+/// `on_tile(done, total)` is called after each tile of either pass (`total` counts both).
 pub fn evaluate_tiled(
     model: &Vgg19,
     s: &Settings,
     t: &Targets,
     x: &[f32],
     grid: Grid,
+    on_tile: &mut dyn FnMut(usize, usize),
 ) -> Result<(Losses, Vec<f32>)> {
     let (w, h) = t.size;
     if x.len() != 3 * w * h {
@@ -39,10 +41,11 @@ pub fn evaluate_tiled(
         return Err(Error::NoGradient);
     }
     let tiles = grid.tiles(w, h, &layers)?;
-    let style = StyleTerms::new(model, s, t, x, &tiles)?;
+    let total = 2 * tiles.len();
+    let style = StyleTerms::new(model, s, t, x, &tiles, &mut |done| on_tile(done, total))?;
     let mut losses = Losses::default();
     let mut g = vec![0.0f32; x.len()];
-    for tile in &tiles {
+    for (i, tile) in tiles.iter().enumerate() {
         let (e, tw, th) = (tile.extent, tile.extent.w(), tile.extent.h());
         let (feats, mut tape) = model.forward(&tile.cut(x, 3, w, h), [1, th, tw], &layers)?;
         let mut feats: Vec<_> = feats.into_iter().map(Some).collect();
@@ -77,6 +80,7 @@ pub fn evaluate_tiled(
         let gt = model.backward(&mut tape, &layers, &mut grad_of)?;
         debug_assert_eq!(gt.len(), 3 * e.w() * e.h());
         tile.add_into(&gt, 3, w, h, &mut g);
+        on_tile(tiles.len() + i + 1, total);
     }
     losses.style = style.loss;
     losses.gram_cosine = style.cosine;
@@ -107,10 +111,17 @@ struct StyleTerms {
 impl StyleTerms {
     /// Sums every core's Gram matrices (one forward pass over the tiles) and compares them
     /// with the targets.
-    fn new(model: &Vgg19, s: &Settings, t: &Targets, x: &[f32], tiles: &[Tile]) -> Result<Self> {
+    fn new(
+        model: &Vgg19,
+        s: &Settings,
+        t: &Targets,
+        x: &[f32],
+        tiles: &[Tile],
+        on_tile: &mut dyn FnMut(usize),
+    ) -> Result<Self> {
         let (w, h) = t.size;
         let ids: Vec<LayerId> = s.style_layers.iter().map(|l| l.0).collect();
-        let sums = gram_sums(model, x, (w, h), &ids, tiles)?;
+        let sums = gram_sums(model, x, (w, h), &ids, tiles, on_tile)?;
         let mut terms = StyleTerms {
             d: Vec::new(),
             scale: Vec::new(),
@@ -178,12 +189,13 @@ fn gram_sums(
     (w, h): (usize, usize),
     ids: &[LayerId],
     tiles: &[Tile],
+    on_tile: &mut dyn FnMut(usize),
 ) -> Result<Vec<Vec<f32>>> {
     let mut sums: Vec<Vec<f32>> = Vec::new();
     if ids.is_empty() {
         return Ok(sums);
     }
-    for tile in tiles {
+    for (i, tile) in tiles.iter().enumerate() {
         let e = tile.extent;
         let feats = model.outputs(tile.cut(x, 3, w, h), [1, e.h(), e.w()], ids)?;
         for (k, (f, [c, fh, fw])) in feats.iter().enumerate() {
@@ -196,6 +208,7 @@ fn gram_sums(
                 None => sums.push(gk),
             }
         }
+        on_tile(i + 1);
     }
     Ok(sums)
 }
@@ -211,7 +224,7 @@ pub fn grams(
     grid: Grid,
 ) -> Result<Vec<Tensor>> {
     let tiles = grid.tiles(w, h, ids)?;
-    let sums = gram_sums(model, x, (w, h), ids, &tiles)?;
+    let sums = gram_sums(model, x, (w, h), ids, &tiles, &mut |_| {})?;
     ids.iter()
         .zip(sums)
         .map(|(id, sum)| {
@@ -369,7 +382,13 @@ mod tests {
             core,
             halo: super::super::tiles::halo(&layers),
         };
-        let tiled = evaluate_tiled(&model, &s, &t, &x, grid).unwrap();
+        let mut calls = 0;
+        let tiled = evaluate_tiled(&model, &s, &t, &x, grid, &mut |done, total| {
+            calls += 1;
+            assert!(done <= total && total == 2 * grid.tiles(w, h, &layers).unwrap().len());
+        })
+        .unwrap();
+        assert!(calls > 0);
         (whole, tiled)
     }
 

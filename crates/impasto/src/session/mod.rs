@@ -321,9 +321,14 @@ impl<'m> Session<'m> {
         };
         let layout = self.layouts[self.stage.min(self.plan.len() - 1)].layout;
         let (l, _) = match layout.grid {
-            Some(grid) if n <= 1 => {
-                evaluate_tiled(self.model, &self.settings, &targets, &sc.x, grid)?
-            }
+            Some(grid) if n <= 1 => evaluate_tiled(
+                self.model,
+                &self.settings,
+                &targets,
+                &sc.x,
+                grid,
+                &mut |_, _| {},
+            )?,
             _ => evaluate(self.model, &self.settings, &targets, &sc.x.repeat(n.max(1)))?,
         };
         Ok(l)
@@ -331,6 +336,12 @@ impl<'m> Session<'m> {
 
     /// Runs one optimiser iteration (building the next scale first when one is due).
     pub fn step(&mut self) -> Result<Report> {
+        self.step_with(&mut |_, _| {})
+    }
+
+    /// [`Session::step`], calling `on_tile(done, total)` after each tile of an evaluation
+    /// that runs in tiles (a print-size step takes minutes: front ends show where it is).
+    pub fn step_with(&mut self, on_tile: &mut dyn FnMut(usize, usize)) -> Result<Report> {
         if self.done() {
             return Err(finished());
         }
@@ -370,7 +381,7 @@ impl<'m> Session<'m> {
         let grid = self.layouts[self.stage].layout.grid;
         let mut objective = |x: &[f32]| -> Result<(f64, Vec<f32>)> {
             let (l, g) = match grid {
-                Some(grid) => evaluate_tiled(model, settings, &targets, x, grid)?,
+                Some(grid) => evaluate_tiled(model, settings, &targets, x, grid, on_tile)?,
                 None => evaluate(model, settings, &targets, x)?,
             };
             last = l;
