@@ -44,3 +44,26 @@ pub fn random_weights(n: usize) -> crate::model::weights::VggWeights {
         .collect();
     crate::model::weights::VggWeights { layers }
 }
+
+/// Targets from a random photo and painting of `w × h` (values within ±`scale`) for the
+/// layers of `s`: the content features and the style Gram matrices.
+pub fn random_targets(
+    model: &crate::Vgg19,
+    s: &crate::Settings,
+    (w, h): (usize, usize),
+    scale: f32,
+    rng: &mut Lcg,
+) -> (Vec<candle_core::Tensor>, Vec<candle_core::Tensor>) {
+    use candle_core::{Device, Tensor};
+    let mut image = || Tensor::from_vec(rng.vec(3 * w * h, scale), (1, 3, h, w), &Device::Cpu);
+    let (photo, painting) = (image().unwrap(), image().unwrap());
+    let ids = |l: &[(crate::LayerId, f32)]| l.iter().map(|l| l.0).collect::<Vec<_>>();
+    let content = model.features(&photo, &ids(&s.content_layers)).unwrap();
+    let style = model
+        .features(&painting, &ids(&s.style_layers))
+        .unwrap()
+        .iter()
+        .map(|f| crate::loss::gram(f).unwrap())
+        .collect();
+    (content, style)
+}

@@ -183,7 +183,7 @@ impl Terms {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{random_weights, Lcg};
+    use crate::testutil::{random_targets, random_weights, Lcg};
     use impasto_kernels::Precision;
 
     /// A batch's terms are the mean of its images' and each image's gradient is its own
@@ -194,17 +194,7 @@ mod tests {
         let s = Settings::default();
         let (w, h) = (24, 20);
         let mut rng = Lcg(11);
-        let tensor = |x: &[f32]| Tensor::from_vec(x.to_vec(), (1, 3, h, w), &Device::Cpu);
-        let ids = |l: &[(LayerId, f32)]| l.iter().map(|l| l.0).collect::<Vec<_>>();
-        let photo = tensor(&rng.vec(3 * h * w, 50.0)).unwrap();
-        let painting = tensor(&rng.vec(3 * h * w, 50.0)).unwrap();
-        let content = model.features(&photo, &ids(&s.content_layers)).unwrap();
-        let style: Vec<Tensor> = model
-            .features(&painting, &ids(&s.style_layers))
-            .unwrap()
-            .iter()
-            .map(|f| loss::gram(f).unwrap())
-            .collect();
+        let (content, style) = random_targets(&model, &s, (w, h), 50.0, &mut rng);
         let targets = Targets {
             size: (w, h),
             content: &content,

@@ -337,7 +337,7 @@ mod tests {
     use super::*;
     use crate::loss;
     use crate::model::layers::parse_weighted_layers;
-    use crate::testutil::{random_weights, Lcg};
+    use crate::testutil::{random_targets, random_weights, Lcg};
     use crate::Setting;
     use impasto_kernels::Precision;
 
@@ -358,17 +358,7 @@ mod tests {
         let deepest = layers.iter().map(|l| l.0).max().unwrap();
         let model = Vgg19::new(&random_weights(deepest + 1), Precision::F32).unwrap();
         let mut rng = Lcg(21);
-        let tensor = |x: Vec<f32>| Tensor::from_vec(x, (1, 3, h, w), &Device::Cpu).unwrap();
-        let ids = |l: &[(LayerId, f32)]| l.iter().map(|l| l.0).collect::<Vec<_>>();
-        let photo = tensor(rng.vec(3 * w * h, 60.0));
-        let painting = tensor(rng.vec(3 * w * h, 60.0));
-        let content = model.features(&photo, &ids(&s.content_layers)).unwrap();
-        let style: Vec<Tensor> = model
-            .features(&painting, &ids(&s.style_layers))
-            .unwrap()
-            .iter()
-            .map(|f| loss::gram(f).unwrap())
-            .collect();
+        let (content, style) = random_targets(&model, &s, (w, h), 60.0, &mut rng);
         let t = Targets {
             size: (w, h),
             content: &content,
