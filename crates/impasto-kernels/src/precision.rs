@@ -4,13 +4,15 @@ use std::sync::OnceLock;
 
 use crate::Isa;
 
-/// Precision of the convolution products: inputs and weights in f32 or bf16, sums always f32.
+/// Precision of a network's passes: f32 throughout, or bf16 storage of activations and
+/// gradients with products in bf16 where the CPU has bf16 dot products (sums always f32).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// f32 throughout.
     F32,
-    /// bf16 inputs and weights, f32 accumulation (needs AVX512_BF16).
+    /// bf16 storage on every CPU; bf16 inputs and weights with f32 accumulation in the
+    /// products where the CPU has AVX512_BF16, f32 products elsewhere.
     Bf16,
 }
 
@@ -30,13 +32,10 @@ impl Precision {
         })
     }
 
-    /// Whether products can run in this precision with the instruction set in force (bf16
-    /// needs AVX512_BF16).
-    pub fn is_supported(self) -> bool {
-        match self {
-            Precision::F32 => true,
-            Precision::Bf16 => Isa::get().has_bf16(),
-        }
+    /// Whether the products run in bf16 with the instruction set in force (bf16 precision on
+    /// a CPU with AVX512_BF16).
+    pub fn bf16_products(self) -> bool {
+        self == Precision::Bf16 && Isa::get().has_bf16()
     }
 
     /// The name used on the command line and in reports.
@@ -101,7 +100,8 @@ mod tests {
     fn bf16_follows_the_instruction_set_in_force() {
         for isa in Isa::supported() {
             Isa::with(isa, || {
-                assert_eq!(Precision::Bf16.is_supported(), isa.has_bf16(), "{isa:?}");
+                assert_eq!(Precision::Bf16.bf16_products(), isa.has_bf16(), "{isa:?}");
+                assert!(!Precision::F32.bf16_products());
                 assert_eq!(product_rates().is_some(), isa.has_bf16(), "{isa:?}");
                 if !isa.has_bf16() {
                     assert_eq!(Precision::auto(), Precision::F32, "{isa:?}");

@@ -35,6 +35,7 @@ pub use error::{Error, Result, Setting};
 pub use fast::{Arch, FastNet, Runner, TrainReport, TrainSettings, Trainer};
 pub use image::Rgb;
 pub use impasto_kernels::{Isa, Precision};
+pub use model::act::Store;
 pub use model::layers::{parse_weighted_layers, LayerId};
 pub use model::profile::LayerTime;
 pub use model::vgg::Vgg19;

@@ -2,6 +2,7 @@
 //! and how much history the optimiser keeps, so that the run stays inside a budget. The
 //! estimates are what `--plan` prints and what refuses a run that cannot fit.
 
+use crate::model::act::Store;
 use crate::model::layers::LayerId;
 use crate::model::vgg::step_memory_bytes;
 pub use crate::objective::tiles::Grid;
@@ -127,8 +128,8 @@ fn candidates(layers: &[LayerId]) -> Vec<Layout> {
 /// Bytes one scale of `w × h` needs beyond the fixed costs, laid out as `layout`: the
 /// optimiser's images (point, gradient, and the line search's start, direction and new
 /// gradient), its history, the content targets, and one evaluation of the loss network (the
-/// whole image's, or one tile's with its input and gradient).
-pub fn scale_bytes(w: usize, h: usize, s: &Settings, layout: Layout) -> u64 {
+/// whole image's, or one tile's with its input and gradient), activations held as `store` says.
+pub fn scale_bytes(w: usize, h: usize, s: &Settings, store: Store, layout: Layout) -> u64 {
     let px = (w * h) as u64;
     let image = 12 * px;
     let optimiser = match s.optimizer {
@@ -151,10 +152,10 @@ pub fn scale_bytes(w: usize, h: usize, s: &Settings, layout: Layout) -> u64 {
         .sum();
     let layers = s.layers();
     let eval = match layout.grid {
-        None => step_memory_bytes(w, h, &layers),
+        None => step_memory_bytes(w, h, &layers, store),
         Some(g) => {
             let (tw, th) = ((g.core + 2 * g.halo).min(w), (g.core + 2 * g.halo).min(h));
-            step_memory_bytes(tw, th, &layers) + 2 * 12 * (tw * th) as u64
+            step_memory_bytes(tw, th, &layers, store) + 2 * 12 * (tw * th) as u64
         }
     };
     optimiser + content + eval
@@ -166,23 +167,29 @@ fn channels(l: LayerId) -> u64 {
     [64, 128, 256, 512, 512][block - 1]
 }
 
-/// The fastest layout of a `w × h` scale that fits in `budget` bytes, with its bytes; `None`
-/// when even the leanest does not fit.
-pub fn layout_for(w: usize, h: usize, s: &Settings, budget: u64) -> Option<(Layout, u64)> {
+/// The fastest layout of a `w × h` scale that fits in `budget` bytes with activations held as
+/// `store` says, with its bytes; `None` when even the leanest does not fit.
+pub fn layout_for(
+    w: usize,
+    h: usize,
+    s: &Settings,
+    store: Store,
+    budget: u64,
+) -> Option<(Layout, u64)> {
     let layers = s.layers();
     candidates(&layers)
         .into_iter()
         .filter(|l| l.grid.is_none_or(|g| g.core < w.max(h)))
-        .map(|l| (l, scale_bytes(w, h, s, l)))
+        .map(|l| (l, scale_bytes(w, h, s, store, l)))
         .find(|&(_, b)| b <= budget)
 }
 
 /// Bytes of the leanest layout of a `w × h` scale (what a refused run is told it needs).
-pub fn leanest_bytes(w: usize, h: usize, s: &Settings) -> u64 {
+pub fn leanest_bytes(w: usize, h: usize, s: &Settings, store: Store) -> u64 {
     let layers = s.layers();
     candidates(&layers)
         .into_iter()
-        .map(|l| scale_bytes(w, h, s, l))
+        .map(|l| scale_bytes(w, h, s, store, l))
         .min()
         .unwrap_or(0)
 }
@@ -198,10 +205,17 @@ pub fn forward_budget(s: &Settings, fixed: u64) -> u64 {
 }
 
 /// Tiles for a forward pass alone (targets: the photo's features, the painting's Gram
-/// matrices) of a `w × h` image to `layers`, or `None` when the whole image fits in `budget`.
-pub fn forward_grid(w: usize, h: usize, layers: &[LayerId], budget: u64) -> Option<Grid> {
+/// matrices) of a `w × h` image to `layers` with activations held as `store` says, or `None`
+/// when the whole image fits in `budget`.
+pub fn forward_grid(
+    w: usize,
+    h: usize,
+    layers: &[LayerId],
+    store: Store,
+    budget: u64,
+) -> Option<Grid> {
     let deepest = layers.iter().map(|l| l.0).max().unwrap_or(0);
-    let whole = forward_bytes(w, h, deepest, layers);
+    let whole = forward_bytes(w, h, deepest, layers, store);
     if whole <= budget {
         return None;
     }
@@ -211,17 +225,17 @@ pub fn forward_grid(w: usize, h: usize, layers: &[LayerId], budget: u64) -> Opti
         .copied()
         .find(|&c| {
             let side = c + 2 * halo;
-            forward_bytes(side.min(w), side.min(h), deepest, layers) <= budget / 2
+            forward_bytes(side.min(w), side.min(h), deepest, layers, store) <= budget / 2
         })
         .unwrap_or(CORES[CORES.len() - 1]);
     Some(Grid { core, halo })
 }
 
 /// A forward pass's peak: the two largest activations at once, and the outputs kept.
-fn forward_bytes(w: usize, h: usize, deepest: usize, layers: &[LayerId]) -> u64 {
+fn forward_bytes(w: usize, h: usize, deepest: usize, layers: &[LayerId], store: Store) -> u64 {
     let size = |i: usize| {
         let (fw, fh) = feature_size(w, h, LayerId(i));
-        4 * channels(LayerId(i)) * (fw * fh) as u64
+        store.bytes() * channels(LayerId(i)) * (fw * fh) as u64
     };
     let peak = (0..=deepest).map(size).max().unwrap_or(0);
     2 * peak + layers.iter().map(|l| size(l.0)).sum::<u64>()
@@ -236,22 +250,29 @@ mod tests {
     #[test]
     fn layouts_follow_the_budget() {
         let s = Settings::default();
-        let (layout, bytes) = layout_for(512, 384, &s, 4 << 30).unwrap();
+        let f32 = Store::F32;
+        let (layout, bytes) = layout_for(512, 384, &s, f32, 4 << 30).unwrap();
         assert_eq!(layout, Layout::WHOLE);
         assert!(bytes < 1 << 30, "{bytes}");
         let budget = 1500 << 20;
-        let (layout, bytes) = layout_for(2048, 1536, &s, budget).unwrap();
+        let (layout, bytes) = layout_for(2048, 1536, &s, f32, budget).unwrap();
         assert!(layout.grid.is_some(), "{layout:?}");
         assert!(bytes <= budget);
-        assert!(layout_for(2048, 1536, &s, 100 << 20).is_none());
+        assert!(layout_for(2048, 1536, &s, f32, 100 << 20).is_none());
+        // bf16 activations take larger tiles in the same budget.
+        let (half, _) = layout_for(2048, 1536, &s, Store::Bf16, budget).unwrap();
+        assert!(
+            half.grid.unwrap().core > layout.grid.unwrap().core,
+            "{half:?}"
+        );
     }
 
     #[test]
     fn forward_passes_tile_when_the_whole_image_does_not_fit() {
         let s = Settings::default();
         let layers = s.layers();
-        assert_eq!(forward_grid(512, 512, &layers, 1 << 30), None);
-        let g = forward_grid(8192, 8192, &layers, 4 << 30).unwrap();
+        assert_eq!(forward_grid(512, 512, &layers, Store::F32, 1 << 30), None);
+        let g = forward_grid(8192, 8192, &layers, Store::Bf16, 4 << 30).unwrap();
         assert_eq!(g.halo, 96);
         assert!(g.core >= 512, "{g:?}");
     }

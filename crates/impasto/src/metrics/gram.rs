@@ -52,7 +52,7 @@ pub fn gram_cosine_by_layer(
 /// would take more than `budget` bytes (print-size results).
 fn grams(model: &Vgg19, image: &Rgb, layers: &[LayerId], budget: u64) -> Result<Vec<Tensor>> {
     let (w, h) = (image.width, image.height);
-    match plan::forward_grid(w, h, layers, budget) {
+    match plan::forward_grid(w, h, layers, model.store(), budget) {
         None => model
             .features(&model.preprocess(image)?, layers)?
             .iter()

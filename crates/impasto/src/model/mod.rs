@@ -1,6 +1,8 @@
 //! VGG19: layer names, the weights it is built from, the network, its CPU forward and
-//! backward pass, and their per-layer profile.
+//! backward pass (on activations held in f32 or bf16), and their per-layer profile.
 
+pub(crate) mod act;
+pub(crate) mod banded;
 pub mod layers;
 pub mod profile;
 pub mod tape;

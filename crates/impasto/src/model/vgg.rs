@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 
 use candle_core::{Device, Tensor};
 
+use super::act::Store;
 use super::layers::{LayerId, CONVS};
 use super::weights::VggWeights;
 use crate::image::Rgb;
@@ -85,6 +86,15 @@ impl Vgg19 {
         self.precision
     }
 
+    /// How passes hold activations, features and gradients: bf16 with bf16 precision (on every
+    /// CPU, whatever its products run in), else f32.
+    pub fn store(&self) -> Store {
+        match self.precision {
+            Precision::F32 => Store::F32,
+            Precision::Bf16 => Store::Bf16,
+        }
+    }
+
     /// The convolutions, in network order.
     pub(crate) fn convs(&self) -> &[Conv] {
         &self.convs
@@ -135,9 +145,9 @@ pub fn from_bgr_centered(data: &[f32], width: usize, height: usize) -> Rgb {
 
 /// A rough upper bound of the memory one optimisation step needs at `w × h` for the loss
 /// layers `layers`, weights aside: the features, three layer-sized buffers of the backward
-/// pass (output and input gradients, and a loss gradient), and the ReLU masks (bits) of every
-/// layer up to the deepest.
-pub fn step_memory_bytes(w: usize, h: usize, layers: &[LayerId]) -> u64 {
+/// pass (output and input gradients, and a loss gradient), held as `store` says, the f32 bands
+/// of a bf16 pass, and the ReLU masks (bits) of every layer up to the deepest.
+pub fn step_memory_bytes(w: usize, h: usize, layers: &[LayerId], store: Store) -> u64 {
     let size = |i: usize| {
         let block = CONVS[i].0 as u32;
         let div = 1u64 << (2 * (block - 1));
@@ -148,5 +158,9 @@ pub fn step_memory_bytes(w: usize, h: usize, layers: &[LayerId]) -> u64 {
     let features: u64 = layers.iter().map(|l| size(l.0)).sum();
     let all: u64 = (0..=deepest).map(size).sum();
     let peak = (0..=deepest).map(size).max().unwrap_or(0);
-    (features + 3 * peak) * 4 + all / 8
+    let bands = match store {
+        Store::F32 => 0,
+        Store::Bf16 => super::banded::BAND_BYTES,
+    };
+    (features + 3 * peak) * store.bytes() + all / 8 + bands
 }

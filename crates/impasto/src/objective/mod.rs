@@ -9,9 +9,10 @@ pub mod tiles;
 
 pub use tiled::evaluate_tiled;
 
-use candle_core::{Device, Tensor, Var};
+use candle_core::{Device, Storage, Tensor, Var};
 
 use crate::loss;
+use crate::model::act::Act;
 use crate::model::layers::LayerId;
 use crate::model::vgg::Vgg19;
 use crate::prior::Prior;
@@ -108,15 +109,17 @@ fn evaluate_network(
     // Each layer's loss terms depend on that layer alone, so its gradient is made when the
     // backward pass reaches it, and its features are freed then: the largest (relu1_1) are
     // never held twice.
-    let mut layer_grad = |k: usize| -> Result<Option<Tensor>> {
+    let mut layer_grad = |k: usize, g: &mut Act| -> Result<()> {
         let Some((data, [c, fh, fw])) = feats[k].take() else {
-            return Ok(None);
+            return Ok(());
         };
-        let var = Var::from_vec(data, (n, c, fh, fw), dev)?;
+        let var = Var::from_vec(data.into_f32(), (n, c, fh, fw), dev)?;
         let term = terms.add_layer(s, targets, layers[k], var.as_tensor())?;
-        let grad = term.backward()?.remove(var.as_tensor());
-        any |= grad.is_some();
-        Ok(grad)
+        if let Some(grad) = term.backward()?.remove(var.as_tensor()) {
+            any = true;
+            tensor_values(&grad, |v| g.add(0, v))?;
+        }
+        Ok(())
     };
     let mut g = model.backward(&mut tape, &layers, &mut layer_grad)?;
     // Each image's planes are planes of their own: the mean over all of them is the mean of
@@ -126,6 +129,17 @@ fn evaluate_network(
         return Err(Error::NoGradient);
     }
     Ok((terms.losses(s, targets), g))
+}
+
+/// Runs `f` on the values of a contiguous f32 CPU tensor, without copying them.
+pub(crate) fn tensor_values<T>(t: &Tensor, f: impl FnOnce(&[f32]) -> T) -> Result<T> {
+    let (storage, layout) = t.storage_and_layout();
+    let (Storage::Cpu(cpu), Some((a, b))) = (&*storage, layout.contiguous_offsets()) else {
+        return Err(Error::Internal(
+            "a loss tensor is not a contiguous CPU tensor".into(),
+        ));
+    };
+    Ok(f(&cpu.as_slice::<f32>()?[a..b]))
 }
 
 /// The unweighted loss terms, summed layer by layer.

@@ -8,12 +8,13 @@
 //! gradient up to rounding: no seams by construction. The cost over one whole-image step is the
 //! extra forward pass and the halos' pixels.
 
-use candle_core::{Device, Storage, Tensor};
+use candle_core::{Device, Tensor};
 use impasto_kernels::gram;
 
 use super::tiles::{feature_size, Grid, Rect, Tile};
-use super::{Losses, Targets};
+use super::{tensor_values, Losses, Targets};
 use crate::loss;
+use crate::model::act::Act;
 use crate::model::layers::LayerId;
 use crate::model::vgg::Vgg19;
 use crate::settings::Settings;
@@ -49,20 +50,18 @@ pub fn evaluate_tiled(
         let (e, tw, th) = (tile.extent, tile.extent.w(), tile.extent.h());
         let (feats, mut tape) = model.forward(&tile.cut(x, 3, w, h), [1, th, tw], &layers)?;
         let mut feats: Vec<_> = feats.into_iter().map(Some).collect();
-        let mut grad_of = |k: usize| -> Result<Option<Tensor>> {
+        let mut grad_of = |k: usize, g: &mut Act| -> Result<()> {
             let Some((f, [c, fh, fw])) = feats[k].take() else {
-                return Ok(None);
+                return Ok(());
             };
             let id = layers[k];
             let (core, at) = tile.core_features(id, (fw, fh), (w, h));
-            let mut grad: Option<Vec<f32>> = None;
             for ((l, wt), target) in s.content_layers.iter().zip(t.content) {
                 if *l == id {
-                    let g = grad.get_or_insert_with(|| vec![0.0; f.len()]);
                     let (iw, ih) = feature_size(w, h, id);
                     let scale = (s.weights.content * wt) as f64 / (c * iw * ih) as f64;
                     losses.content += *wt as f64
-                        * with_values(target, |tv| {
+                        * tensor_values(target, |tv| {
                             content_term(&f, tv, c, (fw, fh), (iw, ih), core, at, scale, g)
                         })?
                         / (c * iw * ih) as f64;
@@ -70,12 +69,10 @@ pub fn evaluate_tiled(
             }
             for (k, (l, _)) in s.style_layers.iter().enumerate() {
                 if *l == id {
-                    let g = grad.get_or_insert_with(|| vec![0.0; f.len()]);
                     style.add_gradient(k, &f, c, (fw, fh), core, g);
                 }
             }
-            grad.map(|g| Ok(Tensor::from_vec(g, f.len(), &Device::Cpu)?))
-                .transpose()
+            Ok(())
         };
         let gt = model.backward(&mut tape, &layers, &mut grad_of)?;
         debug_assert_eq!(gt.len(), 3 * e.w() * e.h());
@@ -156,29 +153,44 @@ impl StyleTerms {
     }
 
     /// Adds the gradient of style layer `k`'s term with respect to the features `f` (`c`
-    /// channels of `fw × fh`) over the tile's `core` to `g`.
+    /// channels of `fw × fh`) over the tile's `core` to `g`, a block of rows at a time.
     fn add_gradient(
         &self,
         k: usize,
-        f: &[f32],
+        f: &Act,
         c: usize,
-        (fw, _): (usize, usize),
+        (fw, fh): (usize, usize),
         core: Rect,
-        g: &mut [f32],
+        g: &mut Act,
     ) {
-        let fc = region(f, c, fw, core);
-        let mut out = vec![0.0; fc.len()];
-        let hw = core.w() * core.h();
-        gram::gram_backward(&fc, &self.d[k], c, hw, self.scale[k], &mut out);
-        let fh = f.len() / (c * fw);
-        for ch in 0..c {
-            for (r, y) in (core.y0..core.y1).enumerate() {
-                let src = &out[(ch * core.h() + r) * core.w()..][..core.w()];
-                let dst = &mut g[(ch * fh + y) * fw + core.x0..][..core.w()];
-                dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+        let mut out = Vec::new();
+        for rows in row_blocks(core, c) {
+            let fc = region(f, c, (fw, fh), rows);
+            out.resize(fc.len(), 0.0);
+            let hw = rows.w() * rows.h();
+            gram::gram_backward(&fc, &self.d[k], c, hw, self.scale[k], &mut out);
+            for ch in 0..c {
+                for (r, y) in (rows.y0..rows.y1).enumerate() {
+                    let src = &out[(ch * rows.h() + r) * rows.w()..][..rows.w()];
+                    g.add((ch * fh + y) * fw + rows.x0, src);
+                }
             }
         }
     }
+}
+
+/// Bytes of f32 a block of feature rows may take (copied out of a tile's features for a Gram
+/// product or its gradient).
+const BLOCK_BYTES: usize = 16 << 20;
+
+/// `rect` cut into blocks of whole rows, each at most [`BLOCK_BYTES`] of `c` channels.
+fn row_blocks(rect: Rect, c: usize) -> impl Iterator<Item = Rect> {
+    let rows = (BLOCK_BYTES / (4 * c * rect.w()).max(1)).max(1);
+    (rect.y0..rect.y1).step_by(rows).map(move |y0| Rect {
+        y0,
+        y1: (y0 + rows).min(rect.y1),
+        ..rect
+    })
 }
 
 /// Σ over the tiles' cores of `F·Fᵀ` at each of `ids` (unnormalised Gram matrices of the
@@ -200,12 +212,14 @@ fn gram_sums(
         let feats = model.outputs(tile.cut(x, 3, w, h), [1, e.h(), e.w()], ids)?;
         for (k, (f, [c, fh, fw])) in feats.iter().enumerate() {
             let (core, _) = tile.core_features(ids[k], (*fw, *fh), (w, h));
-            let fc = region(f, *c, *fw, core);
+            if sums.len() <= k {
+                sums.push(vec![0.0; c * c]);
+            }
             let mut gk = vec![0.0; c * c];
-            gram::gram(&fc, *c, core.w() * core.h(), 1.0, &mut gk);
-            match sums.get_mut(k) {
-                Some(sum) => sum.iter_mut().zip(&gk).for_each(|(a, b)| *a += b),
-                None => sums.push(gk),
+            for rows in row_blocks(core, *c) {
+                let fc = region(f, *c, (*fw, *fh), rows);
+                gram::gram(&fc, *c, rows.w() * rows.h(), 1.0, &mut gk);
+                sums[k].iter_mut().zip(&gk).for_each(|(a, b)| *a += b);
             }
         }
         on_tile(i + 1);
@@ -262,8 +276,8 @@ pub fn features(
             let (iw, ih) = feature_size(w, h, ids[k]);
             for ch in 0..*c {
                 for r in 0..core.h() {
-                    let src = &f[(ch * fh + core.y0 + r) * fw + core.x0..][..core.w()];
-                    out[k][(ch * ih + at.y0 + r) * iw + at.x0..][..core.w()].copy_from_slice(src);
+                    let dst = &mut out[k][(ch * ih + at.y0 + r) * iw + at.x0..][..core.w()];
+                    f.read((ch * fh + core.y0 + r) * fw + core.x0, dst);
                 }
             }
         }
@@ -278,14 +292,15 @@ pub fn features(
         .collect()
 }
 
-/// The values of `rect` in `c` planes `w` wide, as `c` planes of `rect`'s size.
-fn region(f: &[f32], c: usize, w: usize, rect: Rect) -> Vec<f32> {
-    let h = f.len() / (c * w);
-    let mut out = Vec::with_capacity(c * rect.w() * rect.h());
-    for ch in 0..c {
-        for y in rect.y0..rect.y1 {
-            out.extend_from_slice(&f[(ch * h + y) * w + rect.x0..][..rect.w()]);
-        }
+/// The values of `rect` in `c` planes of `w × h`, as `c` planes of `rect`'s size in f32.
+fn region(f: &Act, c: usize, (w, h): (usize, usize), rect: Rect) -> Vec<f32> {
+    let mut out = vec![0.0; c * rect.w() * rect.h()];
+    if out.is_empty() {
+        return out;
+    }
+    for (i, dst) in out.chunks_exact_mut(rect.w()).enumerate() {
+        let (ch, y) = (i / rect.h(), rect.y0 + i % rect.h());
+        f.read((ch * h + y) * w + rect.x0, dst);
     }
     out
 }
@@ -294,7 +309,7 @@ fn region(f: &[f32], c: usize, w: usize, rect: Rect) -> Vec<f32> {
 /// `2·scale·(f − target)` to `g` there.
 #[allow(clippy::too_many_arguments)]
 fn content_term(
-    f: &[f32],
+    f: &Act,
     target: &[f32],
     c: usize,
     (fw, fh): (usize, usize),
@@ -302,34 +317,25 @@ fn content_term(
     core: Rect,
     at: Rect,
     scale: f64,
-    g: &mut [f32],
+    g: &mut Act,
 ) -> f64 {
     let k = (2.0 * scale) as f32;
     let mut sum = 0.0f64;
+    let mut row = vec![0.0; core.w()];
     for ch in 0..c {
         for r in 0..core.h() {
-            let a = &f[(ch * fh + core.y0 + r) * fw + core.x0..][..core.w()];
+            let start = (ch * fh + core.y0 + r) * fw + core.x0;
+            f.read(start, &mut row);
             let b = &target[(ch * ih + at.y0 + r) * iw + at.x0..][..core.w()];
-            let d = &mut g[(ch * fh + core.y0 + r) * fw + core.x0..][..core.w()];
-            for ((d, &a), &b) in d.iter_mut().zip(a).zip(b) {
-                let diff = a - b;
+            for (a, &b) in row.iter_mut().zip(b) {
+                let diff = *a - b;
                 sum += (diff * diff) as f64;
-                *d += k * diff;
+                *a = k * diff;
             }
+            g.add(start, &row);
         }
     }
     sum
-}
-
-/// Runs `f` on the values of a contiguous CPU tensor, without copying them.
-fn with_values<T>(t: &Tensor, f: impl FnOnce(&[f32]) -> T) -> Result<T> {
-    let (storage, layout) = t.storage_and_layout();
-    let (Storage::Cpu(cpu), Some((a, b))) = (&*storage, layout.contiguous_offsets()) else {
-        return Err(Error::Internal(
-            "a content target is not a contiguous CPU tensor".into(),
-        ));
-    };
-    Ok(f(&cpu.as_slice::<f32>()?[a..b]))
 }
 
 #[cfg(test)]

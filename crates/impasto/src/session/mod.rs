@@ -501,16 +501,17 @@ fn lay_out(
     let mut out = Vec::with_capacity(plan.len());
     for stage in plan {
         let (w, h) = fit(stage.size);
-        let Some((layout, bytes)) = plan::layout_for(w, h, settings, scale_budget) else {
+        let Some((layout, bytes)) = plan::layout_for(w, h, settings, model.store(), scale_budget)
+        else {
             let mut ok = stage.size;
             while ok > 16 {
                 ok = ok * 9 / 10;
                 let (w, h) = fit(ok);
-                if plan::layout_for(w, h, settings, scale_budget).is_some() {
+                if plan::layout_for(w, h, settings, model.store(), scale_budget).is_some() {
                     break;
                 }
             }
-            let leanest = plan::leanest_bytes(w, h, settings);
+            let leanest = plan::leanest_bytes(w, h, settings, model.store());
             return Err(Error::TooLarge {
                 width: w,
                 height: h,

@@ -68,16 +68,17 @@ impl ScaleInputs<'_> {
             .iter()
             .map(|&(l, _)| l)
             .collect();
-        let content_feats = match plan::forward_grid(w, h, &content_layers, self.budget) {
-            None => model.features(&model.preprocess(&content)?, &content_layers)?,
-            Some(grid) => tiled::features(
-                model,
-                &to_bgr_centered(&content),
-                (w, h),
-                &content_layers,
-                grid,
-            )?,
-        };
+        let content_feats =
+            match plan::forward_grid(w, h, &content_layers, self.model.store(), self.budget) {
+                None => model.features(&model.preprocess(&content)?, &content_layers)?,
+                Some(grid) => tiled::features(
+                    model,
+                    &to_bgr_centered(&content),
+                    (w, h),
+                    &content_layers,
+                    grid,
+                )?,
+            };
         let reference = resize::resize(c, w, h);
         let style_grams = self.styles.blended(
             model,

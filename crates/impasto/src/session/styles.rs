@@ -125,7 +125,7 @@ impl StyleTargets {
             }
         }
         let img = prepare(style, content, w, h, settings.preserve_color);
-        let grams = match plan::forward_grid(w, h, &layers, budget) {
+        let grams = match plan::forward_grid(w, h, &layers, model.store(), budget) {
             None => {
                 let feats = model.features(&model.preprocess(&img)?, &layers)?;
                 feats.iter().map(loss::gram).collect::<Result<Vec<_>>>()?
