@@ -71,6 +71,12 @@ pub fn evaluate(
         )));
     }
     let n = x.len() / (3 * w * h);
+    if n == 1 {
+        // One image: the hand-written losses of the tiled path, on one tile, hold no more than
+        // a band of each layer in f32.
+        let grid = tiles::Grid::whole(w, h, &s.layers());
+        return evaluate_tiled(model, s, targets, x, grid, &mut |_, _| {});
+    }
     let (mut losses, mut g) = evaluate_network(model, s, targets, x, n)?;
     if let Some(p) = targets.prior {
         if n != 1 {
@@ -91,7 +97,8 @@ pub fn evaluate(
     Ok((losses, g))
 }
 
-/// The network's terms (content, style, total variation) and their gradient.
+/// The network's terms (content, style, total variation) and their gradient for a batch, the
+/// losses differentiated by candle.
 fn evaluate_network(
     model: &Vgg19,
     s: &Settings,

@@ -42,13 +42,33 @@ pub fn evaluate_tiled(
         return Err(Error::NoGradient);
     }
     let tiles = grid.tiles(w, h, &layers)?;
-    let total = 2 * tiles.len();
-    let style = StyleTerms::new(model, s, t, x, &tiles, &mut |done| on_tile(done, total))?;
+    // One tile is the whole image: its own forward pass gives the Gram matrices.
+    let (first, total) = match tiles.len() {
+        1 => (0, 1),
+        n => (n, 2 * n),
+    };
+    let mut style = match first {
+        0 => None,
+        _ => Some(StyleTerms::new(model, s, t, x, &tiles, &mut |done| on_tile(done, total))?),
+    };
     let mut losses = Losses::default();
     let mut g = vec![0.0f32; x.len()];
     for (i, tile) in tiles.iter().enumerate() {
         let (e, tw, th) = (tile.extent, tile.extent.w(), tile.extent.h());
         let (feats, mut tape) = model.forward(&tile.cut(x, 3, w, h), [1, th, tw], &layers)?;
+        if style.is_none() {
+            let sums = s
+                .style_layers
+                .iter()
+                .map(|(id, _)| {
+                    let k = layers.iter().position(|l| l == id).expect("a style layer");
+                    let (f, [c, fh, fw]) = &feats[k];
+                    core_gram(f, *c, (*fw, *fh), tile.core_features(*id, (*fw, *fh), (w, h)).0)
+                })
+                .collect();
+            style = Some(StyleTerms::from_sums(model, s, t, sums)?);
+        }
+        let style = style.as_ref().expect("style terms made");
         let mut feats: Vec<_> = feats.into_iter().map(Some).collect();
         let mut grad_of = |k: usize, g: &mut Act| -> Result<()> {
             let Some((f, [c, fh, fw])) = feats[k].take() else {
@@ -77,8 +97,9 @@ pub fn evaluate_tiled(
         let gt = model.backward(&mut tape, &layers, &mut grad_of)?;
         debug_assert_eq!(gt.len(), 3 * e.w() * e.h());
         tile.add_into(&gt, 3, w, h, &mut g);
-        on_tile(tiles.len() + i + 1, total);
+        on_tile(first + i + 1, total);
     }
+    let style = style.expect("one tile at least");
     losses.style = style.loss;
     losses.gram_cosine = style.cosine;
     losses.tv = loss::total_variation(x, 3, w, h, s.weights.tv, &mut g);
@@ -116,9 +137,14 @@ impl StyleTerms {
         tiles: &[Tile],
         on_tile: &mut dyn FnMut(usize),
     ) -> Result<Self> {
-        let (w, h) = t.size;
         let ids: Vec<LayerId> = s.style_layers.iter().map(|l| l.0).collect();
-        let sums = gram_sums(model, x, (w, h), &ids, tiles, on_tile)?;
+        let sums = gram_sums(model, x, t.size, &ids, tiles, on_tile)?;
+        Self::from_sums(model, s, t, sums)
+    }
+
+    /// The terms from the whole image's unnormalised Gram matrices, one per style layer.
+    fn from_sums(model: &Vgg19, s: &Settings, t: &Targets, sums: Vec<Vec<f32>>) -> Result<Self> {
+        let (w, h) = t.size;
         let mut terms = StyleTerms {
             d: Vec::new(),
             scale: Vec::new(),
@@ -212,19 +238,28 @@ fn gram_sums(
         let feats = model.outputs(tile.cut(x, 3, w, h), [1, e.h(), e.w()], ids)?;
         for (k, (f, [c, fh, fw])) in feats.iter().enumerate() {
             let (core, _) = tile.core_features(ids[k], (*fw, *fh), (w, h));
-            if sums.len() <= k {
-                sums.push(vec![0.0; c * c]);
-            }
-            let mut gk = vec![0.0; c * c];
-            for rows in row_blocks(core, *c) {
-                let fc = region(f, *c, (*fw, *fh), rows);
-                gram::gram(&fc, *c, rows.w() * rows.h(), 1.0, &mut gk);
-                sums[k].iter_mut().zip(&gk).for_each(|(a, b)| *a += b);
+            let gk = core_gram(f, *c, (*fw, *fh), core);
+            match sums.get_mut(k) {
+                Some(sum) => sum.iter_mut().zip(&gk).for_each(|(a, b)| *a += b),
+                None => sums.push(gk),
             }
         }
         on_tile(i + 1);
     }
     Ok(sums)
+}
+
+/// `F·Fᵀ` over `core` of the features `f` (`c` channels of `fw × fh`), a block of rows at a
+/// time.
+fn core_gram(f: &Act, c: usize, (fw, fh): (usize, usize), core: Rect) -> Vec<f32> {
+    let mut sum = vec![0.0; c * c];
+    let mut gk = vec![0.0; c * c];
+    for rows in row_blocks(core, c) {
+        let fc = region(f, c, (fw, fh), rows);
+        gram::gram(&fc, c, rows.w() * rows.h(), 1.0, &mut gk);
+        sum.iter_mut().zip(&gk).for_each(|(a, b)| *a += b);
+    }
+    sum
 }
 
 /// The Gram matrices `F·Fᵀ / (C·H·W)` of the image `x` (`3 × h × w`, preprocessed) at `ids`,
@@ -373,7 +408,8 @@ mod tests {
             prior: None,
         };
         let x = rng.vec(3 * w * h, 60.0);
-        let whole = super::super::evaluate(&model, &s, &t, &x).unwrap();
+        // The batch path, whose losses candle differentiates.
+        let whole = super::super::evaluate_network(&model, &s, &t, &x, 1).unwrap();
         let grid = Grid {
             core,
             halo: super::super::tiles::halo(&layers),
@@ -381,7 +417,9 @@ mod tests {
         let mut calls = 0;
         let tiled = evaluate_tiled(&model, &s, &t, &x, grid, &mut |done, total| {
             calls += 1;
-            assert!(done <= total && total == 2 * grid.tiles(w, h, &layers).unwrap().len());
+            // Two passes over several tiles, one over a single tile.
+            let n = grid.tiles(w, h, &layers).unwrap().len();
+            assert!(done <= total && total == if n == 1 { 1 } else { 2 * n });
         })
         .unwrap();
         assert!(calls > 0);
@@ -413,6 +451,9 @@ mod tests {
     fn tiny_tiles_give_the_whole_image_gradient() {
         let (whole, tiled) = both("relu3_2", "relu1_1:10,relu2_1:0.1,relu3_1:0.1", (61, 47), 8);
         assert_same(&whole, &tiled);
+        // One tile (how a single image runs whole) gives it too.
+        let (whole, one) = both("relu3_2", "relu1_1:10,relu2_1:0.1,relu3_1:0.1", (61, 47), 64);
+        assert_same(&whole, &one);
     }
 
     /// Tiled features and Gram matrices are the whole image's.

@@ -71,6 +71,14 @@ pub fn feature_size(w: usize, h: usize, layer: LayerId) -> (usize, usize) {
 }
 
 impl Grid {
+    /// One tile holding the whole `w × h` image, for `layers`.
+    pub fn whole(w: usize, h: usize, layers: &[LayerId]) -> Grid {
+        Grid {
+            core: w.max(h).max(1).next_multiple_of(align(layers)),
+            halo: halo(layers),
+        }
+    }
+
     /// The tiles of a `w × h` image, row by row; checks the grid against `layers`.
     pub fn tiles(&self, w: usize, h: usize, layers: &[LayerId]) -> Result<Vec<Tile>> {
         let (a, need) = (align(layers), halo(layers));
