@@ -177,6 +177,16 @@ pub struct StylizeArgs {
     /// With --model: the blend of its styles, NAME:WEIGHT,... (default: its first style).
     #[arg(long, value_name = "NAME:W,...", requires = "model")]
     pub style_mix: Option<String>,
+    /// Minutes between checkpoints (OUT.checkpoint.safetensors: the image and the optimiser's
+    /// state); runs shorter than this never write one.
+    #[arg(long, default_value_t = 10.0, value_name = "MINUTES")]
+    pub checkpoint_minutes: f64,
+    /// Stop after this many minutes, saving a checkpoint to continue from with --resume.
+    #[arg(long, value_name = "MINUTES")]
+    pub minutes: Option<f64>,
+    /// Continue from the checkpoint beside OUT (the same command otherwise).
+    #[arg(long, conflicts_with = "model")]
+    pub resume: bool,
     #[command(flatten)]
     pub look: LookArgs,
 }
@@ -234,8 +244,9 @@ pub struct LookArgs {
     /// painting recoloured to the photo's colour statistics).
     #[arg(long, default_value_t = PreserveColor::Off, value_name = "off|luminance|histogram")]
     pub preserve_color: PreserveColor,
-    /// Precision of the convolutions: f32, bf16 (products in bf16 with f32 sums, on CPUs with
-    /// AVX512_BF16) or auto (whichever this CPU runs faster, measured once).
+    /// Precision: f32, bf16 (activations held in bf16 on every CPU, products in bf16 with f32
+    /// sums where it has AVX512_BF16) or auto (whichever this CPU runs faster, measured once;
+    /// bf16 for results over 1024 px, where memory decides).
     #[arg(long, default_value = "auto", value_parser = impasto::PRECISION_NAMES)]
     pub precision: String,
     /// Memory the run may use, in MB (default: 60% of what is available). Large scales run
@@ -371,8 +382,9 @@ pub struct BenchArgs {
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
-    /// Precision of the convolutions: f32, bf16 (products in bf16 with f32 sums, on CPUs with
-    /// AVX512_BF16) or auto (whichever this CPU runs faster, measured once).
+    /// Precision: f32, bf16 (activations held in bf16 on every CPU, products in bf16 with f32
+    /// sums where it has AVX512_BF16) or auto (whichever this CPU runs faster, measured once;
+    /// bf16 for results over 1024 px, where memory decides).
     #[arg(long, default_value = "auto", value_parser = impasto::PRECISION_NAMES)]
     pub precision: String,
     #[command(flatten)]

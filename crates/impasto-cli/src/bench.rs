@@ -72,7 +72,7 @@ fn timed(a: BenchArgs) -> Result<()> {
         a.size,
     );
     let style = resize::resize(&io::load(&style, &Limits::default())?.image, a.size, a.size);
-    let precision = impasto::choose_precision(&a.precision)?;
+    let precision = impasto::precision_for(&a.precision, a.size)?;
     let model = crate::weights::load_model(a.weights.weights.as_deref(), a.json, precision)?;
     let settings = Settings {
         size: a.size,

@@ -10,6 +10,7 @@ mod metrics;
 mod metrics_video;
 mod plan;
 mod progress;
+mod resume;
 mod studio;
 mod stylize;
 mod stylize_model;

@@ -1,7 +1,7 @@
 //! `impasto stylize`: load, step the session to the end, save, report.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use impasto::image::{resize, Rgb};
 use impasto::metrics::{gram::gram_cosine_similarity, ssim::ssim_rgb_luma};
@@ -14,6 +14,7 @@ use crate::args::StylizeArgs;
 use crate::look;
 use crate::plan;
 use crate::progress::Progress;
+use crate::resume;
 
 /// Checks the output path before any work: a type [`io::save`] writes, in a folder that exists.
 pub fn check_output(out: &Path) -> Result<()> {
@@ -61,7 +62,7 @@ pub fn run(a: StylizeArgs) -> Result<()> {
     let alpha = content
         .alpha
         .map(|p| (p, content.image.width, content.image.height));
-    let precision = impasto::choose_precision(&a.look.precision)?;
+    let precision = impasto::precision_for(&a.look.precision, a.size)?;
     let model = crate::weights::load_model(a.look.weights.weights.as_deref(), a.json, precision)?;
     let budget_mb = settings
         .max_memory
@@ -92,11 +93,29 @@ pub fn run(a: StylizeArgs) -> Result<()> {
             eprintln!("{}", plan::table(scales, per_px, budget_mb));
         }
     }
+    let key = resume::key(
+        &content.image,
+        &styles,
+        &settings,
+        &format!("{}|{}|{}", a.init, a.look.seed, model.precision().name()),
+    );
+    let checkpoint = resume::path_for(&a.output);
+    let before = match a.resume {
+        true => resume::restore(&mut session, &checkpoint, &key)?,
+        false => 0.0,
+    };
+    let mut saver = resume::Saver::new(checkpoint.clone(), key, a.checkpoint_minutes, before);
+    let deadline = a.minutes.map(|m| Duration::from_secs_f64(m * 60.0));
     let bar = Progress::new();
     let stem = a.output.with_extension("");
     while !session.done() {
         let report = session.step_with(&mut |done, total| bar.tile(done, total))?;
         bar.show(&report);
+        let out_of_time = deadline.is_some_and(|d| start.elapsed() >= d);
+        if saver.save(&session, out_of_time)? && out_of_time {
+            bar.finish();
+            return stopped(&a, &checkpoint, &report, saver.seconds());
+        }
         if let Some(n) = a.save_every {
             if report.done_iters % n == 0 {
                 let p = PathBuf::from(format!(
@@ -112,7 +131,8 @@ pub fn run(a: StylizeArgs) -> Result<()> {
     let result = session.image();
     let sixteen = content.sixteen_bit;
     save(&a.output, &result, alpha.as_ref(), sixteen)?;
-    let seconds = start.elapsed().as_secs_f64();
+    saver.remove();
+    let seconds = saver.seconds();
     let reference = resize::resize(&content.image, result.width, result.height);
     let ssim = ssim_rgb_luma(&reference, &result)?;
     let fixed = impasto::plan::fixed_bytes(
@@ -136,6 +156,26 @@ pub fn run(a: StylizeArgs) -> Result<()> {
         println!(
             "wrote {} ({}×{}) in {:.1} s ({}), peak memory {} MB\nSSIM {:.3} (content kept)  Gram cosine {:.3} (style matched)",
             a.output.display(), result.width, result.height, seconds, model.precision().name(), peak_mb, ssim, gram_cos
+        );
+    }
+    Ok(())
+}
+
+/// Reports a run stopped by `--minutes` with its checkpoint written.
+fn stopped(a: &StylizeArgs, checkpoint: &Path, r: &impasto::Report, seconds: f64) -> Result<()> {
+    if a.json {
+        let v = serde_json::json!({
+            "finished": false, "checkpoint": checkpoint, "seconds": seconds,
+            "done_iters": r.done_iters, "total_iters": r.total_iters,
+        });
+        println!("{v}");
+    } else {
+        println!(
+            "stopped after {} of {} iterations ({:.1} min); continue with --resume (checkpoint {})",
+            r.done_iters,
+            r.total_iters,
+            seconds / 60.0,
+            checkpoint.display()
         );
     }
     Ok(())

@@ -333,6 +333,53 @@ fn plans_a_large_run_in_its_memory_budget() {
     assert_usage_error(&run(&["--max-memory", "100"]), &["--max-memory", "256 MB"]);
 }
 
+/// A run stopped by `--minutes` (after every iteration, across a change of scale) and
+/// continued with `--resume` writes the same file as one that was never interrupted; the
+/// checkpoint is gone once the result is written, and resuming with other settings or with no
+/// checkpoint is refused.
+#[test]
+fn an_interrupted_run_resumes_to_the_same_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        let (c, s) = (content(), style());
+        let out = dir.path().join(out).display().to_string();
+        let mut a = vec!["stylize", &c, "--style", &s, "-o", &out, "--size", "96"];
+        a.extend(["--scales", "48,96", "--iters", "6", "--json"]);
+        a.extend(extra);
+        impasto(&a, dir.path())
+    };
+    let o = run("whole.png", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let checkpoint = dir.path().join("parts.checkpoint.safetensors");
+    let mut stops = 0;
+    while !dir.path().join("parts.png").exists() {
+        let resume: &[&str] = if stops == 0 { &[] } else { &["--resume"] };
+        let o = run("parts.png", &[&["--minutes", "0"], resume].concat());
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        if !dir.path().join("parts.png").exists() {
+            assert!(checkpoint.exists());
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            assert_eq!(v["finished"], false, "{v}");
+            stops += 1;
+        }
+        assert!(stops < 10, "the run does not finish");
+    }
+    assert_eq!(stops, 5, "one stop after each iteration but the last");
+    let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
+    assert!(
+        read("whole.png") == read("parts.png"),
+        "the resumed result differs"
+    );
+    assert!(!checkpoint.exists(), "the finished run left its checkpoint");
+    assert_usage_error(
+        &run("parts.png", &["--resume"]),
+        &["no checkpoint", "--resume"],
+    );
+    run("other.png", &["--minutes", "0"]);
+    let o = run("other.png", &["--resume", "--content-weight", "3"]);
+    assert_usage_error(&o, &["other photo, painting or settings"]);
+}
+
 #[test]
 fn weights_with_the_wrong_hash_are_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod atomic;
+pub mod checkpoint;
 pub mod codec;
 pub mod error;
 pub mod model;

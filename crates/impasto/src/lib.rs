@@ -41,9 +41,11 @@ pub use model::profile::LayerTime;
 pub use model::vgg::Vgg19;
 pub use model::weights::{ConvWeights, VggWeights};
 pub use objective::Losses;
-pub use precision::{choose_precision, PRECISION_NAMES};
+pub use precision::{choose_precision, precision_for, PRECISION_NAMES};
 pub use prior::Prior;
 pub use schedule::Stage;
-pub use session::{Report, Session, Style, StyleTargets};
+pub use session::{
+    Array, Arrays, OptimizerState, OwnedArray, Report, RunState, Session, Style, StyleTargets,
+};
 pub use settings::{Change, LossWeights, Optimizer, PreserveColor, Settings, Start};
 pub use video::{Frame, VideoSettings, VideoStylizer};

@@ -21,6 +21,15 @@ const CORES: [usize; 4] = [2048, 1024, 512, 256];
 /// Share of the available memory a run may use unless told otherwise.
 const DEFAULT_SHARE: f64 = 0.6;
 
+/// Bytes one evaluation of the loss network may take unless told otherwise: past it, tiles.
+/// A 1024 px tile in bf16 fits; more buys little speed (a tile's halo costs 41% at 1024 px,
+/// 19% at 2048) for memory a print-size run's own images need.
+pub const DEFAULT_EVALUATION_BYTES: u64 = 1280 << 20;
+
+/// Curvature pairs a tiled scale keeps unless told otherwise: print sizes run a few iterations
+/// each, and every pair costs 12 bytes a pixel in bf16 (200 MB at 4096 px).
+pub const DEFAULT_TILED_HISTORY: usize = 2;
+
 /// The memory a run may use when none is given: a share of what is available now (8 GB
 /// where the system does not say).
 pub fn default_budget() -> u64 {
@@ -107,38 +116,32 @@ fn candidates(layers: &[LayerId]) -> Vec<Layout> {
             storage: History::Bf16,
         },
     ];
-    for (core, history) in CORES.iter().flat_map(|&c| [(c, 5), (c, 2)]) {
+    for (core, history) in CORES.iter().flat_map(|&c| [(c, 5), (c, 2), (c, 1)]) {
         out.push(Layout {
             grid: Some(Grid { core, halo }),
             history,
             storage: History::Bf16,
         });
     }
-    out.push(Layout {
-        grid: Some(Grid {
-            core: CORES[CORES.len() - 1],
-            halo,
-        }),
-        history: 0,
-        storage: History::Bf16,
-    });
     out
 }
 
 /// Bytes one scale of `w × h` needs beyond the fixed costs, laid out as `layout`: the
 /// optimiser's images (point, gradient, and the line search's start, direction and new
 /// gradient), its history, the content targets, and one evaluation of the loss network (the
-/// whole image's, or one tile's with its input and gradient), activations held as `store` says.
+/// whole image's, or one tile's with its input and gradient), targets and activations held as
+/// `store` says.
 pub fn scale_bytes(w: usize, h: usize, s: &Settings, store: Store, layout: Layout) -> u64 {
     let px = (w * h) as u64;
     let image = 12 * px;
     let optimiser = match s.optimizer {
         Optimizer::Lbfgs => {
-            let pair = match layout.storage {
-                History::F32 => 2 * image,
-                History::Bf16 => image,
+            // A vector stored as the history is: a pair is two, the direction one.
+            let kept = match layout.storage {
+                History::F32 => image,
+                History::Bf16 => image / 2,
             };
-            5 * image + layout.history as u64 * pair
+            4 * image + kept * (1 + 2 * layout.history as u64)
         }
         Optimizer::Adam { .. } => 4 * image,
     };
@@ -147,18 +150,23 @@ pub fn scale_bytes(w: usize, h: usize, s: &Settings, store: Store, layout: Layou
         .iter()
         .map(|&(l, _)| {
             let (fw, fh) = feature_size(w, h, l);
-            4 * channels(l) * (fw * fh) as u64
+            store.bytes() * channels(l) * (fw * fh) as u64
         })
         .sum();
+    optimiser + content + evaluation_bytes(w, h, s, store, layout)
+}
+
+/// Bytes one evaluation of the loss network takes on `layout`: the whole image's step, or one
+/// tile's with its input and gradient.
+fn evaluation_bytes(w: usize, h: usize, s: &Settings, store: Store, layout: Layout) -> u64 {
     let layers = s.layers();
-    let eval = match layout.grid {
+    match layout.grid {
         None => step_memory_bytes(w, h, &layers, store),
         Some(g) => {
             let (tw, th) = ((g.core + 2 * g.halo).min(w), (g.core + 2 * g.halo).min(h));
             step_memory_bytes(tw, th, &layers, store) + 2 * 12 * (tw * th) as u64
         }
-    };
-    optimiser + content + eval
+    }
 }
 
 /// Output channels of a VGG19 layer.
@@ -167,19 +175,37 @@ fn channels(l: LayerId) -> u64 {
     [64, 128, 256, 512, 512][block - 1]
 }
 
-/// The fastest layout of a `w × h` scale that fits in `budget` bytes with activations held as
-/// `store` says, with its bytes; `None` when even the leanest does not fit.
+/// The fastest layout of a `w × h` scale of `iters` iterations that fits in `budget` bytes
+/// with activations held as `store` says, with its bytes; `None` when even the leanest does
+/// not fit. The history is never longer than the pairs `iters` iterations make. Without a
+/// budget of the user's ([`Settings::max_memory`]), an evaluation also keeps to
+/// [`DEFAULT_EVALUATION_BYTES`] and tiled scales keep at most [`DEFAULT_TILED_HISTORY`] pairs.
 pub fn layout_for(
     w: usize,
     h: usize,
     s: &Settings,
     store: Store,
     budget: u64,
+    iters: usize,
 ) -> Option<(Layout, u64)> {
     let layers = s.layers();
+    let (cap, tiled_history) = match s.max_memory {
+        Some(_) => (u64::MAX, usize::MAX),
+        None => (DEFAULT_EVALUATION_BYTES, DEFAULT_TILED_HISTORY),
+    };
     candidates(&layers)
         .into_iter()
+        .filter(|l| l.grid.is_none() || l.history <= tiled_history)
+        .map(|l| Layout {
+            history: l.history.min(iters.saturating_sub(1).max(1)),
+            ..l
+        })
         .filter(|l| l.grid.is_none_or(|g| g.core < w.max(h)))
+        // The smallest tiles stay allowed: the cap is a preference, the budget the limit.
+        .filter(|&l| {
+            l.grid.is_some_and(|g| g.core == CORES[CORES.len() - 1])
+                || evaluation_bytes(w, h, s, store, l) <= cap
+        })
         .map(|l| (l, scale_bytes(w, h, s, store, l)))
         .find(|&(_, b)| b <= budget)
 }
@@ -251,16 +277,16 @@ mod tests {
     fn layouts_follow_the_budget() {
         let s = Settings::default();
         let f32 = Store::F32;
-        let (layout, bytes) = layout_for(512, 384, &s, f32, 4 << 30).unwrap();
+        let (layout, bytes) = layout_for(512, 384, &s, f32, 4 << 30, 100).unwrap();
         assert_eq!(layout, Layout::WHOLE);
         assert!(bytes < 1 << 30, "{bytes}");
         let budget = 1500 << 20;
-        let (layout, bytes) = layout_for(2048, 1536, &s, f32, budget).unwrap();
+        let (layout, bytes) = layout_for(2048, 1536, &s, f32, budget, 100).unwrap();
         assert!(layout.grid.is_some(), "{layout:?}");
         assert!(bytes <= budget);
-        assert!(layout_for(2048, 1536, &s, f32, 100 << 20).is_none());
+        assert!(layout_for(2048, 1536, &s, f32, 100 << 20, 100).is_none());
         // bf16 activations take larger tiles in the same budget.
-        let (half, _) = layout_for(2048, 1536, &s, Store::Bf16, budget).unwrap();
+        let (half, _) = layout_for(2048, 1536, &s, Store::Bf16, budget, 100).unwrap();
         assert!(
             half.grid.unwrap().core > layout.grid.unwrap().core,
             "{half:?}"

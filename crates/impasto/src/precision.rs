@@ -20,3 +20,17 @@ pub fn choose_precision(name: &str) -> Result<Precision> {
         )),
     }
 }
+
+/// Longer side past which `auto` holds activations in bf16 whatever the products run in: the
+/// whole image's f32 step no longer fits [`crate::plan::DEFAULT_EVALUATION_BYTES`], and half
+/// the memory buys tiles twice as large.
+pub const AUTO_BF16_SIZE: usize = 1024;
+
+/// [`choose_precision`] for a result of longer side `size`: `auto` is bf16 past
+/// [`AUTO_BF16_SIZE`].
+pub fn precision_for(name: &str, size: usize) -> Result<Precision> {
+    match name {
+        "auto" if size > AUTO_BF16_SIZE => Ok(Precision::Bf16),
+        _ => choose_precision(name),
+    }
+}

@@ -20,7 +20,7 @@ use crate::settings::Settings;
 use crate::{Error, Result};
 
 /// The loss terms at the current image, unweighted.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Losses {
     /// Content loss (before α).
     pub content: f64,
@@ -140,13 +140,40 @@ fn evaluate_network(
 
 /// Runs `f` on the values of a contiguous f32 CPU tensor, without copying them.
 pub(crate) fn tensor_values<T>(t: &Tensor, f: impl FnOnce(&[f32]) -> T) -> Result<T> {
+    with_values(t, |v| match v {
+        Values::F32(v) => Ok(f(v)),
+        Values::Bf16(_) => Err(Error::Internal("a loss tensor is not f32".into())),
+    })?
+}
+
+/// A contiguous CPU tensor's values, f32 or bf16 (content targets of large runs), borrowed.
+pub(crate) enum Values<'a> {
+    F32(&'a [f32]),
+    Bf16(&'a [half::bf16]),
+}
+
+impl Values<'_> {
+    /// `dst = self[start..start + dst.len()]`, widened to f32.
+    pub(crate) fn read(&self, start: usize, dst: &mut [f32]) {
+        match self {
+            Values::F32(v) => dst.copy_from_slice(&v[start..][..dst.len()]),
+            Values::Bf16(v) => crate::model::act::widen(&v[start..][..dst.len()], dst),
+        }
+    }
+}
+
+/// Runs `f` on the values of a contiguous f32 or bf16 CPU tensor, without copying them.
+pub(crate) fn with_values<T>(t: &Tensor, f: impl FnOnce(Values) -> T) -> Result<T> {
     let (storage, layout) = t.storage_and_layout();
     let (Storage::Cpu(cpu), Some((a, b))) = (&*storage, layout.contiguous_offsets()) else {
         return Err(Error::Internal(
             "a loss tensor is not a contiguous CPU tensor".into(),
         ));
     };
-    Ok(f(&cpu.as_slice::<f32>()?[a..b]))
+    Ok(match t.dtype() {
+        candle_core::DType::BF16 => f(Values::Bf16(&cpu.as_slice::<half::bf16>()?[a..b])),
+        _ => f(Values::F32(&cpu.as_slice::<f32>()?[a..b])),
+    })
 }
 
 /// The unweighted loss terms, summed layer by layer.
@@ -165,7 +192,8 @@ impl Terms {
         let mut total = Tensor::zeros((), candle_core::DType::F32, f.device())?;
         for ((l, wt), target) in s.content_layers.iter().zip(t.content) {
             if *l == id {
-                let c = (loss::mse(f, target)? * *wt as f64)?;
+                let target = target.to_dtype(candle_core::DType::F32)?;
+                let c = (loss::mse(f, &target)? * *wt as f64)?;
                 self.content += c.to_scalar::<f32>()? as f64;
                 total = (total + (c * s.weights.content as f64)?)?;
             }

@@ -12,7 +12,7 @@ use candle_core::{Device, Tensor};
 use impasto_kernels::gram;
 
 use super::tiles::{feature_size, Grid, Rect, Tile};
-use super::{tensor_values, Losses, Targets};
+use super::{with_values, Losses, Targets, Values};
 use crate::loss;
 use crate::model::act::Act;
 use crate::model::layers::LayerId;
@@ -49,7 +49,9 @@ pub fn evaluate_tiled(
     };
     let mut style = match first {
         0 => None,
-        _ => Some(StyleTerms::new(model, s, t, x, &tiles, &mut |done| on_tile(done, total))?),
+        _ => Some(StyleTerms::new(model, s, t, x, &tiles, &mut |done| {
+            on_tile(done, total)
+        })?),
     };
     let mut losses = Losses::default();
     let mut g = vec![0.0f32; x.len()];
@@ -63,7 +65,12 @@ pub fn evaluate_tiled(
                 .map(|(id, _)| {
                     let k = layers.iter().position(|l| l == id).expect("a style layer");
                     let (f, [c, fh, fw]) = &feats[k];
-                    core_gram(f, *c, (*fw, *fh), tile.core_features(*id, (*fw, *fh), (w, h)).0)
+                    core_gram(
+                        f,
+                        *c,
+                        (*fw, *fh),
+                        tile.core_features(*id, (*fw, *fh), (w, h)).0,
+                    )
                 })
                 .collect();
             style = Some(StyleTerms::from_sums(model, s, t, sums)?);
@@ -81,8 +88,8 @@ pub fn evaluate_tiled(
                     let (iw, ih) = feature_size(w, h, id);
                     let scale = (s.weights.content * wt) as f64 / (c * iw * ih) as f64;
                     losses.content += *wt as f64
-                        * tensor_values(target, |tv| {
-                            content_term(&f, tv, c, (fw, fh), (iw, ih), core, at, scale, g)
+                        * with_values(target, |tv| {
+                            content_term(&f, &tv, c, (fw, fh), (iw, ih), core, at, scale, g)
                         })?
                         / (c * iw * ih) as f64;
                 }
@@ -345,7 +352,7 @@ fn region(f: &Act, c: usize, (w, h): (usize, usize), rect: Rect) -> Vec<f32> {
 #[allow(clippy::too_many_arguments)]
 fn content_term(
     f: &Act,
-    target: &[f32],
+    target: &Values,
     c: usize,
     (fw, fh): (usize, usize),
     (iw, ih): (usize, usize),
@@ -356,13 +363,13 @@ fn content_term(
 ) -> f64 {
     let k = (2.0 * scale) as f32;
     let mut sum = 0.0f64;
-    let mut row = vec![0.0; core.w()];
+    let (mut row, mut b) = (vec![0.0; core.w()], vec![0.0; core.w()]);
     for ch in 0..c {
         for r in 0..core.h() {
             let start = (ch * fh + core.y0 + r) * fw + core.x0;
             f.read(start, &mut row);
-            let b = &target[(ch * ih + at.y0 + r) * iw + at.x0..][..core.w()];
-            for (a, &b) in row.iter_mut().zip(b) {
+            target.read((ch * ih + at.y0 + r) * iw + at.x0, &mut b);
+            for (a, &b) in row.iter_mut().zip(&b) {
                 let diff = *a - b;
                 sum += (diff * diff) as f64;
                 *a = k * diff;
@@ -452,7 +459,12 @@ mod tests {
         let (whole, tiled) = both("relu3_2", "relu1_1:10,relu2_1:0.1,relu3_1:0.1", (61, 47), 8);
         assert_same(&whole, &tiled);
         // One tile (how a single image runs whole) gives it too.
-        let (whole, one) = both("relu3_2", "relu1_1:10,relu2_1:0.1,relu3_1:0.1", (61, 47), 64);
+        let (whole, one) = both(
+            "relu3_2",
+            "relu1_1:10,relu2_1:0.1,relu3_1:0.1",
+            (61, 47),
+            64,
+        );
         assert_same(&whole, &one);
     }
 

@@ -1,6 +1,7 @@
 //! Adam (Kingma & Ba) with the iterate clamped into the bounds after each step.
 
 use super::{Bounds, Objective, StepInfo};
+use crate::session::state::{self, Array, Arrays, OptimizerState};
 use crate::Result;
 
 /// Adam state.
@@ -20,6 +21,22 @@ impl Adam {
             v: Vec::new(),
             t: 0,
         }
+    }
+
+    /// The numbers to save, and the moments as named arrays.
+    pub(crate) fn save<'a>(&'a self, arrays: &mut Vec<(String, Array<'a>)>) -> OptimizerState {
+        arrays.push(("adam.m".into(), Array::F32(&self.m)));
+        arrays.push(("adam.v".into(), Array::F32(&self.v)));
+        OptimizerState::Adam { t: self.t }
+    }
+
+    /// Continues from `t` steps and saved moments for a problem of `len` variables.
+    pub(crate) fn restore(&mut self, t: i32, arrays: &mut Arrays, len: usize) -> Result<()> {
+        let len = if t == 0 { 0 } else { len };
+        self.m = state::take_f32(arrays, "adam.m", len)?;
+        self.v = state::take_f32(arrays, "adam.v", len)?;
+        self.t = t;
+        Ok(())
     }
 
     /// One step; the returned loss is the value before the step.

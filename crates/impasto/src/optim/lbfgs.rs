@@ -3,11 +3,13 @@
 //!
 //! Lean on memory for print-size images: besides its history it holds the point and gradient
 //! of the last step, the direction and, during the line search, the new point's gradient;
-//! the projected gradient is read on the fly, and the history may be kept in bf16.
+//! the projected gradient is read on the fly, and the history and direction may be kept in
+//! bf16.
 
 use std::collections::VecDeque;
 
 use super::{Bounds, History, Objective, StepInfo, Stored};
+use crate::session::state::{self, Array, Arrays, OptimizerState};
 use crate::Result;
 
 /// L-BFGS state. Make a new one when the objective changes; [`Lbfgs::forget_value`] when
@@ -36,6 +38,45 @@ impl Lbfgs {
     /// changed objective whose curvature is still close (new loss weights, same targets).
     pub fn forget_value(&mut self) {
         self.current = None;
+    }
+
+    /// The numbers to save, and the vectors (curvature pairs, current gradient) as named
+    /// arrays.
+    pub(crate) fn save<'a>(&'a self, arrays: &mut Vec<(String, Array<'a>)>) -> OptimizerState {
+        for (i, (s, y, _)) in self.pairs.iter().enumerate() {
+            arrays.push((format!("lbfgs.s.{i}"), s.array()));
+            arrays.push((format!("lbfgs.y.{i}"), y.array()));
+        }
+        if let Some((_, g)) = &self.current {
+            arrays.push(("lbfgs.g".into(), Array::F32(g)));
+        }
+        OptimizerState::Lbfgs {
+            rhos: self.pairs.iter().map(|p| p.2).collect(),
+            value: self.current.as_ref().map(|c| c.0),
+        }
+    }
+
+    /// Continues from saved numbers and arrays for a problem of `len` variables.
+    pub(crate) fn restore(
+        &mut self,
+        rhos: &[f64],
+        value: Option<f64>,
+        arrays: &mut Arrays,
+        len: usize,
+    ) -> Result<()> {
+        // A run that now keeps fewer pairs (less memory free) keeps the newest.
+        self.pairs.clear();
+        let skip = rhos.len().saturating_sub(self.memory);
+        for (i, &rho) in rhos.iter().enumerate().skip(skip) {
+            let s = Stored::from_array(state::take(arrays, &format!("lbfgs.s.{i}"), len)?);
+            let y = Stored::from_array(state::take(arrays, &format!("lbfgs.y.{i}"), len)?);
+            self.pairs.push_back((s, y, rho));
+        }
+        self.current = match value {
+            Some(f) => Some((f, state::take_f32(arrays, "lbfgs.g", len)?)),
+            None => None,
+        };
+        Ok(())
     }
 
     /// `q ← -H·q` by the two-loop recursion, with `H₀ = (sᵀy / yᵀy)·I`.
@@ -103,12 +144,13 @@ impl Lbfgs {
         } else {
             1.0
         };
+        // The direction is kept as the history is (bf16 when memory is short) while the line
+        // search evaluates: it only says where to go.
+        let d = Stored::new(d.into_iter(), self.history);
         let x0 = x.to_vec();
         for attempt in 0..20 {
-            x.iter_mut()
-                .zip(&x0)
-                .zip(&d)
-                .for_each(|((x, &x0), &d)| *x = x0 + (t * d as f64) as f32);
+            x.copy_from_slice(&x0);
+            d.add_scaled_to(t, x);
             if let Some(b) = bounds {
                 b.project(x);
             }

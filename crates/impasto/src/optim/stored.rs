@@ -2,6 +2,8 @@
 
 use half::bf16;
 
+use crate::session::{Array, OwnedArray};
+
 /// How an optimiser stores its history (L-BFGS's curvature pairs).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum History {
@@ -54,6 +56,24 @@ impl Stored {
         match self {
             Stored::F32(v) => q.iter_mut().zip(v).for_each(|(q, &s)| *q += a * s),
             Stored::Bf16(v) => q.iter_mut().zip(v).for_each(|(q, &s)| *q += a * s.to_f32()),
+        }
+    }
+}
+
+impl Stored {
+    /// The values as a checkpoint array.
+    pub fn array(&self) -> Array<'_> {
+        match self {
+            Stored::F32(v) => Array::F32(v),
+            Stored::Bf16(v) => Array::Bf16(v),
+        }
+    }
+
+    /// Values read back from a checkpoint.
+    pub fn from_array(a: OwnedArray) -> Self {
+        match a {
+            OwnedArray::F32(v) => Stored::F32(v),
+            OwnedArray::Bf16(v) => Stored::Bf16(v),
         }
     }
 }

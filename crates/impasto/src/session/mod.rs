@@ -4,14 +4,16 @@
 //!
 //! `styles.rs` holds the paintings and their shared Gram matrices ([`StyleTargets`]),
 //! `scale.rs` builds one scale's targets and image, `control.rs` is the style-match
-//! controller.
+//! controller, `state.rs` what a checkpoint saves ([`Session::state`], [`Session::restore`]).
 
 mod control;
 mod scale;
+pub(crate) mod state;
 mod styles;
 
 use std::sync::Arc;
 
+pub use state::{Array, Arrays, OptimizerState, OwnedArray, RunState};
 pub use styles::{Style, StyleTargets};
 
 use crate::image::{colour, resize, Rgb};
@@ -138,6 +140,65 @@ impl<'m> Session<'m> {
     /// peak memory: the plan `--plan` shows.
     pub fn memory_plan(&self) -> &[ScalePlan] {
         &self.layouts
+    }
+
+    /// Where the run stands and the arrays to save beside it (the image, the optimiser's
+    /// vectors), for a checkpoint; `None` before the first step and once finished.
+    pub fn state(&self) -> Option<(RunState, Vec<(String, Array<'_>)>)> {
+        let sc = self.scale.as_ref().filter(|_| !self.done())?;
+        let mut arrays = vec![("x".to_string(), Array::F32(&sc.x))];
+        let optimizer = match &self.opt {
+            Opt::Lbfgs(o) => o.save(&mut arrays),
+            Opt::Adam(o) => o.save(&mut arrays),
+        };
+        let state = RunState {
+            stage: self.stage,
+            iter: self.iter,
+            width: sc.width,
+            height: sc.height,
+            style_scale: self.control.scale,
+            losses: self.losses,
+            optimizer,
+        };
+        Some((state, arrays))
+    }
+
+    /// Continues from a checkpoint of a run with the same inputs and settings: the scale is
+    /// rebuilt at the saved stage and the image and optimiser take the saved values, so the
+    /// run goes on exactly as it would have.
+    pub fn restore(&mut self, state: &RunState, mut arrays: Arrays) -> Result<()> {
+        if state.stage >= self.plan.len() {
+            return Err(state::mismatch(format!(
+                "it is at scale {} of a run with {}",
+                state.stage + 1,
+                self.plan.len()
+            )));
+        }
+        self.stage = state.stage;
+        self.iter = state.iter;
+        self.control.scale = state.style_scale;
+        self.losses = state.losses;
+        self.opt = self.new_opt();
+        let mut sc = self
+            .inputs()
+            .build(self.plan[self.stage].size, None, &self.start)?;
+        if (sc.width, sc.height) != (state.width, state.height) {
+            return Err(state::mismatch(format!(
+                "its image is {}×{} where this run's is {}×{}",
+                state.width, state.height, sc.width, sc.height
+            )));
+        }
+        let len = sc.x.len();
+        sc.x = state::take_f32(&mut arrays, "x", len)?;
+        match (&mut self.opt, &state.optimizer) {
+            (Opt::Lbfgs(o), OptimizerState::Lbfgs { rhos, value }) => {
+                o.restore(rhos, *value, &mut arrays, len)?
+            }
+            (Opt::Adam(o), OptimizerState::Adam { t }) => o.restore(*t, &mut arrays, len)?,
+            _ => return Err(state::mismatch("it was made with another optimiser".into())),
+        }
+        self.scale = Some(sc);
+        Ok(())
     }
 
     /// The optimiser for the current stage.
@@ -501,13 +562,16 @@ fn lay_out(
     let mut out = Vec::with_capacity(plan.len());
     for stage in plan {
         let (w, h) = fit(stage.size);
-        let Some((layout, bytes)) = plan::layout_for(w, h, settings, model.store(), scale_budget)
+        let Some((layout, bytes)) =
+            plan::layout_for(w, h, settings, model.store(), scale_budget, stage.iters)
         else {
             let mut ok = stage.size;
             while ok > 16 {
                 ok = ok * 9 / 10;
                 let (w, h) = fit(ok);
-                if plan::layout_for(w, h, settings, model.store(), scale_budget).is_some() {
+                if plan::layout_for(w, h, settings, model.store(), scale_budget, stage.iters)
+                    .is_some()
+                {
                     break;
                 }
             }

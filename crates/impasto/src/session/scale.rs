@@ -79,6 +79,15 @@ impl ScaleInputs<'_> {
                     grid,
                 )?,
             };
+        // Held as the network holds its activations: bf16 halves the largest target of a
+        // print-size run.
+        let content_feats = match model.store() {
+            crate::Store::F32 => content_feats,
+            crate::Store::Bf16 => content_feats
+                .iter()
+                .map(|t| t.to_dtype(candle_core::DType::BF16))
+                .collect::<candle_core::Result<_>>()?,
+        };
         let reference = resize::resize(c, w, h);
         let style_grams = self.styles.blended(
             model,
