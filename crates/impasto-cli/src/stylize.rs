@@ -80,17 +80,17 @@ pub fn run(a: StylizeArgs) -> Result<()> {
         .iter()
         .any(|p| p.layout.grid.is_some());
     if a.plan || tiled {
-        let per_px = plan::calibrate(&model, &content.image, &styles, &settings)?;
+        let rate = plan::calibrate(&model, &content.image, &styles, &settings)?;
         let scales = session.memory_plan();
         if a.plan {
             match a.json {
-                true => println!("{}", plan::json(scales, per_px, budget_mb)),
-                false => println!("{}", plan::table(scales, per_px, budget_mb)),
+                true => println!("{}", plan::json(scales, rate, budget_mb)),
+                false => println!("{}", plan::table(scales, rate, budget_mb)),
             }
             return Ok(());
         }
         if !a.json {
-            eprintln!("{}", plan::table(scales, per_px, budget_mb));
+            eprintln!("{}", plan::table(scales, rate, budget_mb));
         }
     }
     let key = resume::key(

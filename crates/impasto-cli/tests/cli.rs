@@ -333,6 +333,50 @@ fn plans_a_large_run_in_its_memory_budget() {
     assert_usage_error(&run(&["--max-memory", "100"]), &["--max-memory", "256 MB"]);
 }
 
+/// The plan's peak memory is the run's, within 20%, at two sizes: one whole, one in tiles.
+#[test]
+fn the_plan_estimates_the_peak_memory_of_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.png").display().to_string();
+    for (size, budget) in [("384", "4000"), ("768", "800")] {
+        let half = (size.parse::<usize>().unwrap() / 2).to_string();
+        let scales = format!("{half},{size}");
+        let (c, s) = (content(), style());
+        let args = |plan: bool| {
+            let mut a = vec!["stylize", &c, "--style", &s, "-o", &out, "--size", size];
+            a.extend(["--scales", &scales, "--iters", "4", "--max-memory", budget]);
+            a.extend(["--precision", "bf16", "--json"]);
+            if plan {
+                a.push("--plan");
+            }
+            impasto(&a, dir.path())
+        };
+        let (plan, run) = (args(true), args(false));
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+        let run: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        let (planned, measured) = (
+            plan["peak_memory_mb"].as_f64().unwrap(),
+            run["peak_rss_mb"].as_f64().unwrap(),
+        );
+        eprintln!(
+            "{size} px: plan {planned} MB, measured {measured} MB ({})",
+            plan["tiles"]
+        );
+        assert!(
+            (planned - measured).abs() <= 0.2 * measured,
+            "{size} px: planned {planned} MB, measured {measured} MB"
+        );
+        if size == "768" {
+            assert!(plan["tiles"].as_u64().unwrap() > 1, "{plan}");
+        }
+    }
+}
+
 /// A run stopped by `--minutes` (after every iteration, across a change of scale) and
 /// continued with `--resume` writes the same file as one that was never interrupted; the
 /// checkpoint is gone once the result is written, and resuming with other settings or with no

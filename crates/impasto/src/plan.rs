@@ -39,13 +39,14 @@ pub fn default_budget() -> u64 {
 }
 
 /// Bytes a run holds whatever its size: the process, the loss network's weights with their
-/// prepared transforms (forward and adjoint, half the size in bf16), and the photo.
+/// prepared transforms (forward and adjoint, half the size for bf16 products), and the photo.
 pub fn fixed_bytes(precision: Precision, photo_px: usize) -> u64 {
     // VGG19's convolutions up to relu5_1: 12.9 M weights.
     let weights: u64 = 52 << 20;
-    let transforms = match precision {
-        Precision::F32 => 8 * weights,
-        Precision::Bf16 => 4 * weights,
+    // bf16 products take bf16 transforms; f32 products (every CPU without AVX512_BF16) f32.
+    let transforms = match precision.bf16_products() {
+        true => 4 * weights,
+        false => 8 * weights,
     };
     (160 << 20) + weights + transforms + 12 * photo_px as u64
 }

@@ -73,7 +73,7 @@ fn tiles_give_the_whole_image_result_without_seams() {
         history: 5,
         storage: History::Bf16,
     };
-    let tiled_bytes = plan::scale_bytes(SIZE, SIZE, &s, tiled_layout);
+    let tiled_bytes = plan::scale_bytes(SIZE, SIZE, &s, impasto::Store::F32, tiled_layout);
     let (whole, grid) = run(8 << 30);
     assert_eq!(grid, None);
     let (tiled, grid) = run(fixed + tiled_bytes);

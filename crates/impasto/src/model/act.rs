@@ -78,15 +78,6 @@ impl Act {
         }
     }
 
-    /// The f32 values, where they are held as f32.
-    #[cfg(test)]
-    pub fn as_f32(&self) -> Option<&[f32]> {
-        match self {
-            Act::F32(v) => Some(v),
-            Act::Bf16(_) => None,
-        }
-    }
-
     /// `dst = self[start..start + dst.len()]`, widened to f32.
     pub fn read(&self, start: usize, dst: &mut [f32]) {
         match self {

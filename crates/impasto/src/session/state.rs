@@ -11,6 +11,7 @@ use crate::{Error, Result};
 
 /// Values saved beside a [`RunState`], borrowed from the session: f32, or bf16 where the
 /// optimiser keeps them so.
+#[derive(Debug)]
 pub enum Array<'a> {
     /// f32 values.
     F32(&'a [f32]),
@@ -19,6 +20,7 @@ pub enum Array<'a> {
 }
 
 /// Values read back from a checkpoint.
+#[derive(Debug)]
 pub enum OwnedArray {
     /// f32 values.
     F32(Vec<f32>),
