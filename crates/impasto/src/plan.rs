@@ -223,12 +223,13 @@ pub fn leanest_bytes(w: usize, h: usize, s: &Settings, store: Store) -> u64 {
 
 /// Memory a forward pass alone may take while a scale's targets are built (or a result is
 /// measured): half of what the run's budget leaves beside the `fixed` costs
-/// ([`fixed_bytes`]), the other half being the images held meanwhile.
+/// ([`fixed_bytes`]), the other half being the images held meanwhile; without a budget of the
+/// user's, no more than an evaluation may take ([`DEFAULT_EVALUATION_BYTES`]).
 pub fn forward_budget(s: &Settings, fixed: u64) -> u64 {
-    s.max_memory
-        .unwrap_or_else(default_budget)
-        .saturating_sub(fixed)
-        / 2
+    match s.max_memory {
+        Some(m) => m.saturating_sub(fixed) / 2,
+        None => (default_budget().saturating_sub(fixed) / 2).min(DEFAULT_EVALUATION_BYTES),
+    }
 }
 
 /// Tiles for a forward pass alone (targets: the photo's features, the painting's Gram
