@@ -89,20 +89,13 @@ pub fn maxpool(x: &Act, planes: usize, h: usize, w: usize, out: &mut Act, win: O
         return;
     }
     let (oh, ow) = (h / 2, w / 2);
-    let group = group(h * w);
-    let (mut bin, mut bout) = (Vec::new(), Vec::new());
     let mut win = win;
-    for p0 in (0..planes).step_by(group) {
-        let g = group.min(planes - p0);
-        bin.resize(g * h * w, 0.0);
-        bout.resize(g * oh * ow, 0.0);
-        x.read(p0 * h * w, &mut bin);
+    by_plane_groups(x, h * w, out, oh * ow, planes, |p0, g, bin, bout| {
         let wg = win
             .as_deref_mut()
             .map(|v| &mut v[p0 * oh * ow..][..g * oh * ow]);
-        maxpool::maxpool2x2(&bin, g, h, w, &mut bout, wg);
-        out.write(p0 * oh * ow, &bout);
-    }
+        maxpool::maxpool2x2(bin, g, h, w, bout, wg);
+    });
 }
 
 /// Gradient of [`maxpool`] from its winners: `grad` (`planes × h/2 × w/2`) into `gx`
@@ -113,22 +106,34 @@ pub fn maxpool_backward(win: &[u8], grad: &Act, planes: usize, h: usize, w: usiz
         return;
     }
     let (oh, ow) = (h / 2, w / 2);
-    let group = group(h * w);
+    by_plane_groups(grad, oh * ow, gx, h * w, planes, |p0, g, bin, bout| {
+        let wg = &win[p0 * oh * ow..][..g * oh * ow];
+        maxpool::maxpool2x2_backward(wg, bin, g, h, w, bout);
+    });
+}
+
+/// Runs `f(first plane, planes, input, output)` on groups of the `planes` planes of `x`
+/// (`in_plane` values each) widened to f32, narrowing each group's output (`out_plane` values
+/// a plane) into `out`; a group holds at most a fifth of [`BAND_BYTES`].
+fn by_plane_groups(
+    x: &Act,
+    in_plane: usize,
+    out: &mut Act,
+    out_plane: usize,
+    planes: usize,
+    mut f: impl FnMut(usize, usize, &[f32], &mut [f32]),
+) {
+    let largest = 4 * in_plane.max(out_plane).max(1) as u64;
+    let group = ((BAND_BYTES / 5 / largest) as usize).max(1);
     let (mut bin, mut bout) = (Vec::new(), Vec::new());
     for p0 in (0..planes).step_by(group) {
         let g = group.min(planes - p0);
-        bin.resize(g * oh * ow, 0.0);
-        bout.resize(g * h * w, 0.0);
-        grad.read(p0 * oh * ow, &mut bin);
-        let wg = &win[p0 * oh * ow..][..g * oh * ow];
-        maxpool::maxpool2x2_backward(wg, &bin, g, h, w, &mut bout);
-        gx.write(p0 * h * w, &bout);
+        bin.resize(g * in_plane, 0.0);
+        bout.resize(g * out_plane, 0.0);
+        x.read(p0 * in_plane, &mut bin);
+        f(p0, g, &bin, &mut bout);
+        out.write(p0 * out_plane, &bout);
     }
-}
-
-/// Planes of `plane` values a max-pool band holds.
-fn group(plane: usize) -> usize {
-    ((BAND_BYTES / 5 / (4 * plane.max(1) as u64)) as usize).max(1)
 }
 
 #[cfg(test)]
