@@ -14,17 +14,22 @@ pub const BAND_BYTES: u64 = 48 << 20;
 /// Fewest rows a convolution's band computes (two more are its halo).
 const MIN_ROWS: usize = 16;
 
-/// `out = relu?(conv3x3(x · mask))` for `n` images of `cin × h × w` held in `x` (`mask`: one
-/// bit per input value, zero where it is cleared). `out` must be `n × cout × h × w` values.
-#[allow(clippy::too_many_arguments)]
-pub fn conv(
-    kernel: &ConvKernel,
-    x: &Act,
-    [n, h, w]: [usize; 3],
-    mask: Option<&[u64]>,
-    relu: bool,
-    out: &mut Act,
-) {
+/// One convolution as the tape runs it: its kernel, the ReLU mask on its input (one bit per
+/// input value, zero where it is cleared) and whether a ReLU follows.
+#[derive(Clone, Copy)]
+pub struct Layer<'a> {
+    /// The prepared convolution.
+    pub kernel: &'a ConvKernel,
+    /// The mask on the input, if any.
+    pub mask: Option<&'a [u64]>,
+    /// Whether a ReLU follows.
+    pub relu: bool,
+}
+
+/// `out = relu?(conv3x3(x · mask))` for `n` images of `cin × h × w` held in `x`. `out` must
+/// be `n × cout × h × w` values.
+pub fn conv(layer: Layer, x: &Act, [n, h, w]: [usize; 3], out: &mut Act) {
+    let Layer { kernel, mask, relu } = layer;
     if let (Act::F32(x), Act::F32(out)) = (x, &mut *out) {
         let mut input = ConvInput::new(x, n, h, w);
         if let Some(bits) = mask {
@@ -35,20 +40,12 @@ pub fn conv(
     }
     let row_bytes = 4 * ((kernel.cin() + kernel.cout()) * w) as u64;
     let rows = ((BAND_BYTES / row_bytes.max(1)) as usize).max(MIN_ROWS);
-    conv_rows(kernel, x, [n, h, w], mask, relu, out, rows);
+    conv_rows(layer, x, [n, h, w], out, rows);
 }
 
 /// [`conv`] on bf16 values, `rows` output rows a band.
-#[allow(clippy::too_many_arguments)]
-fn conv_rows(
-    kernel: &ConvKernel,
-    x: &Act,
-    [n, h, w]: [usize; 3],
-    mask: Option<&[u64]>,
-    relu: bool,
-    out: &mut Act,
-    rows: usize,
-) {
+fn conv_rows(layer: Layer, x: &Act, [n, h, w]: [usize; 3], out: &mut Act, rows: usize) {
+    let Layer { kernel, mask, relu } = layer;
     let (cin, cout) = (kernel.cin(), kernel.cout());
     let (mut bin, mut bout) = (Vec::new(), Vec::new());
     for img in 0..n {
@@ -162,14 +159,19 @@ mod tests {
         let x = rng.vec(2 * cin * h * w, 1.0);
         let bits = Act::F32(rng.vec(x.len(), 1.0)).positive_bits();
         for mask in [None, Some(&bits[..])] {
+            let layer = Layer {
+                kernel: &k,
+                mask,
+                relu: true,
+            };
             let mut want = Act::zeros(Store::F32, 2 * cout * h * w);
-            conv(&k, &Act::F32(x.clone()), [2, h, w], mask, true, &mut want);
+            conv(layer, &Act::F32(x.clone()), [2, h, w], &mut want);
             let mut got = Act::zeros(Store::Bf16, 2 * cout * h * w);
             let xb = Act::from_f32(Store::Bf16, x.clone());
             let want = want.into_f32();
             let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
             for rows in [MIN_ROWS, 7, h] {
-                conv_rows(&k, &xb, [2, h, w], mask, true, &mut got, rows);
+                conv_rows(layer, &xb, [2, h, w], &mut got, rows);
                 for (a, b) in want.iter().zip(&got.clone().into_f32()) {
                     assert!((a - b).abs() <= 0.01 * scale, "{rows} rows: {a} vs {b}");
                 }

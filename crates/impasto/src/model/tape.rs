@@ -164,7 +164,12 @@ impl Vgg19 {
             };
             let fwd = conv.forward();
             let mut out = Act::zeros(store, n * fwd.cout() * hh * ww);
-            banded::conv(fwd, &cur, [n, hh, ww], None, true, &mut out);
+            let layer = banded::Layer {
+                kernel: fwd,
+                mask: None,
+                relu: true,
+            };
+            banded::conv(layer, &cur, [n, hh, ww], &mut out);
             if keep != Keep::Outputs {
                 saved.push(Saved {
                     pool,
@@ -228,15 +233,12 @@ impl Vgg19 {
             // The image's own gradient is small (three channels) and stays f32.
             let gin_store = if i == 0 { Store::F32 } else { store };
             let mut gin = Act::zeros(gin_store, n * s.cin * s.h * s.w);
-            let adjoint = self.convs()[i].adjoint();
-            banded::conv(
-                adjoint,
-                &gout,
-                [n, s.h, s.w],
-                Some(&s.mask),
-                false,
-                &mut gin,
-            );
+            let layer = banded::Layer {
+                kernel: self.convs()[i].adjoint(),
+                mask: Some(&s.mask),
+                relu: false,
+            };
+            banded::conv(layer, &gout, [n, s.h, s.w], &mut gin);
             drop(gout);
             g = Some(match &s.pool {
                 Some(win) => {
