@@ -129,12 +129,17 @@ pub fn run(a: StylizeArgs) -> Result<()> {
     }
     bar.finish();
     let result = session.image();
+    let (l, plan) = (session.losses(), session.plan().to_vec());
+    // The run's images, targets and optimiser state go before the measurements (gigabytes at
+    // print size).
+    drop(session);
     let sixteen = content.sixteen_bit;
     save(&a.output, &result, alpha.as_ref(), sixteen)?;
     saver.remove();
     let seconds = saver.seconds();
     let reference = resize::resize(&content.image, result.width, result.height);
     let ssim = ssim_rgb_luma(&reference, &result)?;
+    drop(reference);
     let fixed = impasto::plan::fixed_bytes(
         model.precision(),
         content.image.width * content.image.height,
@@ -142,13 +147,12 @@ pub fn run(a: StylizeArgs) -> Result<()> {
     let budget = impasto::plan::forward_budget(&settings, fixed);
     let gram_cos = gram_cosine_similarity(&model, &first_style, &result, budget)?;
     let peak_mb = sysmem::peak_rss_bytes().unwrap_or(0) / (1 << 20);
-    let l = session.losses();
     if a.json {
         let v = serde_json::json!({
             "output": a.output, "width": result.width, "height": result.height,
             "seconds": seconds, "peak_rss_mb": peak_mb, "precision": model.precision(), "ssim": ssim, "gram_cosine": gram_cos,
-            "iters": session.plan().iter().map(|s| s.iters).sum::<usize>(),
-            "scales": session.plan().iter().map(|s| s.size).collect::<Vec<_>>(),
+            "iters": plan.iter().map(|s| s.iters).sum::<usize>(),
+            "scales": plan.iter().map(|s| s.size).collect::<Vec<_>>(),
             "losses": { "content": l.content, "style": l.style, "tv": l.tv, "total": l.total },
         });
         println!("{v}");
