@@ -24,6 +24,10 @@ const METRICS_EVALS: f64 = 0.67;
 /// Sides of the calibration images.
 const CALIBRATION: [usize; 2] = [256, 512];
 
+/// Evaluations timed at each calibration size, of which the median counts: one alone can be
+/// off by half on a busy machine, and the fit to two sizes carries that to print sizes.
+const TIMED: usize = 3;
+
 /// The time of one evaluation (forward and backward) on this machine: `fixed + per_px · px`
 /// per pass of the network, fitted to short runs at the [`CALIBRATION`] sizes with the run's
 /// own settings and precision.
@@ -52,13 +56,15 @@ pub fn calibrate(
         };
         let mut session = Session::new(model, content.clone(), styles.clone(), s, Start::Content)?;
         session.evaluate()?; // prepares the kernels and the targets
-        let start = Instant::now();
-        session.evaluate()?;
+        let mut times = Vec::with_capacity(TIMED);
+        for _ in 0..TIMED {
+            let start = Instant::now();
+            session.evaluate()?;
+            times.push(start.elapsed().as_secs_f64());
+        }
+        times.sort_by(f64::total_cmp);
         let plan = &session.memory_plan()[0];
-        points.push((
-            (plan.width * plan.height) as f64,
-            start.elapsed().as_secs_f64(),
-        ));
+        points.push(((plan.width * plan.height) as f64, times[TIMED / 2]));
     }
     let ((p0, t0), (p1, t1)) = (points[0], points[1]);
     let per_px = ((t1 - t0) / (p1 - p0)).max(t1 / p1 / 2.0);

@@ -30,6 +30,10 @@ pub const DEFAULT_EVALUATION_BYTES: u64 = 1280 << 20;
 /// each, and every pair costs 12 bytes a pixel in bf16 (200 MB at 4096 px).
 pub const DEFAULT_TILED_HISTORY: usize = 2;
 
+/// The peak a run keeps to when none is given and it can, by keeping shorter histories: what
+/// lets an 8192² print run beside other work on a machine of 8 GB.
+pub const DEFAULT_PEAK_BYTES: u64 = 5632 << 20;
+
 /// The memory a run may use when none is given: a share of what is available now (8 GB
 /// where the system does not say).
 pub fn default_budget() -> u64 {
@@ -128,8 +132,8 @@ fn candidates(layers: &[LayerId]) -> Vec<Layout> {
 }
 
 /// Bytes one scale of `w × h` needs beyond the fixed costs, laid out as `layout`: the
-/// optimiser's images (point, gradient, and the line search's start, direction and new
-/// gradient), its history, the content targets, and one evaluation of the loss network (the
+/// optimiser's images (point, gradient, and the line search's direction and new gradient),
+/// its history, the content targets, and one evaluation of the loss network (the
 /// whole image's, or one tile's with its input and gradient), targets and activations held as
 /// `store` says.
 pub fn scale_bytes(w: usize, h: usize, s: &Settings, store: Store, layout: Layout) -> u64 {
@@ -142,7 +146,9 @@ pub fn scale_bytes(w: usize, h: usize, s: &Settings, store: Store, layout: Layou
                 History::F32 => image,
                 History::Bf16 => image / 2,
             };
-            4 * image + kept * (1 + 2 * layout.history as u64)
+            // The point and the new gradient in f32; the start's gradient, the direction and
+            // the pairs as the history is; a bit a value for the line search's clipped ones.
+            2 * image + kept * (2 + 2 * layout.history as u64) + image / 32
         }
         Optimizer::Adam { .. } => 4 * image,
     };

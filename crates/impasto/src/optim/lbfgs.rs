@@ -2,12 +2,13 @@
 //! backtracking (Armijo) line search, and curvature pairs kept only when `sᵀy > 0`.
 //!
 //! Lean on memory for print-size images: besides its history it holds the point and gradient
-//! of the last step, the direction and, during the line search, the new point's gradient;
-//! the projected gradient is read on the fly, and the history and direction may be kept in
-//! bf16.
+//! of the last step, the direction and, during the line search, the new point's gradient.
+//! The line search moves the point in place, the projected gradient is read on the fly, and
+//! the history, the direction and the start's gradient may be kept in bf16.
 
 use std::collections::VecDeque;
 
+use super::line::Line;
 use super::{Bounds, History, Objective, StepInfo, Stored};
 use crate::session::state::{self, Array, Arrays, OptimizerState};
 use crate::Result;
@@ -144,45 +145,48 @@ impl Lbfgs {
         } else {
             1.0
         };
-        // The direction is kept as the history is (bf16 when memory is short) while the line
-        // search evaluates: it only says where to go.
+        // The direction and the start's gradient are kept as the history is (bf16 when memory
+        // is short) while the line search evaluates: the one says where to go, the other
+        // becomes `y`, itself kept so. The start point is not copied (see `Line`).
+        let g0 = Stored::from_vec(g0, self.history);
         let d = Stored::new(d.into_iter(), self.history);
-        let x0 = x.to_vec();
+        let mut line = Line::new(&d, x.len());
         for attempt in 0..20 {
-            x.copy_from_slice(&x0);
-            d.add_scaled_to(t, x);
-            if let Some(b) = bounds {
-                b.project(x);
-            }
-            // The Armijo term pgᵀs, with the projected gradient at the start point.
-            let decrease: f64 = (0..x.len())
-                .map(|i| pg(&x0, i) as f64 * (x[i] - x0[i]) as f64)
-                .sum();
+            line.go_to(t, x, bounds);
+            // The Armijo term pgᵀs: where the projected gradient is 0, so is d, and x stays.
+            let decrease = line.decrease(&g0, x);
             let (f1, g1) = f(x)?;
             evals += 1;
             let sufficient = f1.is_finite() && f1 <= f0 + 1e-4 * decrease.min(0.0);
             if sufficient || attempt == 19 {
                 if !sufficient && (f1.is_nan() || f1 >= f0) {
-                    // No progress possible along this direction: stay put, drop the history.
-                    x.copy_from_slice(&x0);
+                    // No progress possible along this direction: stay put, drop the history
+                    // (and the gradient, if rounded).
+                    line.go_to(0.0, x, bounds);
                     self.pairs.clear();
-                    self.current = Some((f0, g0));
+                    self.current = match g0 {
+                        Stored::F32(g0) => Some((f0, g0)),
+                        Stored::Bf16(_) => None,
+                    };
                     return Ok(StepInfo { loss: f0, evals });
                 }
-                drop(d);
                 let (mut sy, mut yy) = (0.0f64, 0.0f64);
-                for i in 0..x.len() {
-                    let (s, y) = ((x[i] - x0[i]) as f64, (g1[i] - g0[i]) as f64);
-                    sy += s * y;
+                for (i, s) in line.steps(x).enumerate() {
+                    let y = g1[i] as f64 - g0.get(i) as f64;
+                    sy += s as f64 * y;
                     yy += y * y;
                 }
                 if self.memory > 0 && sy > 1e-10 * yy.max(f64::MIN_POSITIVE) {
                     if self.pairs.len() == self.memory {
                         self.pairs.pop_front();
                     }
-                    let s = Stored::new(x.iter().zip(&x0).map(|(a, b)| a - b), self.history);
-                    drop(x0);
-                    let y = Stored::new(g1.iter().zip(&g0).map(|(a, b)| a - b), self.history);
+                    let s = Stored::new(line.steps(x), self.history);
+                    drop(line);
+                    drop(d);
+                    let y = Stored::new(
+                        g1.iter().enumerate().map(|(i, &g)| g - g0.get(i)),
+                        self.history,
+                    );
                     self.pairs.push_back((s, y, 1.0 / sy));
                 }
                 self.current = Some((f1, g1));

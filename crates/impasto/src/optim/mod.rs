@@ -2,6 +2,7 @@
 
 pub mod adam;
 pub mod lbfgs;
+mod line;
 mod stored;
 
 pub use stored::{History, Stored};
@@ -26,6 +27,13 @@ impl Bounds {
     #[inline]
     fn range(&self, i: usize) -> (f32, f32) {
         self.ranges[i / self.span]
+    }
+
+    /// Element `i`'s value `v`, clamped into its range.
+    #[inline]
+    pub fn clamp(&self, i: usize, v: f32) -> f32 {
+        let (lo, hi) = self.range(i);
+        v.clamp(lo, hi)
     }
 
     /// Clamps `x` into the box.

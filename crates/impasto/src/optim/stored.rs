@@ -30,6 +30,23 @@ impl Stored {
         }
     }
 
+    /// `values` kept as `history` says: moved when f32, rounded into a new vector when bf16.
+    pub fn from_vec(values: Vec<f32>, history: History) -> Self {
+        match history {
+            History::F32 => Stored::F32(values),
+            History::Bf16 => Stored::new(values.into_iter(), history),
+        }
+    }
+
+    /// Element `i`.
+    #[inline]
+    pub fn get(&self, i: usize) -> f32 {
+        match self {
+            Stored::F32(v) => v[i],
+            Stored::Bf16(v) => v[i].to_f32(),
+        }
+    }
+
     /// `Σ self_i · q_i` in f64.
     pub fn dot(&self, q: &[f32]) -> f64 {
         match self {

@@ -560,10 +560,22 @@ fn lay_out(
     let fit = |size| resize::fit_longer_side(content.width, content.height, size);
     let scale_budget = budget.saturating_sub(fixed);
     let mut out = Vec::with_capacity(plan.len());
+    // Without a budget of the user's, a run keeps to the default peak where it can.
+    let preferred = match settings.max_memory {
+        Some(_) => None,
+        None => Some(
+            plan::DEFAULT_PEAK_BYTES
+                .saturating_sub(fixed)
+                .min(scale_budget),
+        ),
+    };
     for stage in plan {
         let (w, h) = fit(stage.size);
-        let Some((layout, bytes)) =
-            plan::layout_for(w, h, settings, model.store(), scale_budget, stage.iters)
+        let layout_in =
+            |budget| plan::layout_for(w, h, settings, model.store(), budget, stage.iters);
+        let Some((layout, bytes)) = preferred
+            .and_then(layout_in)
+            .or_else(|| layout_in(scale_budget))
         else {
             let mut ok = stage.size;
             while ok > 16 {
