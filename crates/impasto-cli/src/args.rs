@@ -253,6 +253,20 @@ pub struct LookArgs {
     /// in tiles to stay inside it; a run that cannot is refused with the size that fits.
     #[arg(long, value_name = "MB")]
     pub max_memory: Option<u64>,
+    /// Where each style goes: a grey image per --style, in the same order (white applies the
+    /// style, grey blends, black leaves it out; where no mask covers, the photo stays).
+    #[arg(long = "mask", value_name = "PNG", conflicts_with = "regions")]
+    pub masks: Vec<PathBuf>,
+    /// The photo's regions as a label map drawn in flat colours; each region takes the style
+    /// of the same colour in the --style-regions maps (one per --style).
+    #[arg(long, value_name = "PNG", requires = "style_regions")]
+    pub regions: Option<PathBuf>,
+    /// A painting's regions as a label map, one per --style, in the same order (see --regions).
+    #[arg(long = "style-regions", value_name = "PNG", requires = "regions")]
+    pub style_regions: Vec<PathBuf>,
+    /// Regions that stay photographic (white), e.g. faces, blended in over a soft edge.
+    #[arg(long, value_name = "PNG")]
+    pub keep: Option<PathBuf>,
     #[command(flatten)]
     pub weights: WeightsArg,
 }

@@ -85,6 +85,8 @@ pub fn flag(setting: impasto::Setting) -> &'static str {
         S::StyleMix => "--style-mix",
         S::StyleSize => "--style-size",
         S::MaxMemory => "--max-memory",
+        S::Masks => "--mask/--regions",
+        S::Keep => "--keep",
     }
 }
 

@@ -5,6 +5,7 @@ mod bench;
 mod bench_model;
 mod error;
 mod export;
+mod guides;
 mod look;
 mod metrics;
 mod metrics_video;

@@ -11,6 +11,7 @@ use impasto_io::codec::{self as io, Limits};
 use impasto_io::{Error, Result};
 
 use crate::args::StylizeArgs;
+use crate::guides;
 use crate::look;
 use crate::plan;
 use crate::progress::Progress;
@@ -57,7 +58,8 @@ pub fn run(a: StylizeArgs) -> Result<()> {
     };
     let settings = look::settings(&a.look, a.size)?;
     let content = io::load(&a.content, &Limits::default())?;
-    let styles = look::styles(&a.look)?;
+    let placed = guides::place(&a.look, &content.image, look::styles(&a.look)?)?;
+    let styles = placed.styles;
     let first_style = styles.styles()[0].image.clone();
     let alpha = content
         .alpha
@@ -75,6 +77,9 @@ pub fn run(a: StylizeArgs) -> Result<()> {
         settings.clone(),
         from,
     )?;
+    if let Some(g) = placed.guides {
+        session = session.with_guides(g)?;
+    }
     let tiled = session
         .memory_plan()
         .iter()
@@ -97,7 +102,13 @@ pub fn run(a: StylizeArgs) -> Result<()> {
         &content.image,
         &styles,
         &settings,
-        &format!("{}|{}|{}", a.init, a.look.seed, model.precision().name()),
+        &format!(
+            "{}|{}|{}|{}",
+            a.init,
+            a.look.seed,
+            model.precision().name(),
+            placed.digest
+        ),
     );
     let checkpoint = resume::path_for(&a.output);
     let before = match a.resume {

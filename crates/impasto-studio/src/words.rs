@@ -14,6 +14,8 @@ pub fn control(setting: Setting) -> &'static str {
         Setting::StyleScale => "the style scale",
         Setting::Styles => "the styles",
         Setting::StyleMix => "the model's style blend",
+        Setting::Masks => "the style mask",
+        Setting::Keep => "the kept region",
         Setting::ContentLayers
         | Setting::StyleLayers
         | Setting::LearningRate

@@ -53,6 +53,10 @@ pub enum Setting {
     StyleSize,
     /// Memory a run may use.
     MaxMemory,
+    /// Where the styles go: masks and label maps.
+    Masks,
+    /// Regions kept photographic.
+    Keep,
 }
 
 impl Setting {
@@ -83,6 +87,8 @@ impl Setting {
             Setting::StyleMix => "style mix",
             Setting::StyleSize => "painting size",
             Setting::MaxMemory => "memory limit",
+            Setting::Masks => "style mask",
+            Setting::Keep => "kept region",
         }
     }
 }

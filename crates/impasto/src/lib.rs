@@ -12,6 +12,7 @@
 
 pub mod error;
 pub mod fast;
+pub mod guide;
 pub mod image;
 mod loss;
 pub mod metrics;

@@ -152,15 +152,24 @@ pub fn scale_bytes(w: usize, h: usize, s: &Settings, store: Store, layout: Layou
         }
         Optimizer::Adam { .. } => 4 * image,
     };
-    let content: u64 = s
-        .content_layers
+    let content = content_bytes(w, h, s, store);
+    let evaluation = evaluation_bytes(w, h, s, store, layout);
+    // Building the targets holds the photo at this size and the painting prepared to it
+    // (each with the network's copy), or the photo, the start and its detail; then a tile's
+    // forward pass.
+    let targets = content + 4 * image + evaluation;
+    (optimiser + content + evaluation).max(targets)
+}
+
+/// Bytes of the content targets of a `w × h` scale.
+fn content_bytes(w: usize, h: usize, s: &Settings, store: Store) -> u64 {
+    s.content_layers
         .iter()
         .map(|&(l, _)| {
             let (fw, fh) = feature_size(w, h, l);
             store.bytes() * channels(l) * (fw * fh) as u64
         })
-        .sum();
-    optimiser + content + evaluation_bytes(w, h, s, store, layout)
+        .sum()
 }
 
 /// Bytes one evaluation of the loss network takes on `layout`: the whole image's step, or one

@@ -46,6 +46,12 @@ pub fn run(a: VideoArgs) -> Result<()> {
         consistent: true,
         flow: FlowParams::default(),
     };
+    if !a.look.masks.is_empty() || a.look.regions.is_some() || a.look.keep.is_some() {
+        return Err(Error::Usage(
+            "--mask, --regions and --keep apply to `impasto stylize`; a video takes none yet"
+                .into(),
+        ));
+    }
     let styles = look::styles(&a.look)?;
     let precision = impasto::choose_precision(&a.look.precision)?;
     let model = crate::weights::load_model(a.look.weights.weights.as_deref(), a.json, precision)?;

@@ -62,7 +62,8 @@ impl Format {
     }
 }
 
-fn read_input(path: &Path) -> Result<Vec<u8>> {
+/// The bytes of an input file, with errors that say what is wrong with the path.
+pub fn read_input(path: &Path) -> Result<Vec<u8>> {
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::input(

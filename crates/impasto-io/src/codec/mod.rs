@@ -18,7 +18,7 @@ mod sniff;
 
 pub use decode::{decode, Decoded};
 pub use encode::{encode, Format, JPEG_QUALITY};
-pub use file::{load, save, BitDepth};
+pub use file::{load, read_input, save, BitDepth};
 pub use limits::Limits;
 
 #[cfg(test)]

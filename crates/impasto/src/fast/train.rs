@@ -405,6 +405,7 @@ impl<'a> Trainer<'a> {
             size: (w, h),
             content: &content,
             style: &self.grams[style],
+            guided: &[],
             style_weight: (self.settings.weights.style * self.style_weights[style]) as f64,
             prior: None,
         };

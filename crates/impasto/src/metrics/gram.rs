@@ -58,6 +58,6 @@ fn grams(model: &Vgg19, image: &Rgb, layers: &[LayerId], budget: u64) -> Result<
             .iter()
             .map(gram)
             .collect(),
-        Some(grid) => tiled::grams(model, &to_bgr_centered(image), (w, h), layers, grid),
+        Some(grid) => tiled::grams(model, &to_bgr_centered(image), (w, h), layers, grid, None),
     }
 }

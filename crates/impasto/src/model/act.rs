@@ -22,6 +22,14 @@ impl Store {
             Store::Bf16 => 2,
         }
     }
+
+    /// The tensor type of values held so.
+    pub fn dtype(self) -> candle_core::DType {
+        match self {
+            Store::F32 => candle_core::DType::F32,
+            Store::Bf16 => candle_core::DType::BF16,
+        }
+    }
 }
 
 /// Values held as [`Store`] says.

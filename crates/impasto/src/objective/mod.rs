@@ -4,6 +4,7 @@
 //! The network runs its own forward and backward kernels ([`crate::model::tape`]); candle
 //! differentiates only the losses, layer by layer.
 
+mod style_terms;
 pub(crate) mod tiled;
 pub mod tiles;
 
@@ -11,6 +12,7 @@ pub use tiled::evaluate_tiled;
 
 use candle_core::{Device, Storage, Tensor, Var};
 
+use crate::guide::LayerGuide;
 use crate::loss;
 use crate::model::act::Act;
 use crate::model::layers::LayerId;
@@ -48,10 +50,24 @@ pub struct Targets<'a> {
     /// Style Gram matrices, one per style layer of the settings, `[1, c, c]` (every image of a
     /// batch is compared with the same painting).
     pub style: &'a [Tensor],
+    /// Style regions, each compared with its own Gram matrices over its guide; when any are
+    /// given they replace `style` (one image only, not batches).
+    pub guided: &'a [GuidedStyle],
     /// The β in force.
     pub style_weight: f64,
     /// An image to pull towards, at the size of `x` (the temporal loss of video).
     pub prior: Option<&'a Prior>,
+}
+
+/// A style region of the result at one scale: where it is and the Gram matrices it is
+/// compared with.
+pub struct GuidedStyle {
+    /// The region at each style layer of the settings.
+    pub guides: Vec<LayerGuide>,
+    /// Target Gram matrices, one per style layer, `[1, c, c]`.
+    pub grams: Vec<Tensor>,
+    /// Weight of the region's terms, before its share of the image.
+    pub weight: f64,
 }
 
 /// The objective and its gradient at `x` (BGR, mean subtracted, `[n, 3, h, w]` at the
@@ -76,6 +92,11 @@ pub fn evaluate(
         // a band of each layer in f32.
         let grid = tiles::Grid::whole(w, h, &s.layers());
         return evaluate_tiled(model, s, targets, x, grid, &mut |_, _| {});
+    }
+    if !targets.guided.is_empty() {
+        return Err(Error::Internal(
+            "style regions apply to one image, not a batch".into(),
+        ));
     }
     let (mut losses, mut g) = evaluate_network(model, s, targets, x, n)?;
     if let Some(p) = targets.prior {
@@ -248,6 +269,7 @@ mod tests {
             size: (w, h),
             content: &content,
             style: &style,
+            guided: &[],
             style_weight: 1e3,
             prior: None,
         };

@@ -9,10 +9,11 @@
 //! extra forward pass and the halos' pixels.
 
 use candle_core::{Device, Tensor};
-use impasto_kernels::gram;
 
-use super::tiles::{feature_size, Grid, Rect, Tile};
+use super::style_terms::{self, StyleTerms};
+use super::tiles::{feature_size, Grid, Rect};
 use super::{with_values, Losses, Targets, Values};
+use crate::guide::LayerGuide;
 use crate::loss;
 use crate::model::act::Act;
 use crate::model::layers::LayerId;
@@ -59,21 +60,10 @@ pub fn evaluate_tiled(
         let (e, tw, th) = (tile.extent, tile.extent.w(), tile.extent.h());
         let (feats, mut tape) = model.forward(&tile.cut(x, 3, w, h), [1, th, tw], &layers)?;
         if style.is_none() {
-            let sums = s
-                .style_layers
-                .iter()
-                .map(|(id, _)| {
-                    let k = layers.iter().position(|l| l == id).expect("a style layer");
-                    let (f, [c, fh, fw]) = &feats[k];
-                    core_gram(
-                        f,
-                        *c,
-                        (*fw, *fh),
-                        tile.core_features(*id, (*fw, *fh), (w, h)).0,
-                    )
-                })
-                .collect();
-            style = Some(StyleTerms::from_sums(model, s, t, sums)?);
+            let terms = style_terms::terms(s, t);
+            let pairs: Vec<_> = terms.iter().map(|t| (t.id, t.guide)).collect();
+            let sums = style_terms::tile_sums(&feats, &layers, &pairs, tile, (w, h));
+            style = Some(StyleTerms::from_sums(model, t, terms, sums)?);
         }
         let style = style.as_ref().expect("style terms made");
         let mut feats: Vec<_> = feats.into_iter().map(Some).collect();
@@ -94,9 +84,9 @@ pub fn evaluate_tiled(
                         / (c * iw * ih) as f64;
                 }
             }
-            for (k, (l, _)) in s.style_layers.iter().enumerate() {
-                if *l == id {
-                    style.add_gradient(k, &f, c, (fw, fh), core, g);
+            for (k, term) in style.terms.iter().enumerate() {
+                if term.id == id {
+                    style.add_gradient(k, &f, (c, fw, fh), (core, at), g);
                 }
             }
             Ok(())
@@ -120,181 +110,42 @@ pub fn evaluate_tiled(
     Ok((losses, g))
 }
 
-/// The style loss of the whole image from the Gram matrices of all the cores, and what each
-/// core's features need for their gradient.
-struct StyleTerms {
-    /// Per style layer of the settings: `scale·(D + Dᵀ)` applied to a core's features gives
-    /// their gradient, with `D = ∂loss/∂G` kept here and `scale = 1 / (C·H·W)`.
-    d: Vec<Vec<f32>>,
-    scale: Vec<f32>,
-    /// Σ weight·MSE(G, target) over the style layers (before β).
-    loss: f64,
-    /// Mean over style layers of cos(G, target).
-    cosine: f64,
-}
-
-impl StyleTerms {
-    /// Sums every core's Gram matrices (one forward pass over the tiles) and compares them
-    /// with the targets.
-    fn new(
-        model: &Vgg19,
-        s: &Settings,
-        t: &Targets,
-        x: &[f32],
-        tiles: &[Tile],
-        on_tile: &mut dyn FnMut(usize),
-    ) -> Result<Self> {
-        let ids: Vec<LayerId> = s.style_layers.iter().map(|l| l.0).collect();
-        let sums = gram_sums(model, x, t.size, &ids, tiles, on_tile)?;
-        Self::from_sums(model, s, t, sums)
-    }
-
-    /// The terms from the whole image's unnormalised Gram matrices, one per style layer.
-    fn from_sums(model: &Vgg19, s: &Settings, t: &Targets, sums: Vec<Vec<f32>>) -> Result<Self> {
-        let (w, h) = t.size;
-        let mut terms = StyleTerms {
-            d: Vec::new(),
-            scale: Vec::new(),
-            loss: 0.0,
-            cosine: 0.0,
-        };
-        for (((id, wt), sum), target) in s.style_layers.iter().zip(sums).zip(t.style) {
-            let c = model.convs()[id.0].cout();
-            let (iw, ih) = feature_size(w, h, *id);
-            let n = (c * iw * ih) as f32;
-            let target = target.flatten_all()?.to_vec1::<f32>()?;
-            let g: Vec<f32> = sum.iter().map(|v| v / n).collect();
-            let cc = (c * c) as f64;
-            let (mut sq, mut dot, mut na, mut nb) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
-            for (&a, &b) in g.iter().zip(&target) {
-                let (a, b) = (a as f64, b as f64);
-                sq += (a - b) * (a - b);
-                dot += a * b;
-                na += a * a;
-                nb += b * b;
-            }
-            terms.loss += *wt as f64 * sq / cc;
-            terms.cosine += dot / (na.sqrt() * nb.sqrt()).max(f64::MIN_POSITIVE);
-            let k = (t.style_weight * *wt as f64 * 2.0 / cc) as f32;
-            terms
-                .d
-                .push(g.iter().zip(&target).map(|(a, b)| k * (a - b)).collect());
-            terms.scale.push(1.0 / n);
-        }
-        terms.cosine /= s.style_layers.len().max(1) as f64;
-        Ok(terms)
-    }
-
-    /// Adds the gradient of style layer `k`'s term with respect to the features `f` (`c`
-    /// channels of `fw × fh`) over the tile's `core` to `g`, a block of rows at a time.
-    fn add_gradient(
-        &self,
-        k: usize,
-        f: &Act,
-        c: usize,
-        (fw, fh): (usize, usize),
-        core: Rect,
-        g: &mut Act,
-    ) {
-        let mut out = Vec::new();
-        for rows in row_blocks(core, c) {
-            let fc = region(f, c, (fw, fh), rows);
-            out.resize(fc.len(), 0.0);
-            let hw = rows.w() * rows.h();
-            gram::gram_backward(&fc, &self.d[k], c, hw, self.scale[k], &mut out);
-            for ch in 0..c {
-                for (r, y) in (rows.y0..rows.y1).enumerate() {
-                    let src = &out[(ch * rows.h() + r) * rows.w()..][..rows.w()];
-                    g.add((ch * fh + y) * fw + rows.x0, src);
-                }
-            }
-        }
-    }
-}
-
-/// Bytes of f32 a block of feature rows may take (copied out of a tile's features for a Gram
-/// product or its gradient).
-const BLOCK_BYTES: usize = 16 << 20;
-
-/// `rect` cut into blocks of whole rows, each at most [`BLOCK_BYTES`] of `c` channels.
-fn row_blocks(rect: Rect, c: usize) -> impl Iterator<Item = Rect> {
-    let rows = (BLOCK_BYTES / (4 * c * rect.w()).max(1)).max(1);
-    (rect.y0..rect.y1).step_by(rows).map(move |y0| Rect {
-        y0,
-        y1: (y0 + rows).min(rect.y1),
-        ..rect
-    })
-}
-
-/// Σ over the tiles' cores of `F·Fᵀ` at each of `ids` (unnormalised Gram matrices of the
-/// whole image `x`, `3 × h × w`), one forward pass per tile.
-fn gram_sums(
-    model: &Vgg19,
-    x: &[f32],
-    (w, h): (usize, usize),
-    ids: &[LayerId],
-    tiles: &[Tile],
-    on_tile: &mut dyn FnMut(usize),
-) -> Result<Vec<Vec<f32>>> {
-    let mut sums: Vec<Vec<f32>> = Vec::new();
-    if ids.is_empty() {
-        return Ok(sums);
-    }
-    for (i, tile) in tiles.iter().enumerate() {
-        let e = tile.extent;
-        let feats = model.outputs(tile.cut(x, 3, w, h), [1, e.h(), e.w()], ids)?;
-        for (k, (f, [c, fh, fw])) in feats.iter().enumerate() {
-            let (core, _) = tile.core_features(ids[k], (*fw, *fh), (w, h));
-            let gk = core_gram(f, *c, (*fw, *fh), core);
-            match sums.get_mut(k) {
-                Some(sum) => sum.iter_mut().zip(&gk).for_each(|(a, b)| *a += b),
-                None => sums.push(gk),
-            }
-        }
-        on_tile(i + 1);
-    }
-    Ok(sums)
-}
-
-/// `F·Fᵀ` over `core` of the features `f` (`c` channels of `fw × fh`), a block of rows at a
-/// time.
-fn core_gram(f: &Act, c: usize, (fw, fh): (usize, usize), core: Rect) -> Vec<f32> {
-    let mut sum = vec![0.0; c * c];
-    let mut gk = vec![0.0; c * c];
-    for rows in row_blocks(core, c) {
-        let fc = region(f, c, (fw, fh), rows);
-        gram::gram(&fc, c, rows.w() * rows.h(), 1.0, &mut gk);
-        sum.iter_mut().zip(&gk).for_each(|(a, b)| *a += b);
-    }
-    sum
-}
-
 /// The Gram matrices `F·Fᵀ / (C·H·W)` of the image `x` (`3 × h × w`, preprocessed) at `ids`,
 /// each `[1, c, c]`, tile by tile on `grid`: what `loss::gram` of the whole image's features
-/// gives, for images too large to run whole.
+/// gives, for images too large to run whole. With `guides` (one per id), the guided Gram
+/// matrices of that region (normalised by the guide's weight `Σ g²`).
 pub fn grams(
     model: &Vgg19,
     x: &[f32],
     (w, h): (usize, usize),
     ids: &[LayerId],
     grid: Grid,
+    guides: Option<&[LayerGuide]>,
 ) -> Result<Vec<Tensor>> {
     let tiles = grid.tiles(w, h, ids)?;
-    let sums = gram_sums(model, x, (w, h), ids, &tiles, &mut |_| {})?;
-    ids.iter()
+    let pairs: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(k, &id)| (id, guides.map(|g| &g[k])))
+        .collect();
+    let sums = style_terms::gram_sums(model, x, (w, h), &pairs, &tiles, &mut |_| {})?;
+    pairs
+        .iter()
         .zip(sums)
-        .map(|(id, sum)| {
+        .map(|(&(id, guide), sum)| {
             let c = model.convs()[id.0].cout();
-            let (iw, ih) = feature_size(w, h, *id);
-            let n = (c * iw * ih) as f32;
+            let (iw, ih) = feature_size(w, h, id);
+            let area = guide.map_or((iw * ih) as f64, |g| g.weight.max(f64::MIN_POSITIVE));
+            let n = (c as f64 * area) as f32;
             let g: Vec<f32> = sum.iter().map(|v| v / n).collect();
             Ok(Tensor::from_vec(g, (1, c, c), &Device::Cpu)?)
         })
         .collect()
 }
 
-/// The features of the image `x` (`3 × h × w`, preprocessed) at `ids`, each `[1, c, h', w']`,
-/// tile by tile on `grid`: the whole image's features, for images too large to run whole.
+/// The features of the image `x` (`3 × h × w`, preprocessed) at `ids`, each `[1, c, h', w']`
+/// and held as the model holds its activations (bf16 or f32), tile by tile on `grid`: the
+/// whole image's features, for images too large to run whole.
 pub fn features(
     model: &Vgg19,
     x: &[f32],
@@ -303,23 +154,25 @@ pub fn features(
     grid: Grid,
 ) -> Result<Vec<Tensor>> {
     let tiles = grid.tiles(w, h, ids)?;
-    let mut out: Vec<Vec<f32>> = ids
+    let mut out: Vec<Act> = ids
         .iter()
         .map(|id| {
             let (iw, ih) = feature_size(w, h, *id);
-            vec![0.0; model.convs()[id.0].cout() * iw * ih]
+            Act::zeros(model.store(), model.convs()[id.0].cout() * iw * ih)
         })
         .collect();
+    let mut row = Vec::new();
     for tile in &tiles {
         let e = tile.extent;
         let feats = model.outputs(tile.cut(x, 3, w, h), [1, e.h(), e.w()], ids)?;
         for (k, (f, [c, fh, fw])) in feats.iter().enumerate() {
             let (core, at) = tile.core_features(ids[k], (*fw, *fh), (w, h));
             let (iw, ih) = feature_size(w, h, ids[k]);
+            row.resize(core.w(), 0.0);
             for ch in 0..*c {
                 for r in 0..core.h() {
-                    let dst = &mut out[k][(ch * ih + at.y0 + r) * iw + at.x0..][..core.w()];
-                    f.read((ch * fh + core.y0 + r) * fw + core.x0, dst);
+                    f.read((ch * fh + core.y0 + r) * fw + core.x0, &mut row);
+                    out[k].write((ch * ih + at.y0 + r) * iw + at.x0, &row);
                 }
             }
         }
@@ -329,22 +182,13 @@ pub fn features(
         .map(|(id, f)| {
             let c = model.convs()[id.0].cout();
             let (iw, ih) = feature_size(w, h, *id);
-            Ok(Tensor::from_vec(f, (1, c, ih, iw), &Device::Cpu)?)
+            let shape = (1, c, ih, iw);
+            Ok(match f {
+                Act::F32(v) => Tensor::from_vec(v, shape, &Device::Cpu)?,
+                Act::Bf16(v) => Tensor::from_vec(v, shape, &Device::Cpu)?,
+            })
         })
         .collect()
-}
-
-/// The values of `rect` in `c` planes of `w × h`, as `c` planes of `rect`'s size in f32.
-fn region(f: &Act, c: usize, (w, h): (usize, usize), rect: Rect) -> Vec<f32> {
-    let mut out = vec![0.0; c * rect.w() * rect.h()];
-    if out.is_empty() {
-        return out;
-    }
-    for (i, dst) in out.chunks_exact_mut(rect.w()).enumerate() {
-        let (ch, y) = (i / rect.h(), rect.y0 + i % rect.h());
-        f.read((ch * h + y) * w + rect.x0, dst);
-    }
-    out
 }
 
 /// Σ (f − target)² over the tile's `core` (at `at` in the image's features `iw × ih`), adding
@@ -411,6 +255,7 @@ mod tests {
             size: (w, h),
             content: &content,
             style: &style,
+            guided: &[],
             style_weight: 1e3,
             prior: None,
         };
@@ -486,7 +331,7 @@ mod tests {
             halo: super::super::tiles::halo(&ids),
         };
         let tiled = features(&model, &x, (w, h), &ids, grid).unwrap();
-        let grams_tiled = grams(&model, &x, (w, h), &ids, grid).unwrap();
+        let grams_tiled = grams(&model, &x, (w, h), &ids, grid, None).unwrap();
         let close = |a: &Tensor, b: &Tensor| {
             assert_eq!(a.dims(), b.dims());
             let a: Vec<f32> = a.flatten_all().unwrap().to_vec1().unwrap();

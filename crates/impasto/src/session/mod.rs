@@ -16,6 +16,7 @@ use std::sync::Arc;
 pub use state::{Array, Arrays, OptimizerState, OwnedArray, RunState};
 pub use styles::{Style, StyleTargets};
 
+use crate::guide::Guides;
 use crate::image::{colour, resize, Rgb};
 use crate::model::vgg::{from_bgr_centered, Vgg19};
 use crate::objective::{evaluate, evaluate_tiled, Losses, Targets};
@@ -24,7 +25,7 @@ use crate::plan::{self, Layout, ScalePlan};
 use crate::prior::Prior;
 use crate::schedule::{self, Stage};
 use crate::settings::{Change, Optimizer, PreserveColor, Settings, Start};
-use crate::{Error, Result};
+use crate::{Error, Result, Setting};
 use control::{recolour_if_far, StyleControl, CONTROL_EVERY};
 use scale::{Scale, ScaleInputs};
 
@@ -101,6 +102,8 @@ pub struct Session<'m> {
     control: StyleControl,
     /// An image the result is pulled towards (video's temporal loss).
     prior: Option<Prior>,
+    /// Where the styles go, if the run is guided.
+    guides: Option<Guides>,
 }
 
 impl<'m> Session<'m> {
@@ -133,7 +136,38 @@ impl<'m> Session<'m> {
             losses: Losses::default(),
             control: StyleControl::default(),
             prior: None,
+            guides: None,
         })
+    }
+
+    /// Places the styles: each over its mask on the photo (one per style, in the order of the
+    /// [`StyleTargets`]), and none over the kept regions, where the result is the photo. A
+    /// mask is the photo's size or its shape, and covers something.
+    pub fn with_guides(mut self, guides: Guides) -> Result<Self> {
+        let styles = self.styles.styles().len();
+        if !guides.masks.is_empty() && guides.masks.len() != styles {
+            return Err(Error::setting(
+                Setting::Masks,
+                format!("{} for {styles} styles", guides.masks.len()),
+                "give one mask per style, or none",
+            ));
+        }
+        for m in &guides.masks {
+            styles::check_mask(m, &self.content, Setting::Masks)?;
+        }
+        if let Some(k) = &guides.keep {
+            styles::check_mask(k, &self.content, Setting::Keep)?;
+            if k.coverage() >= 1.0 {
+                return Err(Error::setting(
+                    Setting::Keep,
+                    "that is all white",
+                    "a kept region leaves no room for the style: keep part of the photo",
+                ));
+            }
+        }
+        self.guides = Some(guides);
+        self.scale = None;
+        Ok(self)
     }
 
     /// How each scale runs (whole or in tiles, the optimiser's history) and its estimated
@@ -328,6 +362,7 @@ impl<'m> Session<'m> {
             styles: &self.styles,
             weights: &self.weights,
             settings: &self.settings,
+            guides: self.guides.as_ref(),
             budget: plan::forward_budget(
                 &self.settings,
                 plan::fixed_bytes(
@@ -377,6 +412,7 @@ impl<'m> Session<'m> {
             size: (sc.width, sc.height),
             content: &sc.content_feats,
             style: &sc.style_grams,
+            guided: &sc.guided,
             style_weight: self.style_weight(),
             prior: self.prior_at(self.stage).filter(|_| n == 1),
         };
@@ -436,6 +472,7 @@ impl<'m> Session<'m> {
             size: (w, h),
             content: &sc.content_feats,
             style: &sc.style_grams,
+            guided: &sc.guided,
             style_weight: beta,
             prior,
         };
@@ -536,14 +573,36 @@ impl<'m> Session<'m> {
             return self.content.clone();
         };
         let img = from_bgr_centered(&sc.x, sc.width, sc.height);
-        match self.settings.preserve_color {
+        let img = match self.settings.preserve_color {
             PreserveColor::Luminance => {
                 let c = resize::resize(&self.content, sc.width, sc.height);
                 colour::recombine(&img, &c)
             }
             _ => img,
+        };
+        match self.guides.as_ref() {
+            Some(g) => show_photo(img, &self.content, g),
+            None => img,
         }
     }
+}
+
+/// `img` with the photo put back where the guides keep it or no mask covers it.
+fn show_photo(img: Rgb, photo: &Rgb, guides: &Guides) -> Rgb {
+    let (w, h) = (img.width, img.height);
+    let Some(share) = guides.photo_share(w, h) else {
+        return img;
+    };
+    let photo = resize::resize(photo, w, h);
+    let plane = w * h;
+    let data = img
+        .data
+        .iter()
+        .zip(&photo.data)
+        .enumerate()
+        .map(|(i, (&a, &p))| a + share.values()[i % plane] * (p - a))
+        .collect();
+    Rgb::new(w, h, data)
 }
 
 /// The layout of every stage of `plan` in the memory budget of `settings`; a stage that

@@ -4,9 +4,12 @@
 use candle_core::Tensor;
 
 use super::styles::StyleTargets;
+use crate::guide::{Guides, LayerGuide, Mask};
 use crate::image::{colour, resize, Rgb};
+use crate::model::layers::LayerId;
 use crate::model::vgg::{to_bgr_centered, Vgg19, MEAN_BGR};
 use crate::objective::tiled;
+use crate::objective::GuidedStyle;
 use crate::optim::Bounds;
 use crate::plan;
 use crate::settings::{PreserveColor, Settings, Start};
@@ -20,8 +23,10 @@ pub(crate) struct Scale {
     pub height: usize,
     /// Content features, one per content layer.
     pub content_feats: Vec<Tensor>,
-    /// Blended style Gram matrices, one per style layer.
+    /// Blended style Gram matrices, one per style layer (none when every style has a region).
     pub style_grams: Vec<Tensor>,
+    /// Style regions, when the run is guided.
+    pub guided: Vec<GuidedStyle>,
     /// The image in the network's layout (BGR, mean subtracted, planar).
     pub x: Vec<f32>,
     /// Pixel bounds (0..255 in the network's layout).
@@ -42,6 +47,8 @@ pub(crate) struct ScaleInputs<'a> {
     pub settings: &'a Settings,
     /// Memory a forward pass may take: larger images are run in tiles.
     pub budget: u64,
+    /// Where the styles go, if the run is guided.
+    pub guides: Option<&'a Guides>,
 }
 
 impl ScaleInputs<'_> {
@@ -62,15 +69,46 @@ impl ScaleInputs<'_> {
         let (w, h) = resize::fit_longer_side(c.width, c.height, size);
         let model = self.model;
         let content = self.content_at(w, h);
+        // The painting's targets first, while only the photo at this size is held: at print
+        // sizes each of these images is hundreds of MB.
+        let recoloured;
+        let reference = match self.settings.preserve_color {
+            PreserveColor::Luminance => {
+                recoloured = resize::resize(c, w, h);
+                &recoloured
+            }
+            _ => &content,
+        };
+        let guided = match self.guides {
+            Some(g) => self.guided(g, (w, h), size, reference)?,
+            None => Vec::new(),
+        };
+        let style_grams = match guided.is_empty() {
+            true => self.styles.blended(
+                model,
+                self.settings,
+                self.weights,
+                reference,
+                size,
+                self.budget,
+            )?,
+            false => Vec::new(),
+        };
         let content_layers: Vec<_> = self
             .settings
             .content_layers
             .iter()
             .map(|&(l, _)| l)
             .collect();
+        // Held as the network holds its activations: bf16 halves the largest target of a
+        // print-size run.
         let content_feats =
             match plan::forward_grid(w, h, &content_layers, self.model.store(), self.budget) {
-                None => model.features(&model.preprocess(&content)?, &content_layers)?,
+                None => model
+                    .features(&model.preprocess(&content)?, &content_layers)?
+                    .iter()
+                    .map(|t| t.to_dtype(model.store().dtype()))
+                    .collect::<candle_core::Result<_>>()?,
                 Some(grid) => tiled::features(
                     model,
                     &to_bgr_centered(&content),
@@ -79,24 +117,6 @@ impl ScaleInputs<'_> {
                     grid,
                 )?,
             };
-        // Held as the network holds its activations: bf16 halves the largest target of a
-        // print-size run.
-        let content_feats = match model.store() {
-            crate::Store::F32 => content_feats,
-            crate::Store::Bf16 => content_feats
-                .iter()
-                .map(|t| t.to_dtype(candle_core::DType::BF16))
-                .collect::<candle_core::Result<_>>()?,
-        };
-        let reference = resize::resize(c, w, h);
-        let style_grams = self.styles.blended(
-            model,
-            self.settings,
-            self.weights,
-            &reference,
-            size,
-            self.budget,
-        )?;
         let image = match from {
             Some(img) if img.width == w && img.height == h => img,
             Some(img) => with_detail(&img, &content),
@@ -117,9 +137,62 @@ impl ScaleInputs<'_> {
             height: h,
             content_feats,
             style_grams,
+            guided,
             x,
             bounds,
         })
+    }
+}
+
+impl ScaleInputs<'_> {
+    /// The style regions at `w × h`: each style over its mask, or every style blended over
+    /// what the kept regions leave; the kept regions are taken out of every mask.
+    fn guided(
+        &self,
+        g: &Guides,
+        (w, h): (usize, usize),
+        size: usize,
+        reference: &Rgb,
+    ) -> Result<Vec<GuidedStyle>> {
+        let layers: Vec<LayerId> = self.settings.style_layers.iter().map(|l| l.0).collect();
+        let free = g.keep.as_ref().map(|k| k.resized(w, h).inverted());
+        let at = |m: &Mask| {
+            let m = m.resized(w, h);
+            match &free {
+                Some(f) => m.times(f),
+                None => m,
+            }
+        };
+        if g.masks.is_empty() {
+            let Some(free) = free else {
+                return Ok(Vec::new());
+            };
+            let (model, s, weights) = (self.model, self.settings, self.weights);
+            let grams = self
+                .styles
+                .blended(model, s, weights, reference, size, self.budget)?;
+            return Ok(vec![GuidedStyle {
+                guides: LayerGuide::for_layers(&free, &layers),
+                grams,
+                weight: 1.0,
+            }]);
+        }
+        let mean = self.weights.iter().sum::<f32>() as f64 / self.weights.len() as f64;
+        let mut out = Vec::with_capacity(g.masks.len());
+        for (i, (m, &weight)) in g.masks.iter().zip(self.weights).enumerate() {
+            if weight <= 0.0 {
+                continue;
+            }
+            let grams =
+                self.styles
+                    .of(self.model, self.settings, i, reference, (size, self.budget))?;
+            out.push(GuidedStyle {
+                guides: LayerGuide::for_layers(&at(m), &layers),
+                grams: grams.to_vec(),
+                weight: weight as f64 / mean,
+            });
+        }
+        Ok(out)
     }
 }
 

@@ -6,11 +6,13 @@ use std::sync::{Arc, Mutex};
 
 use candle_core::Tensor;
 
+use crate::guide::{LayerGuide, Mask};
 use crate::image::{colour, resize, Rgb};
 use crate::loss;
 use crate::model::layers::LayerId;
 use crate::model::vgg::{to_bgr_centered, Vgg19};
 use crate::objective::tiled;
+use crate::objective::tiles::Grid;
 use crate::plan;
 use crate::settings::{PreserveColor, Settings};
 use crate::{Error, Result, Setting};
@@ -42,6 +44,8 @@ struct Key {
 /// photo (colour preservation), its Gram matrices depend on the photo and are not cached.
 pub struct StyleTargets {
     styles: Vec<Style>,
+    /// Per painting, the part its style is taken from (`None`: all of it).
+    masks: Vec<Option<Mask>>,
     cache: Mutex<HashMap<Key, Arc<Vec<Tensor>>>>,
 }
 
@@ -57,9 +61,31 @@ impl StyleTargets {
         }
         check_weights(&styles.iter().map(|s| s.weight).collect::<Vec<_>>())?;
         Ok(Arc::new(Self {
+            masks: vec![None; styles.len()],
             styles,
             cache: Mutex::new(HashMap::new()),
         }))
+    }
+
+    /// [`StyleTargets::new`], each painting's style taken from the part of it its mask covers
+    /// (`None`: all of it), as a label map's regions are. A mask is the painting's size or
+    /// its shape.
+    pub fn with_masks(styles: Vec<Style>, masks: Vec<Option<Mask>>) -> Result<Arc<Self>> {
+        if masks.len() != styles.len() {
+            return Err(Error::Internal(format!(
+                "{} painting masks for {} paintings",
+                masks.len(),
+                styles.len()
+            )));
+        }
+        for (st, m) in styles.iter().zip(&masks) {
+            if let Some(m) = m {
+                check_mask(m, &st.image, Setting::Masks)?;
+            }
+        }
+        let mut out = Self::new(styles)?;
+        Arc::get_mut(&mut out).expect("just made").masks = masks;
+        Ok(out)
     }
 
     /// The paintings and their default weights, in the order given.
@@ -98,6 +124,20 @@ impl StyleTargets {
         Ok(style_grams)
     }
 
+    /// The Gram matrices of painting `index` alone for a result of longer side `size`: a
+    /// style region's targets.
+    pub(crate) fn of(
+        &self,
+        model: &Vgg19,
+        settings: &Settings,
+        index: usize,
+        content: &Rgb,
+        (size, budget): (usize, u64),
+    ) -> Result<Arc<Vec<Tensor>>> {
+        let image = &self.styles[index].image;
+        self.grams(model, settings, index, image, content, (size, budget))
+    }
+
     /// The Gram matrices of painting `index` prepared for a result of longer side `size`.
     fn grams(
         &self,
@@ -125,12 +165,21 @@ impl StyleTargets {
             }
         }
         let img = prepare(style, content, w, h, settings.preserve_color);
-        let grams = match plan::forward_grid(w, h, &layers, model.store(), budget) {
-            None => {
+        let guides = match &self.masks[index] {
+            Some(m) => Some(painting_guides(m, w, h, &layers)?),
+            None => None,
+        };
+        let grid = plan::forward_grid(w, h, &layers, model.store(), budget);
+        let grams = match (grid, &guides) {
+            (None, None) => {
                 let feats = model.features(&model.preprocess(&img)?, &layers)?;
                 feats.iter().map(loss::gram).collect::<Result<Vec<_>>>()?
             }
-            Some(grid) => tiled::grams(model, &to_bgr_centered(&img), (w, h), &layers, grid)?,
+            (grid, guides) => {
+                let grid = grid.unwrap_or_else(|| Grid::whole(w, h, &layers));
+                let x = to_bgr_centered(&img);
+                tiled::grams(model, &x, (w, h), &layers, grid, guides.as_deref())?
+            }
         };
         let grams = Arc::new(grams);
         if cacheable {
@@ -157,6 +206,45 @@ pub(crate) fn check_weights(weights: &[f32]) -> Result<()> {
             Setting::Styles,
             text,
             "blend weights must be ≥ 0 and not all 0, e.g. 0.7 and 0.3",
+        ));
+    }
+    Ok(())
+}
+
+/// A painting's mask at the painting's prepared size `w × h`, at each of `layers`; a region
+/// too small to reach a layer is refused.
+fn painting_guides(m: &Mask, w: usize, h: usize, layers: &[LayerId]) -> Result<Vec<LayerGuide>> {
+    let guides = LayerGuide::for_layers(&m.resized(w, h), layers);
+    if guides.iter().any(|g| g.weight == 0.0) {
+        return Err(Error::setting(
+            Setting::Masks,
+            format!("covering {:.2}% of a painting", 100.0 * m.coverage()),
+            "a painting's region must be large enough to reach every style layer (about \
+             16×16 pixels at the painting's size in the run): draw it larger or use a larger \
+             painting",
+        ));
+    }
+    Ok(guides)
+}
+
+/// A mask must have its image's size, or its shape (within a pixel of scaling).
+/// `setting` names what the mask is for.
+pub(crate) fn check_mask(m: &Mask, image: &Rgb, setting: Setting) -> Result<()> {
+    let (mw, mh) = m.size();
+    let (w, h) = (image.width, image.height);
+    let same_shape = (mw * h).abs_diff(mh * w) <= mw.max(w).max(mh).max(h);
+    if !same_shape {
+        return Err(Error::setting(
+            setting,
+            format!("of {mw}×{mh}"),
+            format!("a mask must be the size of its image ({w}×{h}) or the same shape"),
+        ));
+    }
+    if m.coverage() == 0.0 {
+        return Err(Error::setting(
+            setting,
+            "that is all black",
+            "a mask must cover part of its image (white where the style goes)",
         ));
     }
     Ok(())
