@@ -1,0 +1,168 @@
+//! Masks, label maps and kept regions from the command line: what they do to the result, and
+//! one clear error (exit code 2) for each kind of bad mask.
+
+use std::path::{Path, PathBuf};
+
+mod common;
+
+use common::*;
+
+/// A grey PNG of `w × h` in `dir`, white where `white(x, y)`.
+fn grey(dir: &Path, name: &str, (w, h): (u32, u32), white: impl Fn(u32, u32) -> bool) -> PathBuf {
+    let path = dir.join(name);
+    image::GrayImage::from_fn(w, h, |x, y| image::Luma([if white(x, y) { 255 } else { 0 }]))
+        .save(&path)
+        .unwrap();
+    path
+}
+
+/// A label map of `w × h`: red above `split` (a share of the height), blue below.
+fn labels(dir: &Path, name: &str, (w, h): (u32, u32), split: f32) -> PathBuf {
+    let path = dir.join(name);
+    image::RgbImage::from_fn(w, h, |_, y| match (y as f32) < split * h as f32 {
+        true => image::Rgb([255, 0, 0]),
+        false => image::Rgb([0, 0, 255]),
+    })
+    .save(&path)
+    .unwrap();
+    path
+}
+
+fn size_of(path: &str) -> (u32, u32) {
+    image::image_dimensions(path).unwrap()
+}
+
+fn stylize(dir: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "stylize".to_string(),
+        content(),
+        "--style".into(),
+        style(),
+        "-o".into(),
+        out.display().to_string(),
+        "--size".into(),
+        "64".into(),
+        "--iters".into(),
+        "8".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    impasto(&args, dir)
+}
+
+#[test]
+fn bad_masks_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let photo = size_of(&content());
+    let painting = size_of(&style());
+    let wide = grey(d, "wide.png", (photo.0 * 2, photo.1), |_, _| true);
+    let black = grey(d, "black.png", photo, |_, _| false);
+    let white = grey(d, "white.png", photo, |_, _| true);
+    let half = grey(d, "half.png", photo, |x, _| x < photo.0 / 2);
+    let photo_labels = labels(d, "photo_labels.png", photo, 0.5);
+    let green = d.join("green.png");
+    image::RgbImage::from_pixel(painting.0, painting.1, image::Rgb([0, 255, 0]))
+        .save(&green)
+        .unwrap();
+    let out = d.join("o.png");
+    let p = |p: &PathBuf| p.display().to_string();
+    for (args, says) in [
+        (
+            vec!["--mask".into(), p(&wide)],
+            format!("{}: the --mask image is", p(&wide)),
+        ),
+        (
+            vec!["--mask".into(), p(&black)],
+            format!("{}: the --mask image is all black", p(&black)),
+        ),
+        (
+            vec!["--mask".into(), p(&half), "--mask".into(), p(&half)],
+            "2 --mask given for 1 --style".into(),
+        ),
+        (
+            vec!["--keep".into(), p(&white)],
+            "--keep that is all white is invalid".into(),
+        ),
+        (
+            vec!["--keep".into(), p(&d.join("none.png"))],
+            "none.png: file not found".into(),
+        ),
+        (
+            vec![
+                "--regions".into(),
+                p(&photo_labels),
+                "--style-regions".into(),
+                p(&green),
+            ],
+            "no colour of the --regions map is in any --style-regions map".into(),
+        ),
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_usage_error(&stylize(d, &out, &args), &[&says]);
+    }
+    assert!(!out.exists());
+}
+
+/// A kept square stays the photo; label maps map the painting's regions onto the photo's.
+#[test]
+fn kept_regions_stay_the_photo_and_label_maps_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let photo = size_of(&content());
+    let (w, h) = photo;
+    let keep = grey(d, "keep.png", photo, |x, y| {
+        (w / 4..3 * w / 4).contains(&x) && (h / 4..3 * h / 4).contains(&y)
+    });
+    let out = d.join("kept.png");
+    let o = stylize(d, &out, &["--keep", keep.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let result = image::open(&out).unwrap().to_rgb8();
+    let (rw, rh) = result.dimensions();
+    let original = image::open(content())
+        .unwrap()
+        .resize_exact(rw, rh, image::imageops::FilterType::Lanczos3)
+        .to_rgb8();
+    // Mean difference from the photo inside the square (3 px from its edge) and outside it.
+    let (mut inside, mut outside, mut n_in, mut n_out) = (0.0, 0.0, 0, 0);
+    for (x, y, px) in result.enumerate_pixels() {
+        let diff: f64 = px
+            .0
+            .iter()
+            .zip(original.get_pixel(x, y).0)
+            .map(|(&a, b)| (a as f64 - b as f64).abs())
+            .sum::<f64>()
+            / 3.0;
+        let (q0, q1) = (rw / 4, 3 * rw / 4);
+        if (q0 + 3..q1 - 3).contains(&x) && (q0 + 3..q1 - 3).contains(&y) {
+            inside += diff;
+            n_in += 1;
+        } else if !(q0 - 3..q1 + 3).contains(&x) || !(q0 - 3..q1 + 3).contains(&y) {
+            outside += diff;
+            n_out += 1;
+        }
+    }
+    let (inside, outside) = (inside / n_in as f64, outside / n_out as f64);
+    assert!(
+        inside < 4.0 && outside > 12.0,
+        "mean difference from the photo: {inside} in the kept square, {outside} outside"
+    );
+
+    let painting = size_of(&style());
+    let photo_labels = labels(d, "photo_labels.png", photo, 0.5);
+    let style_labels = labels(d, "style_labels.png", painting, 0.65);
+    let out = d.join("regions.png");
+    let o = stylize(
+        d,
+        &out,
+        &[
+            "--regions",
+            photo_labels.to_str().unwrap(),
+            "--style-regions",
+            style_labels.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(image::image_dimensions(&out).unwrap(), (64, 64));
+}
