@@ -6,6 +6,7 @@ mod bench_model;
 mod error;
 mod export;
 mod look;
+mod medical;
 mod metrics;
 mod metrics_video;
 mod plan;
