@@ -30,6 +30,21 @@ impl Axis {
         [Axis::Sagittal, Axis::Coronal, Axis::Axial][i]
     }
 
+    /// The slice normal of DICOM's Image Orientation Patient (row and column directions) and
+    /// the axis it lies closest to.
+    pub fn of_orientation(o: [f64; 6]) -> ([f64; 3], Axis) {
+        let (r, c) = ([o[0], o[1], o[2]], [o[3], o[4], o[5]]);
+        let n = [
+            r[1] * c[2] - r[2] * c[1],
+            r[2] * c[0] - r[0] * c[2],
+            r[0] * c[1] - r[1] * c[0],
+        ];
+        let i = (0..3)
+            .max_by(|&a, &b| n[a].abs().total_cmp(&n[b].abs()))
+            .expect("three components");
+        (n, Axis::from_index(i))
+    }
+
     fn parse(s: &str) -> Option<Axis> {
         match s.trim().to_ascii_lowercase().as_str() {
             "x" | "sagittal" => Some(Axis::Sagittal),

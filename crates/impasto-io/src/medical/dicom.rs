@@ -9,6 +9,7 @@ use dicom_object::{DefaultDicomObject, FileMetaTable, OpenFileOptions};
 use dicom_pixeldata::{DecodedPixelData, PhotometricInterpretation, PixelDecoder};
 use impasto::image::Rgb;
 
+use super::axis::Axis;
 use super::header::{int, text, vector};
 use super::slice::{plain_code, Format, Image, Info, Slice};
 use super::transfer;
@@ -24,8 +25,9 @@ pub fn is_dicom(bytes: &[u8]) -> bool {
     bytes.get(MAGIC_OFFSET..MAGIC_OFFSET + 4) == Some(b"DICM")
 }
 
-/// A DICOM file's frames and what is safe to say about them.
-pub fn read(path: &Path, bytes: &[u8], limits: &Limits) -> Result<(Vec<Image>, Info)> {
+/// A DICOM file's frames, the axis they are stacked along (from Image Orientation Patient;
+/// axial when the file does not say) and what is safe to say about them.
+pub fn read(path: &Path, bytes: &[u8], limits: &Limits) -> Result<(Vec<Image>, Axis, Info)> {
     let (obj, ts) = open(path, bytes, None)?;
     if obj.get(tags::PIXEL_DATA).is_none() {
         return Err(Error::input(
@@ -39,6 +41,8 @@ pub fn read(path: &Path, bytes: &[u8], limits: &Limits) -> Result<(Vec<Image>, I
         .decode_pixel_data()
         .map_err(|e| decode_error(path, &e))?;
     let modality = text(&obj, tags::MODALITY).and_then(|m| plain_code(&m));
+    let axis = vector::<6>(&obj, tags::IMAGE_ORIENTATION_PATIENT)
+        .map_or(Axis::Axial, |o| Axis::of_orientation(o).1);
     let spacing = vector::<2>(&obj, tags::PIXEL_SPACING)
         .filter(|s| s.iter().all(|v| *v > 0.0))
         .map(|[r, c]| [r as f32, c as f32]);
@@ -53,7 +57,7 @@ pub fn read(path: &Path, bytes: &[u8], limits: &Limits) -> Result<(Vec<Image>, I
         slices: images.len(),
         spacing,
     };
-    Ok((images, info))
+    Ok((images, axis, info))
 }
 
 /// Parses the file (up to `until`, or whole), refusing transfer syntaxes this build cannot

@@ -38,7 +38,7 @@ pub fn open(path: &Path, limits: &Limits) -> Result<Option<Volume>> {
     if path.is_dir() {
         let series = series::scan(path)?;
         let first = &series.files[0];
-        let (_, mut info) = dicom::read(first, &read::bytes(first)?, limits)?;
+        let (_, _, mut info) = dicom::read(first, &read::bytes(first)?, limits)?;
         if let Format::Dicom(ts) = info.format {
             info.format = Format::DicomSeries(ts);
         }
@@ -47,8 +47,8 @@ pub fn open(path: &Path, limits: &Limits) -> Result<Option<Volume>> {
     }
     let bytes = read::bytes(path)?;
     if dicom::is_dicom(&bytes) {
-        let (images, info) = dicom::read(path, &bytes, limits)?;
-        return Ok(Some(Volume::images(path, images, info)));
+        let (images, axis, info) = dicom::read(path, &bytes, limits)?;
+        return Ok(Some(Volume::images(path, images, axis, info)));
     }
     if nifti::is_gzip(&bytes) || nifti::is_nifti(&bytes) {
         let v = nifti::read(path, &bytes, limits)?;
@@ -73,7 +73,8 @@ pub fn open(path: &Path, limits: &Limits) -> Result<Option<Volume>> {
             slices: 1,
             spacing: None,
         };
-        return Ok(Some(Volume::images(path, vec![Image::Grey(slice)], info)));
+        let images = vec![Image::Grey(slice)];
+        return Ok(Some(Volume::images(path, images, Axis::Axial, info)));
     }
     let name = path.to_string_lossy().to_ascii_lowercase();
     if name.ends_with(".dcm") {

@@ -118,22 +118,10 @@ fn entry(path: &Path) -> Result<Option<Entry>> {
 /// Sorts one series' entries along the slice normal where every file has a position and the
 /// first an orientation, else by Instance Number, else by name.
 fn order(mut entries: Vec<Entry>) -> Series {
-    let normal = entries[0].orientation.map(|o| {
-        let (r, c) = ([o[0], o[1], o[2]], [o[3], o[4], o[5]]);
-        [
-            r[1] * c[2] - r[2] * c[1],
-            r[2] * c[0] - r[0] * c[2],
-            r[0] * c[1] - r[1] * c[0],
-        ]
-    });
-    let axis = normal
-        .map(|n| {
-            let i = (0..3)
-                .max_by(|&a, &b| n[a].abs().total_cmp(&n[b].abs()))
-                .expect("three components");
-            Axis::from_index(i)
-        })
-        .unwrap_or(Axis::Axial);
+    let (normal, axis) = match entries[0].orientation.map(Axis::of_orientation) {
+        Some((n, axis)) => (Some(n), axis),
+        None => (None, Axis::Axial),
+    };
     match normal {
         Some(n) if entries.iter().all(|e| e.position.is_some()) => {
             let along = |e: &Entry| {

@@ -106,19 +106,6 @@ pub enum Format {
     Tiff16,
 }
 
-impl Format {
-    /// A short description such as `DICOM (JPEG 2000 Lossless)`.
-    pub fn describe(&self) -> String {
-        match self {
-            Format::Dicom(ts) => format!("DICOM ({ts})"),
-            Format::DicomSeries(ts) => format!("DICOM series ({ts})"),
-            Format::Nifti => "NIfTI".into(),
-            Format::Png16 => "16-bit grey PNG".into(),
-            Format::Tiff16 => "16-bit grey TIFF".into(),
-        }
-    }
-}
-
 /// The header facts a reader hands on: whitelisted, none of them about the patient.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Info {

@@ -278,6 +278,20 @@ fn frames_monochrome1_and_windows_of_a_synthetic_file() {
     );
     let e = v.slice(SliceSpec::parse("x:0").unwrap()).unwrap_err();
     assert!(e.to_string().contains("only --slice axial:INDEX"), "{e}");
+    // A sagittal image (rows along y, columns down z) is stacked across x.
+    let p = dir.path().join("sagittal.dcm");
+    let iop = text(tags::IMAGE_ORIENTATION_PATIENT, VR::DS, "0\\1\\0\\0\\0\\-1");
+    synthetic(&p, (1, 1, 1), &[5], vec![iop]);
+    let v = volume(&p);
+    assert_eq!(
+        v.default_slice(),
+        SliceSpec {
+            axis: Axis::Sagittal,
+            index: 0
+        }
+    );
+    let e = v.slice(SliceSpec::parse("axial:0").unwrap()).unwrap_err();
+    assert!(e.to_string().contains("are sagittal images"), "{e}");
 }
 
 #[test]

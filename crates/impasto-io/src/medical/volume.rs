@@ -23,8 +23,9 @@ pub struct Volume {
 
 #[derive(Clone, Debug)]
 enum Source {
-    /// Decoded already: the frames of one DICOM file, or one 16-bit grey image.
-    Images(Vec<Image>),
+    /// Decoded already, stacked along an axis: the frames of one DICOM file, or one 16-bit
+    /// grey image.
+    Images(Vec<Image>, Axis),
     /// A DICOM series, one file per slice, decoded when asked.
     Series(Series, Limits),
     /// A NIfTI volume, sliced across any axis.
@@ -32,12 +33,13 @@ enum Source {
 }
 
 impl Volume {
-    /// Images already decoded (the frames of a DICOM file, or one grey image), stacked along z.
-    pub(crate) fn images(path: &Path, images: Vec<Image>, info: Info) -> Volume {
+    /// Images already decoded (the frames of a DICOM file, or one grey image), stacked
+    /// along `axis`.
+    pub(crate) fn images(path: &Path, images: Vec<Image>, axis: Axis, info: Info) -> Volume {
         Volume {
             info,
             path: path.to_path_buf(),
-            source: Source::Images(images),
+            source: Source::Images(images, axis),
         }
     }
 
@@ -62,8 +64,9 @@ impl Volume {
     /// The axis the stored slices are stacked along (axial for NIfTI, which cuts any way).
     pub fn stacking(&self) -> Axis {
         match &self.source {
+            Source::Images(_, axis) => *axis,
             Source::Series(s, _) => s.axis,
-            _ => Axis::Axial,
+            Source::Nifti(_) => Axis::Axial,
         }
     }
 
@@ -84,7 +87,7 @@ impl Volume {
             }
         };
         match &self.source {
-            Source::Images(images) => stacked(images.len()),
+            Source::Images(images, _) => stacked(images.len()),
             Source::Series(s, _) => stacked(s.files.len()),
             Source::Nifti(v) => Ok(v.count(axis)),
         }
@@ -114,12 +117,12 @@ impl Volume {
             )));
         }
         match &self.source {
-            Source::Images(images) => Ok(images[spec.index].clone()),
+            Source::Images(images, _) => Ok(images[spec.index].clone()),
             Source::Nifti(v) => Ok(Image::Grey(v.slice(spec.axis, spec.index))),
             Source::Series(s, limits) => {
                 let file = &s.files[spec.index];
                 let bytes = super::read::bytes(file)?;
-                let (mut images, _) = dicom::read(file, &bytes, limits)?;
+                let (mut images, _, _) = dicom::read(file, &bytes, limits)?;
                 if images.len() != 1 || images[0].size() != (self.info.width, self.info.height) {
                     return Err(Error::input(
                         file,

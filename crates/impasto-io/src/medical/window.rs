@@ -1,8 +1,6 @@
 //! Display windows: which band of physical values (Hounsfield units for CT) spans black to
 //! white, by the linear VOI function of DICOM PS3.3 C.11.2.1.2.1.
 
-use std::fmt;
-
 use crate::error::{Error, Result};
 
 /// A display window: values below `level - width/2` are black, above `level + width/2` white.
@@ -75,12 +73,6 @@ impl Window {
         } else {
             (x - c) / w + 0.5
         }
-    }
-}
-
-impl fmt::Display for Window {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.width, self.level)
     }
 }
 
