@@ -262,13 +262,16 @@ pub struct LookArgs {
 
 #[derive(Args, Debug)]
 pub struct VideoArgs {
-    /// The video to repaint: a file ffmpeg reads (mp4, webm, avi, mov, mkv, gif) or a folder of
-    /// PNG/JPEG frames.
+    /// The video to repaint: a file ffmpeg reads (mp4, webm, avi, mov, mkv, gif), a folder of
+    /// PNG/JPEG frames, or a medical volume whose slices are the frames (a NIfTI file, a
+    /// DICOM series folder or multi-frame file).
     pub input: PathBuf,
     /// Output: .mp4/.mov/.mkv (H.264), .webm (VP9), .avi, .gif, or a folder name without
     /// extension (PNG frames); sound and frame rate are kept. Written atomically.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub medical: MedicalArgs,
     /// Longer side of the frames in pixels.
     #[arg(long, default_value_t = 256)]
     pub size: usize,

@@ -277,3 +277,52 @@ fn bad_medical_inputs_and_options_exit_2_saying_what_and_how() {
     }
     assert!(!out.exists());
 }
+
+/// A NIfTI volume as a video: its axial slices are the frames (`--frames` picks a stretch),
+/// written here as a folder of PNG frames; the temporary slice frames are gone afterwards.
+#[test]
+fn a_volume_runs_as_a_video_of_its_slices() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("flythrough");
+    let (nii, s, o) = (sample("ch2bet.nii.gz"), style(), out.display().to_string());
+    let run = |extra: &[&str]| {
+        let mut args = vec!["video", &nii, "-o", &o, "--style", &s, "--size", "32"];
+        args.extend([
+            "--iters",
+            "2",
+            "--later-iters",
+            "1",
+            "--frames",
+            "88..91",
+            "--json",
+        ]);
+        args.extend(extra);
+        impasto(&args, dir.path())
+    };
+    let r = run(&["--window", "brain"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("holds 181 axial slices; they are the frames"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(v["frames"], 3, "{v}");
+    let mut frames: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    frames.sort();
+    assert_eq!(frames.len(), 3, "{frames:?}");
+    let first = image::open(&frames[0]).unwrap();
+    assert_eq!(first.height(), 32);
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.starts_with(".impasto-slices")),
+        "{names:?}"
+    );
+    assert_usage_error(&run(&["--slice", "axial:3"]), &["--slice", "--frames A..B"]);
+}

@@ -33,10 +33,13 @@ use crate::error::{Error, Result};
 
 /// Opens `path` as a medical input when its content says it is one: a DICOM file (`DICM` at
 /// byte 128), a NIfTI-1 file (plain or gzip), a 16-bit grey PNG or TIFF, or a folder of one
-/// DICOM series. `None` for anything else (an ordinary photo), whatever its extension.
+/// DICOM series. `None` for anything else (an ordinary photo, a folder without DICOM files),
+/// whatever its name.
 pub fn open(path: &Path, limits: &Limits) -> Result<Option<Volume>> {
     if path.is_dir() {
-        let series = series::scan(path)?;
+        let Some(series) = series::scan(path)? else {
+            return Ok(None);
+        };
         let first = &series.files[0];
         let (_, _, mut info) = dicom::read(first, &read::bytes(first)?, limits)?;
         if let Format::Dicom(ts) = info.format {
@@ -90,6 +93,15 @@ pub fn open(path: &Path, limits: &Limits) -> Result<Option<Volume>> {
         ));
     }
     Ok(None)
+}
+
+/// True when the file at `path` starts like a DICOM or NIfTI file. Reads its first bytes only,
+/// for callers that must not read a large file of another kind (a video) whole.
+pub fn is_volume_file(path: &Path) -> bool {
+    let mut head = Vec::with_capacity(352);
+    let read = std::fs::File::open(path)
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 352), &mut head));
+    read.is_ok() && (dicom::is_dicom(&head) || nifti::is_gzip(&head) || nifti::is_nifti(&head))
 }
 
 #[cfg(test)]

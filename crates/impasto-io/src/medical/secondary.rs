@@ -68,7 +68,10 @@ impl Filing {
     /// The patient and study of the DICOM file at `path` (the first file of a series folder).
     pub fn from_source(path: &Path) -> Result<Filing> {
         let file = match path.is_dir() {
-            true => super::series::scan(path)?.files.remove(0),
+            true => match super::series::scan(path)? {
+                Some(mut s) => s.files.remove(0),
+                None => return Ok(Filing::new_study()),
+            },
             false => path.to_path_buf(),
         };
         let obj = OpenFileOptions::new()

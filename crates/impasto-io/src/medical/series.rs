@@ -31,10 +31,10 @@ struct Entry {
     instance: Option<i64>,
 }
 
-/// Scans `dir` for the DICOM image files of one series. Files that are not DICOM, and DICOM
-/// files without an image (a DICOMDIR, a report), are passed over; files of several series
-/// are refused, naming one file of each.
-pub fn scan(dir: &Path) -> Result<Series> {
+/// Scans `dir` for the DICOM image files of one series (`None` when it holds none). Files
+/// that are not DICOM, and DICOM files without an image (a DICOMDIR, a report), are passed
+/// over; files of several series are refused, naming one file of each.
+pub fn scan(dir: &Path) -> Result<Option<Series>> {
     let listing = std::fs::read_dir(dir)
         .map_err(|e| Error::input(dir, format!("cannot list the folder: {e}")))?;
     let mut paths: Vec<PathBuf> = listing
@@ -50,12 +50,8 @@ pub fn scan(dir: &Path) -> Result<Series> {
     }
     let mut groups: Vec<Vec<Entry>> = groups.into_values().collect();
     match groups.len() {
-        0 => Err(Error::input(
-            dir,
-            "the folder holds no DICOM image files; give a folder of one series' .dcm files, a \
-             DICOM file, or a NIfTI file",
-        )),
-        1 => Ok(order(groups.pop().expect("one group"))),
+        0 => Ok(None),
+        1 => Ok(Some(order(groups.pop().expect("one group")))),
         n => {
             let each: Vec<String> = groups
                 .iter()
