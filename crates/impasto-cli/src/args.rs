@@ -424,7 +424,7 @@ pub struct StudioArgs {
 }
 
 /// How a medical photo is read (a DICOM file or series folder, a NIfTI volume, a 16-bit grey
-/// PNG/TIFF): shared by `stylize` and `metrics`.
+/// PNG/TIFF): shared by `stylize`, `metrics` and `video` (which takes no `--slice`).
 #[derive(Args, Debug, Clone, Default)]
 pub struct MedicalArgs {
     /// Display window of a grey medical photo: soft-tissue, lung, bone, brain, or WIDTH/LEVEL
