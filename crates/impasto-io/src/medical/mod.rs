@@ -55,14 +55,15 @@ pub fn open(path: &Path, limits: &Limits) -> Result<Option<Volume>> {
     }
     if nifti::is_gzip(&bytes) || nifti::is_nifti(&bytes) {
         let v = nifti::read(path, &bytes, limits)?;
-        let spacing = Some([v.pixdim[1], v.pixdim[0]]);
+        // As an axial stack: x across, y down.
+        let [x, y, _] = v.orientation.0.map(|(axis, _)| axis);
         let info = Info {
             format: Format::Nifti,
             modality: None,
-            width: v.dims[0],
-            height: v.dims[1],
-            slices: v.dims[2],
-            spacing,
+            width: v.count(Axis::Sagittal),
+            height: v.count(Axis::Coronal),
+            slices: v.count(Axis::Axial),
+            spacing: Some([v.pixdim[y], v.pixdim[x]]),
         };
         return Ok(Some(Volume::nifti(path, v, info)));
     }

@@ -445,6 +445,8 @@ fn nifti_axes_are_flipped_to_the_display_convention() {
     let p = dir.path().join("tiny.nii");
     std::fs::write(&p, &h).unwrap();
     let v = volume(&p);
+    assert_eq!((v.info.width, v.info.height, v.info.slices), (3, 2, 2));
+    assert_eq!(v.info.spacing, Some([2.0, 1.0]));
     let raw = |s: &Slice| -> Vec<f32> { s.values.iter().map(|v| (v - 5.0) / 2.0).collect() };
     // Axial k = 1: rows from the front (j = 1) down, columns from the patient's right
     // (i = 0, as i runs to the left) across.
