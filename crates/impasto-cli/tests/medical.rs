@@ -24,6 +24,11 @@ fn sample(name: &str) -> String {
 /// A 64×64 CT slice (a bright disc in air, in Hounsfield units through the rescale) whose
 /// header identifies a patient: every identifying value carries the canary.
 fn identified_ct(dir: &Path) -> PathBuf {
+    identified_slice(dir, "ct.dcm", 0.0)
+}
+
+/// [`identified_ct`] at height `z` (Image Position Patient), written as `dir/name`.
+fn identified_slice(dir: &Path, name: &str, z: f64) -> PathBuf {
     let (rows, cols) = (64u16, 64u16);
     let stored: Vec<u16> = (0..64 * 64)
         .map(|i| {
@@ -54,6 +59,8 @@ fn identified_ct(dir: &Path) -> PathBuf {
         ),
         s(tags::REFERRING_PHYSICIAN_NAME, VR::PN, "Who^PHI-CANARY"),
         s(tags::STUDY_DATE, VR::DA, "20240102"),
+        s(tags::IMAGE_ORIENTATION_PATIENT, VR::DS, "1\\0\\0\\0\\1\\0"),
+        s(tags::IMAGE_POSITION_PATIENT, VR::DS, &format!("0\\0\\{z}")),
         s(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
         s(tags::RESCALE_INTERCEPT, VR::DS, "-1024"),
         s(tags::RESCALE_SLOPE, VR::DS, "1"),
@@ -66,7 +73,7 @@ fn identified_ct(dir: &Path) -> PathBuf {
         us(tags::PIXEL_REPRESENTATION, 0),
         DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(stored.into())),
     ]);
-    let p = dir.join("ct.dcm");
+    let p = dir.join(name);
     obj.with_meta(FileMetaTableBuilder::new().transfer_syntax("1.2.840.10008.1.2.1"))
         .unwrap()
         .write_to_file(&p)
@@ -161,6 +168,35 @@ fn nothing_identifying_reaches_outputs_messages_or_json() {
     assert_clean(&m);
     let v: serde_json::Value = serde_json::from_slice(&m.stdout).unwrap();
     assert!(v["ssim"].as_f64().unwrap() > 0.0, "{v}");
+}
+
+/// A folder of one series is a photo too: its middle slice, and a DICOM result filed in its
+/// study.
+#[test]
+fn a_series_folder_is_a_photo_filed_in_its_study() {
+    let dir = tempfile::tempdir().unwrap();
+    let series = dir.path().join("series");
+    std::fs::create_dir(&series).unwrap();
+    for (name, z) in [("b.dcm", 5.0), ("a.dcm", 10.0), ("c.dcm", -5.0)] {
+        identified_slice(&series, name, z);
+    }
+    let out = dir.path().join("series.dcm");
+    let o = quick(series.to_str().unwrap(), &out, &[], dir.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_clean(&o);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("holds 3 axial slices; using the middle one, --slice axial:1"),
+        "{err}"
+    );
+    let obj = OpenFileOptions::new().open_file(&out).unwrap();
+    let name = obj
+        .get(tags::PATIENT_NAME)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(name.trim_end_matches('\0'), "Doe^Jane^PHI-CANARY");
 }
 
 #[test]
