@@ -148,12 +148,15 @@ pub struct WeightsArg {
 
 #[derive(Args, Debug)]
 pub struct StylizeArgs {
-    /// The photo to repaint (PNG or JPEG).
+    /// The photo to repaint: PNG or JPEG, or a medical image (DICOM file or series folder,
+    /// NIfTI .nii/.nii.gz, 16-bit grey PNG/TIFF), told by its content.
     pub content: PathBuf,
     /// Output file (.png, .jpg, or .tif for print; 16 bits per sample in PNG and TIFF when
-    /// the photo has them); written atomically.
+    /// the photo has them; .dcm for a DICOM Secondary Capture); written atomically.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub medical: StylizeMedicalArgs,
     /// Longer side of the result in pixels.
     #[arg(long, default_value_t = 512)]
     pub size: usize,
@@ -273,13 +276,16 @@ pub struct LookArgs {
 
 #[derive(Args, Debug)]
 pub struct VideoArgs {
-    /// The video to repaint: a file ffmpeg reads (mp4, webm, avi, mov, mkv, gif) or a folder of
-    /// PNG/JPEG frames.
+    /// The video to repaint: a file ffmpeg reads (mp4, webm, avi, mov, mkv, gif), a folder of
+    /// PNG/JPEG frames, or a medical volume whose slices are the frames (a NIfTI file, a
+    /// DICOM series folder or multi-frame file).
     pub input: PathBuf,
     /// Output: .mp4/.mov/.mkv (H.264), .webm (VP9), .avi, .gif, or a folder name without
     /// extension (PNG frames); sound and frame rate are kept. Written atomically.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub medical: MedicalArgs,
     /// Longer side of the frames in pixels.
     #[arg(long, default_value_t = 256)]
     pub size: usize,
@@ -364,6 +370,8 @@ pub struct MetricsArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
+    pub medical: MedicalArgs,
+    #[command(flatten)]
     pub weights: WeightsArg,
 }
 
@@ -427,6 +435,31 @@ pub struct StudioArgs {
     pub models: Option<PathBuf>,
     #[command(flatten)]
     pub weights: WeightsArg,
+}
+
+/// How a medical photo is read (a DICOM file or series folder, a NIfTI volume, a 16-bit grey
+/// PNG/TIFF): shared by `stylize`, `metrics` and `video` (which takes no `--slice`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct MedicalArgs {
+    /// Display window of a grey medical photo: soft-tissue, lung, bone, brain, or WIDTH/LEVEL
+    /// such as 400/40 (default: the file's own window, else its full range).
+    #[arg(long, value_name = "PRESET|W/L", allow_hyphen_values = true)]
+    pub window: Option<String>,
+    /// The slice of a volume, AXIS:INDEX with AXIS x|y|z or sagittal|coronal|axial (default:
+    /// the middle slice across the stacking axis, axial for NIfTI).
+    #[arg(long, value_name = "AXIS:INDEX")]
+    pub slice: Option<String>,
+}
+
+/// The medical options of `stylize`: how the photo is read, and what a DICOM output keeps.
+#[derive(Args, Debug, Clone, Default)]
+pub struct StylizeMedicalArgs {
+    #[command(flatten)]
+    pub read: MedicalArgs,
+    /// With -o OUT.dcm: keep none of the source's patient and study attributes (a new study,
+    /// Patient Identity Removed YES).
+    #[arg(long)]
+    pub anonymize: bool,
 }
 
 /// A style-match target, or none (`off`).

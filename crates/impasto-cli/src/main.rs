@@ -7,6 +7,7 @@ mod error;
 mod export;
 mod guides;
 mod look;
+mod medical;
 mod metrics;
 mod metrics_video;
 mod plan;

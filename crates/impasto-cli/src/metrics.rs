@@ -5,12 +5,16 @@ use impasto::metrics::{gram::gram_cosine_by_layer, ssim::ssim_rgb_luma};
 use impasto_io::codec::{self as io, Limits};
 use impasto_io::Result;
 
-use crate::args::MetricsArgs;
+use crate::args::{MedicalArgs, MetricsArgs};
+use crate::medical::load_photo;
 
 /// Runs `impasto metrics`.
 pub fn run(a: MetricsArgs) -> Result<()> {
-    let output = io::load(&a.output, &Limits::default())?.image;
-    let content = io::load(&a.content, &Limits::default())?.image;
+    // A DICOM result reads back as its colour; the content as stylize read it.
+    let output = load_photo(&a.output, &MedicalArgs::default())?
+        .decoded
+        .image;
+    let content = load_photo(&a.content, &a.medical)?.decoded.image;
     let style = io::load(&a.style, &Limits::default())?.image;
     let reference = resize::resize(&content, output.width, output.height);
     let ssim = ssim_rgb_luma(&reference, &output)?;

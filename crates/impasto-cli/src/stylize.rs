@@ -8,30 +8,40 @@ use impasto::metrics::{gram::gram_cosine_similarity, ssim::ssim_rgb_luma};
 use impasto::sysmem;
 use impasto::{Session, Start};
 use impasto_io::codec::{self as io, Limits};
+use impasto_io::medical::{write_secondary_capture, Filing};
 use impasto_io::{Error, Result};
 
 use crate::args::StylizeArgs;
 use crate::guides;
 use crate::look;
+use crate::medical;
 use crate::plan;
 use crate::progress::Progress;
 use crate::resume;
 
-/// Checks the output path before any work: a type [`io::save`] writes, in a folder that exists.
+/// Checks the output path before any work: a type [`io::save`] writes (or DICOM), in a folder
+/// that exists.
 pub fn check_output(out: &Path) -> Result<()> {
-    io::Format::for_path(out, io::BitDepth::Eight)?;
+    if !medical::is_dicom_output(out) {
+        io::Format::for_path(out, io::BitDepth::Eight)?;
+    }
     impasto_io::atomic::output_dir(out)
         .map(|_| ())
         .map_err(|e| Error::Usage(e.to_string()))
 }
 
-/// Saves `img` (with the content's alpha, resized, if it had one).
+/// Saves `img` (with the content's alpha, resized, if it had one), or as DICOM filed by
+/// `filing`.
 fn save(
     path: &Path,
     img: &Rgb,
     alpha: Option<&(Vec<f32>, usize, usize)>,
     sixteen: bool,
+    filing: Option<&Filing>,
 ) -> Result<()> {
+    if let Some(filing) = filing {
+        return write_secondary_capture(path, img, filing);
+    }
     let a = alpha.map(|(a, w, h)| resize::resize_plane(a, *w, *h, img.width, img.height));
     let depth = if sixteen {
         io::BitDepth::Sixteen
@@ -57,7 +67,9 @@ pub fn run(a: StylizeArgs) -> Result<()> {
         path => Start::Image(io::load(Path::new(path), &Limits::default())?.image),
     };
     let settings = look::settings(&a.look, a.size)?;
-    let content = io::load(&a.content, &Limits::default())?;
+    let photo = medical::load_photo(&a.content, &a.medical.read)?;
+    let filing = medical::filing(&a.output, &a.content, &photo, &a.medical)?;
+    let content = photo.decoded;
     let placed = guides::place(&a.look, &content.image, look::styles(&a.look)?)?;
     let styles = placed.styles;
     let first_style = styles.styles()[0].image.clone();
@@ -134,7 +146,7 @@ pub fn run(a: StylizeArgs) -> Result<()> {
                     stem.display(),
                     report.done_iters
                 ));
-                save(&p, &session.image(), alpha.as_ref(), false)?;
+                save(&p, &session.image(), alpha.as_ref(), false, None)?;
             }
         }
     }
@@ -145,7 +157,7 @@ pub fn run(a: StylizeArgs) -> Result<()> {
     // print size).
     drop(session);
     let sixteen = content.sixteen_bit;
-    save(&a.output, &result, alpha.as_ref(), sixteen)?;
+    save(&a.output, &result, alpha.as_ref(), sixteen, filing.as_ref())?;
     saver.remove();
     let seconds = saver.seconds();
     let reference = resize::resize(&content.image, result.width, result.height);

@@ -62,7 +62,9 @@ pub fn run(a: StylizeArgs, model_path: &Path) -> Result<()> {
         None => None,
     };
     let mix = m.net.mix(mix.as_deref())?;
-    let content = io::load(&a.content, &Limits::default())?;
+    let photo = crate::medical::load_photo(&a.content, &a.medical.read)?;
+    let filing = crate::medical::filing(&a.output, &a.content, &photo, &a.medical)?;
+    let content = photo.decoded;
     let (w, h) = resize::fit_longer_side(content.image.width, content.image.height, a.size);
     let photo = resize::resize(&content.image, w, h);
     let precision = precision(&a.look.precision)?;
@@ -77,7 +79,10 @@ pub fn run(a: StylizeArgs, model_path: &Path) -> Result<()> {
         true => io::BitDepth::Sixteen,
         false => io::BitDepth::Eight,
     };
-    io::save(&a.output, &result, alpha.as_deref(), depth)?;
+    match &filing {
+        Some(f) => impasto_io::medical::write_secondary_capture(&a.output, &result, f)?,
+        None => io::save(&a.output, &result, alpha.as_deref(), depth)?,
+    }
     let seconds = start.elapsed().as_secs_f64();
     let ssim = ssim_rgb_luma(&photo, &result)?;
     // The Gram cosine needs the painting and the loss network: only with --style.

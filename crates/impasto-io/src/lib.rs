@@ -2,7 +2,8 @@
 //! process-starting dependencies stay at the edge: PNG and JPEG images, bytes first
 //! ([`codec`]), video through the `ffmpeg` program ([`video`]), the VGG19 weights file
 //! ([`weights`]), feed-forward model files ([`model`]) and their ONNX export ([`onnx`]), and
-//! the atomic writes all of them use for their outputs ([`atomic`]).
+//! the atomic writes all of them use for their outputs ([`atomic`]); medical images (DICOM,
+//! NIfTI, 16-bit grey) in and DICOM out ([`medical`]).
 
 #![warn(missing_docs)]
 
@@ -10,6 +11,7 @@ pub mod atomic;
 pub mod checkpoint;
 pub mod codec;
 pub mod error;
+pub mod medical;
 pub mod model;
 pub mod onnx;
 pub mod video;

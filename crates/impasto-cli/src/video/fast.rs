@@ -58,11 +58,12 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
         ..SteadySettings::default()
     };
     let mut video = FastVideo::new(m.net.runner(precision), mix.clone(), settings)?;
-    let info = ff.probe(&a.input)?;
+    let input = super::slices::frames(&a.input, &a.output, &a.medical)?;
+    let info = ff.probe(input.path())?;
     let fps = a.fps.unwrap_or(info.fps);
     let (w, h) = fit_longer_side(info.width, info.height, a.size);
     let mut reader = ff.read(
-        &a.input,
+        input.path(),
         &ReadOptions {
             size: Some((w, h)),
             fps: a.fps,
@@ -125,7 +126,7 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
     let opts = EncodeOptions {
         fps,
         audio: Some(AudioSource {
-            path: a.input.clone(),
+            path: input.path().to_path_buf(),
             start_s: start_frame as f64 / fps,
             duration_s: Some(frames as f64 / fps),
         }),

@@ -6,6 +6,7 @@
 mod fast;
 mod progress;
 mod run;
+mod slices;
 mod work;
 
 use std::path::{Path, PathBuf};
@@ -36,7 +37,8 @@ pub fn run(a: VideoArgs) -> Result<()> {
     let independent_out = a
         .compare_independent
         .then(|| sibling(&a.output, "_independent"));
-    let info = ff.probe(&a.input)?;
+    let input = slices::frames(&a.input, &a.output, &a.medical)?;
+    let info = ff.probe(input.path())?;
     let fps = a.fps.unwrap_or(info.fps);
     let (w, h) = fit_longer_side(info.width, info.height, a.size);
     let settings = VideoSettings {
@@ -62,7 +64,7 @@ pub fn run(a: VideoArgs) -> Result<()> {
         .map(|n| (n as f64 * fps / info.fps).round() as usize)
         .map(|n| n.min(range.end).saturating_sub(range.start));
     let reader = ff.read(
-        &a.input,
+        input.path(),
         &ReadOptions {
             size: Some((w, h)),
             fps: a.fps,
@@ -102,7 +104,7 @@ pub fn run(a: VideoArgs) -> Result<()> {
         let opts = EncodeOptions {
             fps,
             audio: Some(AudioSource {
-                path: a.input.clone(),
+                path: input.path().to_path_buf(),
                 start_s: range.start as f64 / fps,
                 duration_s: Some(frames as f64 / fps),
             }),

@@ -37,7 +37,7 @@ impl Limits {
 
     /// Refuses a `width`×`height` image whose samples take `decoded_bytes`, if it exceeds these
     /// limits: an [`Error::TooLarge`] that names no file (see [`Error::named`]).
-    pub(super) fn check(&self, width: u32, height: u32, decoded_bytes: u64) -> Result<()> {
+    pub(crate) fn check(&self, width: u32, height: u32, decoded_bytes: u64) -> Result<()> {
         let limit = if width > self.max_width || height > self.max_height {
             format!(
                 "more than the {}×{} pixels allowed",
@@ -63,7 +63,7 @@ impl Limits {
     }
 
     /// The decoder's allocation limits.
-    pub(super) fn for_decoder(&self) -> image::Limits {
+    pub(crate) fn for_decoder(&self) -> image::Limits {
         let mut limits = image::Limits::default();
         limits.max_alloc = Some(self.max_decoded_bytes);
         limits

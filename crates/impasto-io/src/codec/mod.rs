@@ -12,7 +12,7 @@
 mod decode;
 mod encode;
 mod file;
-mod integrity;
+pub(crate) mod integrity;
 mod limits;
 mod sniff;
 

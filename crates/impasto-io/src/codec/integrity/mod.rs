@@ -21,7 +21,7 @@ mod png;
 use image::ImageFormat;
 
 /// Checks `bytes`, data of `format` (PNG or JPEG): `Err` says what is wrong and what to do.
-pub(super) fn check(format: ImageFormat, bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn check(format: ImageFormat, bytes: &[u8]) -> Result<(), String> {
     match format {
         ImageFormat::Png => png::check(bytes),
         _ => jpeg::check(bytes),

@@ -1,0 +1,108 @@
+//! Medical photos on the command line: DICOM files and series, NIfTI volumes and 16-bit grey
+//! images read as the photo (`--window`, `--slice`), and results written as DICOM
+//! (`-o OUT.dcm`, `--anonymize`). Nothing read from a header reaches a message but the
+//! whitelisted facts (`impasto_io::medical::Info`).
+
+use std::path::Path;
+
+use impasto_io::codec::{self as io, Decoded, Limits};
+use impasto_io::medical::{self, Filing, Format, Image, SliceSpec, Window};
+use impasto_io::{Error, Result};
+
+use crate::args::{MedicalArgs, StylizeMedicalArgs};
+
+/// A photo as loaded, and what kind of medical file it was (`None`: an ordinary photo).
+pub struct Photo {
+    /// The picture (a grey medical slice windowed into all three channels).
+    pub decoded: Decoded,
+    /// The medical format, if it was one.
+    pub format: Option<Format>,
+}
+
+impl Photo {
+    /// True when the photo came from DICOM, so a DICOM result can be filed beside it.
+    pub fn is_dicom(&self) -> bool {
+        matches!(self.format, Some(Format::Dicom(_) | Format::DicomSeries(_)))
+    }
+}
+
+/// Loads the photo at `path`: a medical image windowed to grey (or its colour), else an
+/// ordinary PNG or JPEG. `--window` and `--slice` are refused for an ordinary photo.
+pub fn load_photo(path: &Path, a: &MedicalArgs) -> Result<Photo> {
+    let window = a.window.as_deref().map(Window::parse).transpose()?;
+    let spec = a.slice.as_deref().map(SliceSpec::parse).transpose()?;
+    let Some(volume) = medical::open(path, &Limits::default())? else {
+        if a.window.is_some() || a.slice.is_some() {
+            return Err(Error::Usage(format!(
+                "{}: --window and --slice apply to medical images (DICOM, NIfTI, 16-bit grey \
+                 PNG/TIFF), and this is an ordinary photo; leave them out",
+                path.display()
+            )));
+        }
+        return Ok(Photo {
+            decoded: io::load(path, &Limits::default())?,
+            format: None,
+        });
+    };
+    let spec = match spec {
+        Some(s) => s,
+        None => {
+            let s = volume.default_slice();
+            let n = volume.count(s.axis)?;
+            if n > 1 {
+                eprintln!(
+                    "impasto: note: {} holds {n} {} slices; using the middle one, --slice {}:{}",
+                    path.display(),
+                    s.axis,
+                    s.axis,
+                    s.index
+                );
+            }
+            s
+        }
+    };
+    let image = volume.slice(spec)?;
+    if window.is_some() && matches!(image, Image::Colour(_)) {
+        return Err(Error::Usage(format!(
+            "{}: --window applies to grey images, and this one is in colour; leave it out",
+            path.display()
+        )));
+    }
+    let format = volume.info.format;
+    Ok(Photo {
+        decoded: Decoded {
+            image: image.to_rgb(window),
+            alpha: None,
+            sixteen_bit: matches!(format, Format::Png16 | Format::Tiff16),
+        },
+        format: Some(format),
+    })
+}
+
+/// True when `path` names a DICOM output (`.dcm`).
+pub fn is_dicom_output(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("dcm"))
+}
+
+/// Where a DICOM result is filed, decided before the run so that a bad source fails early:
+/// `None` for other outputs. The source's patient and study when the photo is DICOM and
+/// `--anonymize` is not given; a new study otherwise.
+pub fn filing(
+    out: &Path,
+    photo: &Path,
+    loaded: &Photo,
+    a: &StylizeMedicalArgs,
+) -> Result<Option<Filing>> {
+    match (is_dicom_output(out), a.anonymize) {
+        (false, true) => Err(Error::Usage(format!(
+            "--anonymize applies to DICOM output (-o OUT.dcm); {} carries no patient data, so \
+             leave it out",
+            out.display()
+        ))),
+        (false, false) => Ok(None),
+        (true, true) => Ok(Some(Filing::anonymized())),
+        (true, false) if loaded.is_dicom() => Ok(Some(Filing::from_source(photo)?)),
+        (true, false) => Ok(Some(Filing::new_study())),
+    }
+}

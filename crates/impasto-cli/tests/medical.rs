@@ -1,0 +1,364 @@
+//! Medical photos through the `impasto` binary: DICOM and NIfTI in, windows and slices, DICOM
+//! out, and the privacy rule (nothing identifying the patient in any output, message or JSON).
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
+use dicom_dictionary_std::tags;
+use dicom_object::meta::FileMetaTableBuilder;
+use dicom_object::{InMemDicomObject, OpenFileOptions};
+
+mod common;
+
+use common::*;
+
+const CANARY: &str = "PHI-CANARY";
+
+fn sample(name: &str) -> String {
+    let p = repo("../shared/data/medical").join(name);
+    assert!(p.is_file(), "sample file missing: {}", p.display());
+    p.display().to_string()
+}
+
+/// A 64×64 CT slice (a bright disc in air, in Hounsfield units through the rescale) whose
+/// header identifies a patient: every identifying value carries the canary.
+fn identified_ct(dir: &Path) -> PathBuf {
+    identified_slice(dir, "ct.dcm", 0.0)
+}
+
+/// [`identified_ct`] at height `z` (Image Position Patient), written as `dir/name`.
+fn identified_slice(dir: &Path, name: &str, z: f64) -> PathBuf {
+    let (rows, cols) = (64u16, 64u16);
+    let stored: Vec<u16> = (0..64 * 64)
+        .map(|i| {
+            let (x, y) = ((i % 64) as f32 - 32.0, (i / 64) as f32 - 32.0);
+            if x * x + y * y < 400.0 {
+                1064 + (i % 7) as u16 * 20
+            } else {
+                24
+            }
+        })
+        .collect();
+    let s = |tag: Tag, vr: VR, v: &str| DataElement::new(tag, vr, PrimitiveValue::from(v));
+    let us = |tag: Tag, v: u16| DataElement::new(tag, VR::US, PrimitiveValue::from(v));
+    let obj = InMemDicomObject::from_element_iter([
+        s(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.2"),
+        s(tags::SOP_INSTANCE_UID, VR::UI, "2.25.31337"),
+        s(tags::STUDY_INSTANCE_UID, VR::UI, "2.25.4242"),
+        s(tags::SERIES_INSTANCE_UID, VR::UI, "2.25.4343"),
+        s(tags::MODALITY, VR::CS, "CT"),
+        s(tags::PATIENT_NAME, VR::PN, "Doe^Jane^PHI-CANARY"),
+        s(tags::PATIENT_ID, VR::LO, "PHI-CANARY-ID"),
+        s(tags::PATIENT_BIRTH_DATE, VR::DA, "19700101"),
+        s(tags::ACCESSION_NUMBER, VR::SH, "PHI-CANARY-AN"),
+        s(
+            tags::INSTITUTION_NAME,
+            VR::LO,
+            "PHI-CANARY General Hospital",
+        ),
+        s(tags::REFERRING_PHYSICIAN_NAME, VR::PN, "Who^PHI-CANARY"),
+        s(tags::STUDY_DATE, VR::DA, "20240102"),
+        s(tags::IMAGE_ORIENTATION_PATIENT, VR::DS, "1\\0\\0\\0\\1\\0"),
+        s(tags::IMAGE_POSITION_PATIENT, VR::DS, &format!("0\\0\\{z}")),
+        s(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
+        s(tags::RESCALE_INTERCEPT, VR::DS, "-1024"),
+        s(tags::RESCALE_SLOPE, VR::DS, "1"),
+        us(tags::SAMPLES_PER_PIXEL, 1),
+        us(tags::ROWS, rows),
+        us(tags::COLUMNS, cols),
+        us(tags::BITS_ALLOCATED, 16),
+        us(tags::BITS_STORED, 16),
+        us(tags::HIGH_BIT, 15),
+        us(tags::PIXEL_REPRESENTATION, 0),
+        DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(stored.into())),
+    ]);
+    let p = dir.join(name);
+    obj.with_meta(FileMetaTableBuilder::new().transfer_syntax("1.2.840.10008.1.2.1"))
+        .unwrap()
+        .write_to_file(&p)
+        .unwrap();
+    p
+}
+
+fn quick(content: &str, out: &Path, extra: &[&str], cache: &Path) -> Output {
+    let (s, o) = (style(), out.display().to_string());
+    let mut args = vec!["stylize", content, "--style", &s, "-o", &o];
+    args.extend(["--size", "64", "--iters", "2", "--json"]);
+    args.extend(extra);
+    impasto(&args, cache)
+}
+
+fn has_canary(bytes: &[u8]) -> bool {
+    bytes.windows(CANARY.len()).any(|w| w == CANARY.as_bytes())
+}
+
+fn assert_clean(o: &Output) {
+    assert!(
+        !has_canary(&o.stdout),
+        "stdout: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(
+        !has_canary(&o.stderr),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn nothing_identifying_reaches_outputs_messages_or_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let ct = identified_ct(dir.path());
+    let ct = ct.to_str().unwrap();
+    // A PNG and a JPEG result: no trace of the patient in their bytes, stdout or stderr.
+    for name in ["out.png", "out.jpg"] {
+        let out = dir.path().join(name);
+        let o = quick(ct, &out, &["--window", "soft-tissue"], dir.path());
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_clean(&o);
+        assert!(!has_canary(&std::fs::read(&out).unwrap()), "{name}");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["width"], 64);
+    }
+    // Refused runs name the file, not the patient.
+    for bad in [&["--window", "0/40"][..], &["--slice", "axial:5"]] {
+        let o = quick(ct, &dir.path().join("x.png"), bad, dir.path());
+        assert_usage_error(&o, &[bad[0]]);
+        assert_clean(&o);
+    }
+    // DICOM output files the result beside the study, or keeps nothing with --anonymize.
+    let kept = dir.path().join("kept.dcm");
+    let o = quick(ct, &kept, &[], dir.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_clean(&o);
+    let obj = OpenFileOptions::new().open_file(&kept).unwrap();
+    let get = |obj: &dicom_object::DefaultDicomObject, tag| {
+        obj.get(tag)
+            .map(|e| e.to_str().unwrap().trim_end_matches('\0').to_string())
+    };
+    assert_eq!(
+        get(&obj, tags::PATIENT_NAME).unwrap(),
+        "Doe^Jane^PHI-CANARY"
+    );
+    assert_eq!(get(&obj, tags::STUDY_INSTANCE_UID).unwrap(), "2.25.4242");
+    assert_eq!(get(&obj, tags::INSTITUTION_NAME), None);
+    assert_eq!(get(&obj, tags::ROWS).unwrap(), "64");
+    let anon = dir.path().join("anon.dcm");
+    let o = quick(ct, &anon, &["--anonymize"], dir.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!has_canary(&std::fs::read(&anon).unwrap()));
+    let obj = OpenFileOptions::new().open_file(&anon).unwrap();
+    assert_eq!(get(&obj, tags::PATIENT_IDENTITY_REMOVED).unwrap(), "YES");
+    assert_ne!(get(&obj, tags::STUDY_INSTANCE_UID).unwrap(), "2.25.4242");
+    // metrics reads the DICOM result and the DICOM photo.
+    let m = impasto(
+        &[
+            "metrics",
+            anon.to_str().unwrap(),
+            "--content",
+            ct,
+            "--style",
+            &style(),
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
+    assert_clean(&m);
+    let v: serde_json::Value = serde_json::from_slice(&m.stdout).unwrap();
+    assert!(v["ssim"].as_f64().unwrap() > 0.0, "{v}");
+}
+
+/// A folder of one series is a photo too: its middle slice, and a DICOM result filed in its
+/// study.
+#[test]
+fn a_series_folder_is_a_photo_filed_in_its_study() {
+    let dir = tempfile::tempdir().unwrap();
+    let series = dir.path().join("series");
+    std::fs::create_dir(&series).unwrap();
+    for (name, z) in [("b.dcm", 5.0), ("a.dcm", 10.0), ("c.dcm", -5.0)] {
+        identified_slice(&series, name, z);
+    }
+    let out = dir.path().join("series.dcm");
+    let o = quick(series.to_str().unwrap(), &out, &[], dir.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_clean(&o);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("holds 3 axial slices; using the middle one, --slice axial:1"),
+        "{err}"
+    );
+    let obj = OpenFileOptions::new().open_file(&out).unwrap();
+    let name = obj
+        .get(tags::PATIENT_NAME)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(name.trim_end_matches('\0'), "Doe^Jane^PHI-CANARY");
+}
+
+#[test]
+fn real_dicom_and_nifti_photos_are_stylised() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("brain.png");
+    let o = quick(&sample("ch2bet.nii.gz"), &out, &[], dir.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("holds 181 axial slices; using the middle one, --slice axial:90"),
+        "{err}"
+    );
+    // 181 × 217 voxels, portrait.
+    let img = image::open(&out).unwrap();
+    assert_eq!((img.width(), img.height()), (53, 64));
+    let out = dir.path().join("ct.png");
+    let o = quick(
+        &sample("CT_small.dcm"),
+        &out,
+        &["--window", "1500/-600"],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = quick(
+        &sample("ch2bet.nii.gz"),
+        &dir.path().join("sag.png"),
+        &["--slice", "sagittal:90", "--window", "brain"],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("note:"));
+}
+
+#[test]
+fn bad_medical_inputs_and_options_exit_2_saying_what_and_how() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.png");
+    let ct = std::fs::read(sample("CT_small.dcm")).unwrap();
+    let cut = dir.path().join("cut.dcm");
+    std::fs::write(&cut, &ct[..ct.len() / 2]).unwrap();
+    let noise = dir.path().join("noise.dcm");
+    std::fs::write(
+        &noise,
+        (0..4096u32)
+            .map(|i| (i * 7919 % 251) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let brain = std::fs::read(sample("ch2bet.nii.gz")).unwrap();
+    let cut_nii = dir.path().join("cut.nii.gz");
+    std::fs::write(&cut_nii, &brain[..brain.len() / 3]).unwrap();
+    let (cut, noise, cut_nii) = (
+        cut.display().to_string(),
+        noise.display().to_string(),
+        cut_nii.display().to_string(),
+    );
+    let (nii, jls, jpg) = (
+        sample("ch2bet.nii.gz"),
+        sample("MR_small_jpeg_ls_lossless.dcm"),
+        content(),
+    );
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        (
+            &cut,
+            &[],
+            &[&cut, "DICOM data set ends early (truncated file)"],
+        ),
+        (
+            &noise,
+            &[],
+            &[&noise, "not a DICOM file (no DICM marker at byte 128)"],
+        ),
+        (&cut_nii, &[], &[&cut_nii, "NIfTI data ends early"]),
+        (
+            &jls,
+            &[],
+            &[
+                &jls,
+                "unsupported transfer syntax JPEG-LS Lossless (1.2.840.10008.1.2.4.80): \
+                 convert with e.g. `gdcmconv --raw`",
+            ],
+        ),
+        (
+            &nii,
+            &["--window", "-3/40"],
+            &["--window -3/40 is invalid", "400/40"],
+        ),
+        (
+            &nii,
+            &["--window", "liver"],
+            &["--window liver", "soft-tissue"],
+        ),
+        (
+            &nii,
+            &["--slice", "axial:181"],
+            &["--slice axial:181 is out of range", &nii, "0 to 180"],
+        ),
+        (
+            &nii,
+            &["--slice", "q:1"],
+            &["--slice q:1 is invalid", "sagittal|coronal|axial"],
+        ),
+        (&jpg, &["--window", "bone"], &[&jpg, "ordinary photo"]),
+        (
+            &nii,
+            &["--anonymize"],
+            &["--anonymize applies to DICOM output"],
+        ),
+    ];
+    for (input, extra, words) in cases {
+        let o = quick(input, &out, extra, dir.path());
+        assert_usage_error(&o, words);
+    }
+    assert!(!out.exists());
+}
+
+/// A NIfTI volume as a video: its axial slices are the frames (`--frames` picks a stretch),
+/// written here as a folder of PNG frames; the temporary slice frames are gone afterwards.
+#[test]
+fn a_volume_runs_as_a_video_of_its_slices() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("flythrough");
+    let (nii, s, o) = (sample("ch2bet.nii.gz"), style(), out.display().to_string());
+    let run = |extra: &[&str]| {
+        let mut args = vec!["video", &nii, "-o", &o, "--style", &s, "--size", "32"];
+        args.extend([
+            "--iters",
+            "2",
+            "--later-iters",
+            "1",
+            "--frames",
+            "88..91",
+            "--json",
+        ]);
+        args.extend(extra);
+        impasto(&args, dir.path())
+    };
+    let r = run(&["--window", "brain"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("holds 181 axial slices; they are the frames"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(v["frames"], 3, "{v}");
+    let mut frames: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    frames.sort();
+    assert_eq!(frames.len(), 3, "{frames:?}");
+    let first = image::open(&frames[0]).unwrap();
+    assert_eq!(first.height(), 32);
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.starts_with(".impasto-slices")),
+        "{names:?}"
+    );
+    assert_usage_error(&run(&["--slice", "axial:3"]), &["--slice", "--frames A..B"]);
+}
