@@ -10,9 +10,11 @@ use common::*;
 /// A grey PNG of `w × h` in `dir`, white where `white(x, y)`.
 fn grey(dir: &Path, name: &str, (w, h): (u32, u32), white: impl Fn(u32, u32) -> bool) -> PathBuf {
     let path = dir.join(name);
-    image::GrayImage::from_fn(w, h, |x, y| image::Luma([if white(x, y) { 255 } else { 0 }]))
-        .save(&path)
-        .unwrap();
+    image::GrayImage::from_fn(w, h, |x, y| {
+        image::Luma([if white(x, y) { 255 } else { 0 }])
+    })
+    .save(&path)
+    .unwrap();
     path
 }
 
@@ -126,13 +128,12 @@ fn kept_regions_stay_the_photo_and_label_maps_run() {
     // Mean difference from the photo inside the square (3 px from its edge) and outside it.
     let (mut inside, mut outside, mut n_in, mut n_out) = (0.0, 0.0, 0, 0);
     for (x, y, px) in result.enumerate_pixels() {
-        let diff: f64 = px
-            .0
-            .iter()
-            .zip(original.get_pixel(x, y).0)
-            .map(|(&a, b)| (a as f64 - b as f64).abs())
-            .sum::<f64>()
-            / 3.0;
+        let diff: f64 =
+            px.0.iter()
+                .zip(original.get_pixel(x, y).0)
+                .map(|(&a, b)| (a as f64 - b as f64).abs())
+                .sum::<f64>()
+                / 3.0;
         let (q0, q1) = (rw / 4, 3 * rw / 4);
         if (q0 + 3..q1 - 3).contains(&x) && (q0 + 3..q1 - 3).contains(&y) {
             inside += diff;
