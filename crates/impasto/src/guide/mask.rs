@@ -106,30 +106,25 @@ impl Mask {
 
     /// `self · other` (same size), as soft where either is.
     pub fn times(&self, other: &Mask) -> Mask {
-        debug_assert_eq!(self.size(), other.size());
-        Mask {
-            values: self
-                .values
-                .iter()
-                .zip(&other.values)
-                .map(|(a, b)| a * b)
-                .collect(),
-            hard: self.hard && other.hard,
-            ..self.clone()
-        }
+        self.zip_with(other, self.hard && other.hard, |a, b| a * b)
     }
 
     /// The larger of `self` and `other` (same size) at each pixel, as soft.
     pub fn max(&self, other: &Mask) -> Mask {
+        self.zip_with(other, false, f32::max)
+    }
+
+    /// `f` of the two masks' values pixel by pixel (same size).
+    fn zip_with(&self, other: &Mask, hard: bool, f: impl Fn(f32, f32) -> f32) -> Mask {
         debug_assert_eq!(self.size(), other.size());
         Mask {
             values: self
                 .values
                 .iter()
                 .zip(&other.values)
-                .map(|(a, b)| a.max(*b))
+                .map(|(&a, &b)| f(a, b))
                 .collect(),
-            hard: false,
+            hard,
             ..self.clone()
         }
     }
