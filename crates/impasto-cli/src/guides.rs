@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use impasto::guide::{label_masks, Guides, Mask};
-use impasto::{Rgb, Style, StyleTargets};
+use impasto::{Rgb, StyleTargets};
 use impasto_io::codec::{self as io, Limits};
 use impasto_io::{Error, Result};
 use sha2::{Digest, Sha256};
@@ -144,16 +144,12 @@ fn regions(
              that go together in the same colour",
         ));
     }
-    let (paintings, painting_masks, photo_masks): (Vec<Style>, Vec<_>, Vec<_>) =
-        entries.into_iter().fold(
-            (Vec::new(), Vec::new(), Vec::new()),
-            |(mut s, mut pm, mut m), (style, painted, on_photo)| {
-                s.push(style);
-                pm.push(Some(painted));
-                m.push(on_photo);
-                (s, pm, m)
-            },
-        );
+    let (mut paintings, mut painting_masks, mut photo_masks) = (Vec::new(), Vec::new(), Vec::new());
+    for (style, painted, on_photo) in entries {
+        paintings.push(style);
+        painting_masks.push(Some(painted));
+        photo_masks.push(on_photo);
+    }
     Ok((
         StyleTargets::with_masks(paintings, painting_masks)?,
         photo_masks,

@@ -52,8 +52,8 @@ fn a_half_mask_styles_one_half_and_keeps_the_other() {
         s.step().unwrap();
     }
     let out = s.image();
-    let (ow, oh) = (out.width, out.height);
-    let reference = resize::resize(&photo, ow, oh);
+    let ow = out.width;
+    let reference = resize::resize(&photo, ow, out.height);
     // Past the soft edge (1% of the side each way), the right half is the photo.
     let right = ssim_rgb_luma(
         &columns(&reference, ow / 2 + 4, ow),
@@ -72,5 +72,4 @@ fn a_half_mask_styles_one_half_and_keeps_the_other() {
         "Gram cosine with the painting: styled half {styled}, kept half {kept}, photo's \
          half {photo_left}"
     );
-    let _ = oh;
 }
