@@ -70,8 +70,8 @@ pub fn run(a: StylizeArgs) -> Result<()> {
     let photo = medical::load_photo(&a.content, &a.medical.read)?;
     let filing = medical::filing(&a.output, &a.content, &photo, &a.medical)?;
     let content = photo.decoded;
-    let placed = guides::place(&a.look, &content.image, look::styles(&a.look)?)?;
-    let styles = placed.styles;
+    let size = (content.image.width, content.image.height);
+    let (styles, placed) = guides::Placement::new(&a.look, look::styles(&a.look)?, size, false)?;
     let first_style = styles.styles()[0].image.clone();
     let alpha = content
         .alpha
@@ -89,7 +89,7 @@ pub fn run(a: StylizeArgs) -> Result<()> {
         settings.clone(),
         from,
     )?;
-    if let Some(g) = placed.guides {
+    if let Some(g) = placed.guides(0, size)? {
         session = session.with_guides(g)?;
     }
     let tiled = session

@@ -65,13 +65,19 @@ pub fn run(a: StylizeArgs, model_path: &Path) -> Result<()> {
     let photo = crate::medical::load_photo(&a.content, &a.medical.read)?;
     let filing = crate::medical::filing(&a.output, &a.content, &photo, &a.medical)?;
     let content = photo.decoded;
-    let (w, h) = resize::fit_longer_side(content.image.width, content.image.height, a.size);
+    let size = (content.image.width, content.image.height);
+    let placement = crate::guides::Placement::for_network(&a.look, size, false)?;
+    let (w, h) = resize::fit_longer_side(size.0, size.1, a.size);
     let photo = resize::resize(&content.image, w, h);
     let precision = precision(&a.look.precision)?;
     let runner = m.net.runner(precision);
     let pass = Instant::now();
     let result = runner.stylize(&photo, &mix)?;
     let pass_ms = pass.elapsed().as_secs_f64() * 1e3;
+    let result = match placement.guides(0, (w, h))? {
+        Some(g) => g.show_photo(result, &photo),
+        None => result,
+    };
     let alpha = content
         .alpha
         .map(|p| resize::resize_plane(&p, content.image.width, content.image.height, w, h));

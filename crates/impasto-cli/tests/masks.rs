@@ -91,6 +91,10 @@ fn bad_masks_are_refused() {
             "none.png: file not found".into(),
         ),
         (
+            vec!["--mask".into(), p(&d.to_path_buf())],
+            "a folder of masks is for a video".into(),
+        ),
+        (
             vec![
                 "--regions".into(),
                 p(&photo_labels),
@@ -166,4 +170,54 @@ fn kept_regions_stay_the_photo_and_label_maps_run() {
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(image::image_dimensions(&out).unwrap(), (64, 64));
+}
+
+/// A trained network's one pass is placed by `--mask` too: the photo stays where the mask is
+/// black. Label maps, which pair paintings, are refused with `--model`.
+#[test]
+fn a_network_output_follows_its_mask() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (w, h) = size_of(&content());
+    let mask = grey(d, "left.png", (w, h), |x, _| x < w / 2);
+    let out = d.join("one_pass.png");
+    let model = repo("models/starry_night.safetensors");
+    let (c, m, o) = (content(), model.to_str().unwrap(), out.to_str().unwrap());
+    let args = ["stylize", &c, "--model", m, "-o", o, "--size", "128"];
+    let run = |extra: &[&str]| impasto(&[&args[..], extra].concat(), d);
+    let r = run(&["--mask", mask.to_str().unwrap()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let result = image::open(&out).unwrap().to_rgb8();
+    let photo = image::open(content())
+        .unwrap()
+        .resize_exact(128, 128, image::imageops::FilterType::Lanczos3)
+        .to_rgb8();
+    let diff = |xs: std::ops::Range<u32>| {
+        let px = result.enumerate_pixels().filter(|(x, _, _)| xs.contains(x));
+        let d: Vec<f64> = px
+            .map(|(x, y, p)| {
+                (0..3)
+                    .map(|c| (p[c] as f64 - photo.get_pixel(x, y)[c] as f64).abs())
+                    .sum::<f64>()
+                    / 3.0
+            })
+            .collect();
+        d.iter().sum::<f64>() / d.len() as f64
+    };
+    let (styled, kept) = (diff(0..60), diff(68..128));
+    assert!(
+        kept < 3.0 && styled > 15.0,
+        "mean difference from the photo: {styled} under the mask, {kept} outside it"
+    );
+
+    let labels = labels(d, "labels.png", (w, h), 0.5);
+    let r = run(&[
+        "--regions",
+        labels.to_str().unwrap(),
+        "--style-regions",
+        labels.to_str().unwrap(),
+        "--style",
+        &style(),
+    ]);
+    assert_usage_error(&r, &["--regions", "--model"]);
 }

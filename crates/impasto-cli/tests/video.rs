@@ -250,3 +250,80 @@ fn bad_videos_and_a_missing_ffmpeg_get_clear_errors() {
         "failed starts leave no work folder"
     );
 }
+
+/// Mean absolute difference per channel between two 8-bit RGB images over the columns `xs`.
+fn diff_in(a: &image::RgbImage, b: &image::RgbImage, xs: std::ops::Range<u32>) -> f64 {
+    let (mut sum, mut n) = (0.0, 0);
+    for (x, y, p) in a.enumerate_pixels().filter(|(x, _, _)| xs.contains(x)) {
+        let q = b.get_pixel(x, y);
+        sum += (0..3)
+            .map(|c| (p[c] as f64 - q[c] as f64).abs())
+            .sum::<f64>()
+            / 3.0;
+        n += 1;
+    }
+    sum / n as f64
+}
+
+/// A folder of one mask per frame: each frame is styled on its mask's left half only, and a
+/// frame whose mask is all black is the input frame.
+#[test]
+fn masks_follow_the_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Lossless, at the size it is stylised, so input frames compare pixel for pixel.
+    ffmpeg(
+        d,
+        &format!(
+            "-loop 1 -framerate 12 -i {} -vf scale=128:128,crop=64:48:x=20+2*n:y=30+n \
+             -frames:v 5 -c:v ffv1 clip.mkv",
+            repo("examples/portrait_astronaut.jpg").display()
+        ),
+    );
+    std::fs::create_dir(d.join("in")).unwrap();
+    ffmpeg(d, "-i clip.mkv in/%06d.png");
+    let masks = d.join("masks");
+    std::fs::create_dir(&masks).unwrap();
+    for i in 0..5 {
+        let black = i == 2;
+        image::GrayImage::from_fn(64, 48, |x, _| {
+            image::Luma([if x < 32 && !black { 255 } else { 0 }])
+        })
+        .save(masks.join(format!("mask_{i}.png")))
+        .unwrap();
+    }
+    let (s, m) = (style(), masks.to_str().unwrap().to_string());
+    let (clip, out) = (d.join("clip.mkv"), d.join("out"));
+    let (clip, out) = (clip.to_str().unwrap(), out.to_str().unwrap());
+    let mut args = video_args(clip, out, &s);
+    let size = args.iter().position(|&a| a == "--size").unwrap();
+    args[size + 1] = "64";
+    args.extend(["--mask", &m]);
+    let o = impasto(&args, d);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for i in 0..5 {
+        // ffmpeg numbers the input's frames from 1, the output's from 0.
+        let input = d.join("in").join(format!("{:06}.png", i + 1));
+        let input = image::open(input).unwrap().to_rgb8();
+        let out = d.join("out").join(format!("{i:06}.png"));
+        let out = image::open(out).unwrap().to_rgb8();
+        let (styled, kept) = (diff_in(&out, &input, 0..28), diff_in(&out, &input, 36..64));
+        assert!(
+            kept < 3.0,
+            "frame {i}: the unmasked half moved {kept} from the photo"
+        );
+        match i {
+            // Within the colour conversion of two ffmpeg decodes, as the kept half is.
+            2 => assert!(styled < 3.0, "frame 2 has no mask but moved {styled}"),
+            _ => assert!(
+                styled > 12.0,
+                "frame {i}: the masked half moved only {styled}"
+            ),
+        }
+    }
+
+    // Too few masks for the frames: refused before any work, naming the folder.
+    std::fs::remove_file(masks.join("mask_4.png")).unwrap();
+    let o = impasto(&args, d);
+    assert_usage_error(&o, &["masks", "4 masks for 5 frames"]);
+}

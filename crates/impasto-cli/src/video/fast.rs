@@ -17,6 +17,7 @@ use impasto_io::{Error, Result};
 
 use super::sibling;
 use crate::args::VideoArgs;
+use crate::guides::Placement;
 use crate::stylize_model::{parse_mix, precision};
 
 /// Seconds spent in each stage, summed over the frames.
@@ -62,6 +63,13 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
     let info = ff.probe(input.path())?;
     let fps = a.fps.unwrap_or(info.fps);
     let (w, h) = fit_longer_side(info.width, info.height, a.size);
+    let placement = Placement::for_network(&a.look, (info.width, info.height), true)?;
+    let start_frame = a.frames.as_ref().map_or(0, |r| r.start);
+    if let Some(n) = info.frames {
+        let n = (n as f64 * fps / info.fps).round() as usize;
+        let end = a.frames.as_ref().map_or(n, |r| r.end.min(n));
+        placement.check_frames(end)?;
+    }
     let mut reader = ff.read(
         input.path(),
         &ReadOptions {
@@ -104,8 +112,14 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
                 }
             }
             timing.metric += t.elapsed().as_secs_f64();
-            let plain = a.compare_independent.then_some(f.plain);
-            writer.send(frames, f.steadied.image, plain)?;
+            // The masks place the output as written; the warping error is the network's.
+            let (mut styled, mut plain) =
+                (f.steadied.image, a.compare_independent.then_some(f.plain));
+            if let Some(g) = placement.guides(start_frame + frames, (w, h))? {
+                styled = g.show_photo(styled, &input);
+                plain = plain.map(|p| g.show_photo(p, &input));
+            }
+            writer.send(frames, styled, plain)?;
             frames += 1;
         }
     })();
@@ -122,7 +136,6 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
         return Err(e);
     }
     let t = Instant::now();
-    let start_frame = a.frames.as_ref().map_or(0, |r| r.start);
     let opts = EncodeOptions {
         fps,
         audio: Some(AudioSource {

@@ -21,6 +21,7 @@ use impasto_io::video::{
 use impasto_io::{Error, Result};
 
 use crate::args::VideoArgs;
+use crate::guides::Placement;
 use crate::look;
 use progress::VideoProgress;
 use run::{Run, RunSummary};
@@ -48,21 +49,19 @@ pub fn run(a: VideoArgs) -> Result<()> {
         consistent: true,
         flow: FlowParams::default(),
     };
-    if !a.look.masks.is_empty() || a.look.regions.is_some() || a.look.keep.is_some() {
-        return Err(Error::Usage(
-            "--mask, --regions and --keep apply to `impasto stylize`; a video takes none yet"
-                .into(),
-        ));
-    }
-    let styles = look::styles(&a.look)?;
+    let size = (info.width, info.height);
+    let (styles, placement) = Placement::new(&a.look, look::styles(&a.look)?, size, true)?;
     let precision = impasto::choose_precision(&a.look.precision)?;
     let model = crate::weights::load_model(a.look.weights.weights.as_deref(), a.json, precision)?;
-    let fingerprint = fingerprint(&a, fps, &settings, precision);
+    let fingerprint = fingerprint(&a, fps, &settings, precision, &placement.digest);
     let range = a.frames.clone().unwrap_or(0..usize::MAX);
     let expected = info
         .frames
         .map(|n| (n as f64 * fps / info.fps).round() as usize)
         .map(|n| n.min(range.end).saturating_sub(range.start));
+    if let Some(n) = expected {
+        placement.check_frames(range.start + n)?;
+    }
     let reader = ff.read(
         input.path(),
         &ReadOptions {
@@ -86,7 +85,11 @@ pub fn run(a: VideoArgs) -> Result<()> {
         };
         runs.push(Run::new(&model, styles, independent, "independent", &work)?);
     }
-    let frames = match stylise(reader, &mut runs, &mut work, expected) {
+    let place = Place {
+        placement: &placement,
+        first: range.start,
+    };
+    let frames = match stylise(reader, &mut runs, &mut work, expected, &place) {
         Ok(0) => Err(Error::input(
             &a.input,
             "no frames to stylise: the video is empty or --frames starts past its end",
@@ -152,17 +155,31 @@ pub fn run(a: VideoArgs) -> Result<()> {
     Ok(())
 }
 
+/// Where the styles go in each frame: the masks, and the index of the first frame read in
+/// the video (masks in a folder count from the video's start).
+struct Place<'a> {
+    placement: &'a Placement,
+    first: usize,
+}
+
 /// Stylises every frame the reader yields with every run; returns the number of frames.
 fn stylise(
     reader: FrameReader,
     runs: &mut [Run],
     work: &mut Work,
     expected: Option<usize>,
+    place: &Place,
 ) -> Result<usize> {
     let bar = VideoProgress::new(expected, runs.len());
     let mut frames = 0;
     for (i, frame) in reader.enumerate() {
         let frame = frame?;
+        if i == 0 || !place.placement.all_fixed() {
+            let guides = place
+                .placement
+                .guides(place.first + i, (frame.width, frame.height))?;
+            runs.iter_mut().for_each(|r| r.set_guides(guides.clone()));
+        }
         for (k, run) in runs.iter_mut().enumerate() {
             run.frame(i, &frame, work, &mut |r| bar.step(i, k, r))?;
         }
@@ -199,12 +216,13 @@ fn input_stamp(path: &Path) -> Option<(u64, u64)> {
 
 /// What identifies a run in its work folder, as stable JSON: the input (path, size and
 /// modification time), the frame rate and range, the style images, the engine's settings,
-/// the precision and Impasto's version. A resumed run must match it exactly.
+/// the precision, the masks' digest and Impasto's version. A resumed run must match it exactly.
 fn fingerprint(
     a: &VideoArgs,
     fps: f64,
     settings: &VideoSettings,
     precision: impasto::Precision,
+    masks: &str,
 ) -> String {
     serde_json::json!({
         "impasto": env!("CARGO_PKG_VERSION"),
@@ -215,6 +233,7 @@ fn fingerprint(
         "styles": a.look.styles,
         "settings": settings,
         "precision": precision,
+        "masks": masks,
     })
     .to_string()
 }

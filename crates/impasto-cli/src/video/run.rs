@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use impasto::guide::Guides;
 use impasto::image::Rgb;
 use impasto::Vgg19;
 use std::sync::Arc;
@@ -115,8 +116,16 @@ impl<'m> Run<'m> {
             self.later_iters.push(f.iters);
             self.occluded.push(f.occluded);
         }
-        self.gram_cosine.push(f.losses.gram_cosine);
+        // A frame no mask covers took no iterations and has no style to match.
+        if f.iters > 0 {
+            self.gram_cosine.push(f.losses.gram_cosine);
+        }
         Ok(())
+    }
+
+    /// Places the styles in the frames from the next one on.
+    pub fn set_guides(&mut self, guides: Option<Guides>) {
+        self.stylizer.set_guides(guides);
     }
 
     /// Seconds the last frame stylised now took.

@@ -11,6 +11,8 @@ pub use labels::{label_masks, Label};
 pub use layer::LayerGuide;
 pub use mask::Mask;
 
+use crate::image::{resize, Rgb};
+
 /// How a run places its styles on the photo.
 #[derive(Clone, Debug)]
 pub struct Guides {
@@ -45,5 +47,25 @@ impl Guides {
             (Some(u), Some(k)) => u.max(&k),
         };
         Some(share.feathered((w.max(h) / 100).max(2)))
+    }
+
+    /// `styled` with `photo` put back where the guides keep it or no mask covers it (the
+    /// photo is resized to `styled`'s size): what a run shows, or a one-pass network's output
+    /// placed by masks.
+    pub fn show_photo(&self, styled: Rgb, photo: &Rgb) -> Rgb {
+        let (w, h) = (styled.width, styled.height);
+        let Some(share) = self.photo_share(w, h) else {
+            return styled;
+        };
+        let photo = resize::resize(photo, w, h);
+        let plane = w * h;
+        let data = styled
+            .data
+            .iter()
+            .zip(&photo.data)
+            .enumerate()
+            .map(|(i, (&a, &p))| a + share.values()[i % plane] * (p - a))
+            .collect();
+        Rgb::new(w, h, data)
     }
 }

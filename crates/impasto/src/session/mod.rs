@@ -142,7 +142,8 @@ impl<'m> Session<'m> {
 
     /// Places the styles: each over its mask on the photo (one per style, in the order of the
     /// [`StyleTargets`]), and none over the kept regions, where the result is the photo. A
-    /// mask is the photo's size or its shape, and covers something.
+    /// mask is the photo's size or its shape; a style whose mask is all black is not used
+    /// (a video's subject may leave the frame), but some mask must cover something.
     pub fn with_guides(mut self, guides: Guides) -> Result<Self> {
         let styles = self.styles.styles().len();
         if !guides.masks.is_empty() && guides.masks.len() != styles {
@@ -153,10 +154,24 @@ impl<'m> Session<'m> {
             ));
         }
         for m in &guides.masks {
-            styles::check_mask(m, &self.content, Setting::Masks)?;
+            styles::check_shape(m, &self.content, Setting::Masks)?;
+        }
+        if !guides.masks.is_empty() && guides.masks.iter().all(|m| m.coverage() == 0.0) {
+            return Err(Error::setting(
+                Setting::Masks,
+                "that are all black",
+                "a mask must cover part of its image (white where the style goes)",
+            ));
         }
         if let Some(k) = &guides.keep {
-            styles::check_mask(k, &self.content, Setting::Keep)?;
+            styles::check_shape(k, &self.content, Setting::Keep)?;
+            if k.coverage() == 0.0 {
+                return Err(Error::setting(
+                    Setting::Keep,
+                    "that is all black",
+                    "paint white where the photo stays, or leave the kept region out",
+                ));
+            }
             if k.coverage() >= 1.0 {
                 return Err(Error::setting(
                     Setting::Keep,
@@ -581,28 +596,10 @@ impl<'m> Session<'m> {
             _ => img,
         };
         match self.guides.as_ref() {
-            Some(g) => show_photo(img, &self.content, g),
+            Some(g) => g.show_photo(img, &self.content),
             None => img,
         }
     }
-}
-
-/// `img` with the photo put back where the guides keep it or no mask covers it.
-fn show_photo(img: Rgb, photo: &Rgb, guides: &Guides) -> Rgb {
-    let (w, h) = (img.width, img.height);
-    let Some(share) = guides.photo_share(w, h) else {
-        return img;
-    };
-    let photo = resize::resize(photo, w, h);
-    let plane = w * h;
-    let data = img
-        .data
-        .iter()
-        .zip(&photo.data)
-        .enumerate()
-        .map(|(i, (&a, &p))| a + share.values()[i % plane] * (p - a))
-        .collect();
-    Rgb::new(w, h, data)
 }
 
 /// The layout of every stage of `plan` in the memory budget of `settings`; a stage that

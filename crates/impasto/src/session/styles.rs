@@ -227,9 +227,22 @@ fn painting_guides(m: &Mask, w: usize, h: usize, layers: &[LayerId]) -> Result<V
     Ok(guides)
 }
 
+/// A mask must have its image's shape and cover part of it. `setting` names what the mask
+/// is for.
+fn check_mask(m: &Mask, image: &Rgb, setting: Setting) -> Result<()> {
+    check_shape(m, image, setting)?;
+    if m.coverage() == 0.0 {
+        return Err(Error::setting(
+            setting,
+            "that is all black",
+            "a mask must cover part of its image (white where the style goes)",
+        ));
+    }
+    Ok(())
+}
+
 /// A mask must have its image's size, or its shape (within a pixel of scaling).
-/// `setting` names what the mask is for.
-pub(crate) fn check_mask(m: &Mask, image: &Rgb, setting: Setting) -> Result<()> {
+pub(crate) fn check_shape(m: &Mask, image: &Rgb, setting: Setting) -> Result<()> {
     let (mw, mh) = m.size();
     let (w, h) = (image.width, image.height);
     let same_shape = (mw * h).abs_diff(mh * w) <= mw.max(w).max(mh).max(h);
@@ -238,13 +251,6 @@ pub(crate) fn check_mask(m: &Mask, image: &Rgb, setting: Setting) -> Result<()> 
             setting,
             format!("of {mw}×{mh}"),
             format!("a mask must be the size of its image ({w}×{h}) or the same shape"),
-        ));
-    }
-    if m.coverage() == 0.0 {
-        return Err(Error::setting(
-            setting,
-            "that is all black",
-            "a mask must cover part of its image (white where the style goes)",
         ));
     }
     Ok(())
