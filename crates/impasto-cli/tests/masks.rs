@@ -221,3 +221,58 @@ fn a_network_output_follows_its_mask() {
     ]);
     assert_usage_error(&r, &["--regions", "--model"]);
 }
+
+/// Masks hold with the photo's colours kept and activations in bf16: the unmasked half stays
+/// the photo, and the masked half takes the texture in the photo's colours.
+#[test]
+fn masks_keep_with_colour_preservation_and_bf16() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let photo = size_of(&content());
+    let half = grey(d, "half.png", photo, |x, _| x < photo.0 / 2);
+    let out = d.join("lum.png");
+    let o = stylize(
+        d,
+        &out,
+        &[
+            "--mask",
+            half.to_str().unwrap(),
+            "--preserve-color",
+            "luminance",
+            "--precision",
+            "bf16",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let result = image::open(&out).unwrap().to_rgb8();
+    let original = image::open(content())
+        .unwrap()
+        .resize_exact(64, 64, image::imageops::FilterType::Lanczos3)
+        .to_rgb8();
+    // Mean |difference| from the photo and mean chroma (R−B, G−B) over the columns `xs`.
+    let stats = |img: &image::RgbImage, xs: std::ops::Range<u32>| {
+        let (mut diff, mut rb, mut gb, mut n) = (0.0, 0.0, 0.0, 0.0);
+        for (x, y, p) in img.enumerate_pixels().filter(|(x, _, _)| xs.contains(x)) {
+            let q = original.get_pixel(x, y);
+            diff += (0..3)
+                .map(|c| (p[c] as f64 - q[c] as f64).abs())
+                .sum::<f64>()
+                / 3.0;
+            rb += p[0] as f64 - p[2] as f64;
+            gb += p[1] as f64 - p[2] as f64;
+            n += 1.0;
+        }
+        (diff / n, rb / n, gb / n)
+    };
+    let (styled, rb, gb) = stats(&result, 0..29);
+    let (kept, _, _) = stats(&result, 35..64);
+    let (_, photo_rb, photo_gb) = stats(&original, 0..29);
+    assert!(
+        kept < 2.0 && styled > 4.0,
+        "mean difference from the photo: {styled} under the mask, {kept} outside it"
+    );
+    assert!(
+        (rb - photo_rb).abs() < 12.0 && (gb - photo_gb).abs() < 12.0,
+        "the masked half's colours moved: R−B {rb} vs {photo_rb}, G−B {gb} vs {photo_gb}"
+    );
+}
