@@ -12,7 +12,7 @@ use impasto::sysmem;
 use impasto::video::{FastVideo, SteadySettings, WarpingError};
 use impasto_io::codec::{self as io, BitDepth};
 use impasto_io::model;
-use impasto_io::video::{check_output, AudioSource, EncodeOptions, Ffmpeg, ReadOptions};
+use impasto_io::video::{AudioSource, EncodeOptions, Ffmpeg, ReadOptions};
 use impasto_io::{Error, Result};
 
 use super::sibling;
@@ -45,7 +45,7 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
         )));
     }
     let ff = Ffmpeg::locate()?;
-    check_output(&a.output)?;
+    super::nifti_out::check_output(&a.output)?;
     let m = model::load_model(model_path)?;
     let mix = match &a.style_mix {
         Some(spec) => Some(parse_mix(spec)?),
@@ -58,7 +58,7 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
         ..SteadySettings::default()
     };
     let mut video = FastVideo::new(m.net.runner(precision), mix.clone(), settings)?;
-    let input = super::slices::frames(&a.input, &a.output, &a.medical)?;
+    let input = super::slices::frames(&a.input, &a.output, &a.medical, a.frames.clone())?;
     let info = ff.probe(input.path())?;
     let fps = a.fps.unwrap_or(info.fps);
     let (w, h) = fit_longer_side(info.width, info.height, a.size);
@@ -67,7 +67,7 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
         &ReadOptions {
             size: Some((w, h)),
             fps: a.fps,
-            range: a.frames.clone(),
+            range: input.range(),
         },
     )?;
     let frames_dir = fresh_dir(&a.output)?;
@@ -122,7 +122,7 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
         return Err(e);
     }
     let t = Instant::now();
-    let start_frame = a.frames.as_ref().map_or(0, |r| r.start);
+    let start_frame = input.range().map_or(0, |r| r.start);
     let opts = EncodeOptions {
         fps,
         audio: Some(AudioSource {
@@ -131,12 +131,15 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
             duration_s: Some(frames as f64 / fps),
         }),
     };
-    ff.encode(&frames_dir.join("styled"), &a.output, &opts)?;
+    let encode = |run: &str, out: &Path| {
+        super::nifti_out::encode(&ff, &frames_dir.join(run), out, frames, &opts, &input)
+    };
+    encode("styled", &a.output)?;
     let independent_out = a
         .compare_independent
         .then(|| sibling(&a.output, "_independent"));
     if let Some(out) = &independent_out {
-        ff.encode(&frames_dir.join("independent"), out, &opts)?;
+        encode("independent", out)?;
     }
     timing.encode = t.elapsed().as_secs_f64();
     if a.keep_frames {

@@ -93,6 +93,27 @@ impl Volume {
         }
     }
 
+    /// The voxel grid of a NIfTI volume, to write a result on (`None` for other inputs).
+    pub fn nifti_geometry(&self) -> Option<&super::Geometry> {
+        match &self.source {
+            Source::Nifti(v) => Some(&v.geometry),
+            _ => None,
+        }
+    }
+
+    /// One window for every slice of a grey NIfTI volume when the user names none: the
+    /// volume's full range, so neighbouring slices are shown alike (`None` for other inputs,
+    /// whose slices carry their own window or use their own range).
+    pub fn volume_window(&self) -> Option<super::Window> {
+        match &self.source {
+            Source::Nifti(v) => {
+                let (lo, hi) = v.range();
+                Some(super::Window::full_range(lo, hi))
+            }
+            _ => None,
+        }
+    }
+
     /// The slice asked for when none is: the middle one across the stacking axis.
     pub fn default_slice(&self) -> SliceSpec {
         let axis = self.stacking();
