@@ -29,7 +29,7 @@ enum Source {
     /// A DICOM series, one file per slice, decoded when asked.
     Series(Series, Limits),
     /// A NIfTI volume, sliced across any axis.
-    Nifti(NiftiVolume),
+    Nifti(Box<NiftiVolume>),
 }
 
 impl Volume {
@@ -57,7 +57,7 @@ impl Volume {
         Volume {
             info,
             path: path.to_path_buf(),
-            source: Source::Nifti(volume),
+            source: Source::Nifti(Box::new(volume)),
         }
     }
 
