@@ -281,7 +281,8 @@ pub struct VideoArgs {
     /// DICOM series folder or multi-frame file).
     pub input: PathBuf,
     /// Output: .mp4/.mov/.mkv (H.264), .webm (VP9), .avi, .gif, or a folder name without
-    /// extension (PNG frames); sound and frame rate are kept. Written atomically.
+    /// extension (PNG frames); sound and frame rate are kept. From a NIfTI volume, also
+    /// .nii/.nii.gz: an RGB NIfTI volume on the source's grid. Written atomically.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: PathBuf,
     #[command(flatten)]
@@ -292,7 +293,8 @@ pub struct VideoArgs {
     /// Resample to this frame rate (default: the video's own).
     #[arg(long, value_name = "N")]
     pub fps: Option<f64>,
-    /// Only frames A up to (not including) B, counted from 0 at the output frame rate, e.g. 0..50.
+    /// Only frames A up to (not including) B, counted from 0 at the output frame rate, e.g. 0..50
+    /// (for a medical volume: slices A..B).
     #[arg(long, value_name = "A..B", value_parser = parse_range)]
     pub frames: Option<std::ops::Range<usize>>,
     /// Iterations of each frame after the first (which runs --iters, coarse to fine).

@@ -362,3 +362,188 @@ fn a_volume_runs_as_a_video_of_its_slices() {
     );
     assert_usage_error(&run(&["--slice", "axial:3"]), &["--slice", "--frames A..B"]);
 }
+
+/// `dir/brain.nii`: the sample brain with the canary in every free-text field of its header
+/// (descrip, aux_file, intent_name, db_name).
+fn identified_brain(dir: &Path) -> PathBuf {
+    let mut bytes = Vec::new();
+    let gz = std::fs::File::open(sample("ch2bet.nii.gz")).unwrap();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz), &mut bytes).unwrap();
+    for (at, len) in [(148, 80), (228, 24), (328, 16), (14, 18)] {
+        let text = format!("{CANARY} Doe^Jane");
+        let n = text.len().min(len - 1);
+        bytes[at..at + n].copy_from_slice(&text.as_bytes()[..n]);
+    }
+    let p = dir.join("brain.nii");
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// `video` over slices 88..91 of `input` at 32 pixels, two iterations, written to `out`,
+/// with `extra` options.
+fn volume_video(input: &str, out: &Path, extra: &[&str], cache: &Path) -> Output {
+    let (s, o) = (style(), out.display().to_string());
+    let mut args = vec!["video", input, "-o", &o, "--style", &s, "--size", "32"];
+    args.extend([
+        "--iters",
+        "2",
+        "--later-iters",
+        "1",
+        "--frames",
+        "88..91",
+        "--json",
+    ]);
+    args.extend(extra);
+    impasto(&args, cache)
+}
+
+/// Frames, width and height of the video stream of `path`, counted by ffprobe.
+fn probe_frames(path: &Path) -> (usize, usize, usize) {
+    let o = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+        .args(["-show_entries", "stream=nb_read_frames,width,height"])
+        .args(["-of", "default=noprint_wrappers=1"])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let get = |key: &str| -> usize {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in {text}"))
+    };
+    (get("nb_read_frames"), get("width"), get("height"))
+}
+
+/// A NIfTI volume in, a NIfTI volume out: RGB24 on the source's grid (its geometry, the
+/// origin moved to the first slice asked for), none of the header's free text, the
+/// stylised slices the right way round.
+#[test]
+fn a_volume_is_written_back_as_a_nifti_volume_on_its_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let brain = identified_brain(dir.path());
+    let out = dir.path().join("styled.nii.gz");
+    let r = volume_video(
+        brain.to_str().unwrap(),
+        &out,
+        &["--window", "brain"],
+        dir.path(),
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_clean(&r);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("in order: slices 88..91"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(v["frames"], 3, "{v}");
+    let src = nifti::NiftiHeader::from_file(&brain).unwrap();
+    let obj = nifti::ReaderOptions::new().read_file(&out).unwrap();
+    let h = nifti::NiftiObject::header(&obj).clone();
+    assert_eq!(h.dim, [3, 181, 217, 3, 1, 1, 1, 1]);
+    assert_eq!((h.datatype, h.bitpix), (128, 24));
+    assert_eq!(h.pixdim[..4], src.pixdim[..4]);
+    assert_eq!(h.xyzt_units, src.xyzt_units);
+    assert_eq!(
+        (h.qform_code, h.sform_code),
+        (src.qform_code, src.sform_code)
+    );
+    let q = |h: &nifti::NiftiHeader| [h.quatern_b, h.quatern_c, h.quatern_d];
+    assert_eq!(q(&h), q(&src));
+    // Output voxel (i, j, k) is source voxel (i, j, k + 88).
+    for (o, s) in [
+        (h.srow_x, src.srow_x),
+        (h.srow_y, src.srow_y),
+        (h.srow_z, src.srow_z),
+    ] {
+        assert_eq!(o[..3], s[..3]);
+        assert_eq!(o[3], s[3] + 88.0 * s[2]);
+    }
+    let descrip = String::from_utf8_lossy(&h.descrip);
+    assert_eq!(descrip.trim_end_matches('\0'), "impasto stylised");
+    let mut bytes = Vec::new();
+    let gz = std::fs::File::open(&out).unwrap();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz), &mut bytes).unwrap();
+    assert!(!has_canary(&bytes));
+    let rgb = nifti::NiftiObject::volume(&obj).raw_data();
+    assert_eq!(rgb.len(), 181 * 217 * 3 * 3);
+    assert!(rgb.iter().any(|&b| b != rgb[0]));
+    // The right way round: inside the brain, the stylised slice follows the source's
+    // structure, not its mirror image front to back.
+    let source = nifti::ReaderOptions::new().read_file(&brain).unwrap();
+    let grey = nifti::NiftiObject::volume(&source).raw_data();
+    let at = |i: usize, j: usize, k: usize| i + 181 * (j + 217 * k);
+    let (mut lum, mut same, mut mirrored) = (Vec::new(), Vec::new(), Vec::new());
+    for j in 0..217 {
+        for i in 0..181 {
+            let (a, b) = (grey[at(i, j, 89)], grey[at(i, 216 - j, 89)]);
+            if a > 0 && b > 0 {
+                let o = 3 * at(i, j, 1);
+                lum.push(rgb[o..o + 3].iter().map(|&b| f64::from(b)).sum::<f64>());
+                same.push(f64::from(a));
+                mirrored.push(f64::from(b));
+            }
+        }
+    }
+    let (c, m) = (correlation(&lum, &same), correlation(&lum, &mirrored));
+    assert!(c > 0.4 && c > m + 0.3, "correlation {c}, mirrored {m}");
+}
+
+fn correlation(a: &[f64], b: &[f64]) -> f64 {
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (ma, mb) = (mean(a), mean(b));
+    let (mut ab, mut aa, mut bb) = (0.0, 0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        ab += (x - ma) * (y - mb);
+        aa += (x - ma) * (x - ma);
+        bb += (y - mb) * (y - mb);
+    }
+    ab / (aa * bb).sqrt()
+}
+
+/// A fly-through of three slices as MP4 and GIF: three frames each at the size the run
+/// reports (MP4 grows an odd side by one); NIfTI output from anything but a NIfTI volume, or
+/// a stretch past the last slice, exits 2 before any work.
+#[test]
+fn a_volume_flythrough_has_one_frame_per_slice_and_bad_outputs_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let nii = sample("ch2bet.nii.gz");
+    for name in ["fly.mp4", "fly.gif"] {
+        let out = dir.path().join(name);
+        let r = volume_video(&nii, &out, &["--window", "brain"], dir.path());
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+        let (w, h) = (
+            v["width"].as_u64().unwrap() as usize,
+            v["height"].as_u64().unwrap() as usize,
+        );
+        assert_eq!(h, 32);
+        let even = |n: usize| if name.ends_with(".mp4") { n + n % 2 } else { n };
+        assert_eq!(probe_frames(&out), (3, even(w), even(h)), "{name}");
+    }
+    let frames = dir.path().join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    for i in 0..2 {
+        image::RgbImage::new(8, 8)
+            .save(frames.join(format!("{i:06}.png")))
+            .unwrap();
+    }
+    let out = dir.path().join("x.nii.gz");
+    let (frames, ct) = (frames.display().to_string(), sample("CT_small.dcm"));
+    let r = volume_video(&frames, &out, &[], dir.path());
+    assert_usage_error(&r, &[&frames, "needs a NIfTI volume"]);
+    let r = volume_video(&ct, &dir.path().join("x.nii"), &[], dir.path());
+    assert_usage_error(&r, &[&ct, "only from a NIfTI volume", "dcm2niix"]);
+    let (s, o) = (style(), out.display().to_string());
+    let args = [
+        "video", &nii, "-o", &o, "--style", &s, "--frames", "181..190",
+    ];
+    assert_usage_error(
+        &impasto(&args, dir.path()),
+        &[
+            "--frames 181..190 starts past the last slice",
+            &nii,
+            "0 to 180",
+        ],
+    );
+    assert!(!out.exists());
+}

@@ -12,7 +12,7 @@ use impasto::sysmem;
 use impasto::video::{FastVideo, SteadySettings, WarpingError};
 use impasto_io::codec::{self as io, BitDepth};
 use impasto_io::model;
-use impasto_io::video::{check_output, AudioSource, EncodeOptions, Ffmpeg, ReadOptions};
+use impasto_io::video::{AudioSource, EncodeOptions, Ffmpeg, ReadOptions};
 use impasto_io::{Error, Result};
 
 use super::sibling;
@@ -46,7 +46,7 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
         )));
     }
     let ff = Ffmpeg::locate()?;
-    check_output(&a.output)?;
+    super::nifti_out::check_output(&a.output)?;
     let m = model::load_model(model_path)?;
     let mix = match &a.style_mix {
         Some(spec) => Some(parse_mix(spec)?),
@@ -59,15 +59,16 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
         ..SteadySettings::default()
     };
     let mut video = FastVideo::new(m.net.runner(precision), mix.clone(), settings)?;
-    let input = super::slices::frames(&a.input, &a.output, &a.medical)?;
+    let input = super::slices::frames(&a.input, &a.output, &a.medical, a.frames.clone())?;
     let info = ff.probe(input.path())?;
     let fps = a.fps.unwrap_or(info.fps);
     let (w, h) = fit_longer_side(info.width, info.height, a.size);
     let placement = Placement::for_network(&a.look, (info.width, info.height), true)?;
+    // Masks in a folder count frames as the user does (a volume's slices from its first).
     let start_frame = a.frames.as_ref().map_or(0, |r| r.start);
     if let Some(n) = info.frames {
         let n = (n as f64 * fps / info.fps).round() as usize;
-        let end = a.frames.as_ref().map_or(n, |r| r.end.min(n));
+        let end = input.range().map_or(start_frame + n, |r| r.end.min(n));
         placement.check_frames(end)?;
     }
     let mut reader = ff.read(
@@ -75,7 +76,7 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
         &ReadOptions {
             size: Some((w, h)),
             fps: a.fps,
-            range: a.frames.clone(),
+            range: input.range(),
         },
     )?;
     let frames_dir = fresh_dir(&a.output)?;
@@ -136,20 +137,24 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
         return Err(e);
     }
     let t = Instant::now();
+    let audio_start = input.range().map_or(0, |r| r.start);
     let opts = EncodeOptions {
         fps,
         audio: Some(AudioSource {
             path: input.path().to_path_buf(),
-            start_s: start_frame as f64 / fps,
+            start_s: audio_start as f64 / fps,
             duration_s: Some(frames as f64 / fps),
         }),
     };
-    ff.encode(&frames_dir.join("styled"), &a.output, &opts)?;
+    let encode = |run: &str, out: &Path| {
+        super::nifti_out::encode(&ff, &frames_dir.join(run), out, frames, &opts, &input)
+    };
+    encode("styled", &a.output)?;
     let independent_out = a
         .compare_independent
         .then(|| sibling(&a.output, "_independent"));
     if let Some(out) = &independent_out {
-        ff.encode(&frames_dir.join("independent"), out, &opts)?;
+        encode("independent", out)?;
     }
     timing.encode = t.elapsed().as_secs_f64();
     if a.keep_frames {

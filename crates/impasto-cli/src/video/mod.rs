@@ -1,9 +1,10 @@
 //! `impasto video`: decode with ffmpeg, stylise frame by frame with temporal consistency (with
 //! `--model`, one network pass per frame: [`fast`]),
-//! checkpoint every frame, encode with the input's sound and frame rate, report the warping
-//! error.
+//! checkpoint every frame, encode with the input's sound and frame rate (or, for a NIfTI
+//! volume's slices, write an RGB NIfTI volume: [`nifti_out`]), report the warping error.
 
 mod fast;
+mod nifti_out;
 mod progress;
 mod run;
 mod slices;
@@ -15,9 +16,7 @@ use std::time::Instant;
 use impasto::image::resize::fit_longer_side;
 use impasto::sysmem;
 use impasto::video::{FlowParams, VideoSettings};
-use impasto_io::video::{
-    check_output, AudioSource, EncodeOptions, Ffmpeg, FrameReader, ReadOptions,
-};
+use impasto_io::video::{AudioSource, EncodeOptions, Ffmpeg, FrameReader, ReadOptions};
 use impasto_io::{Error, Result};
 
 use crate::args::VideoArgs;
@@ -34,11 +33,11 @@ pub fn run(a: VideoArgs) -> Result<()> {
     }
     let start = Instant::now();
     let ff = Ffmpeg::locate()?;
-    check_output(&a.output)?;
+    nifti_out::check_output(&a.output)?;
     let independent_out = a
         .compare_independent
         .then(|| sibling(&a.output, "_independent"));
-    let input = slices::frames(&a.input, &a.output, &a.medical)?;
+    let input = slices::frames(&a.input, &a.output, &a.medical, a.frames.clone())?;
     let info = ff.probe(input.path())?;
     let fps = a.fps.unwrap_or(info.fps);
     let (w, h) = fit_longer_side(info.width, info.height, a.size);
@@ -54,20 +53,22 @@ pub fn run(a: VideoArgs) -> Result<()> {
     let precision = impasto::choose_precision(&a.look.precision)?;
     let model = crate::weights::load_model(a.look.weights.weights.as_deref(), a.json, precision)?;
     let fingerprint = fingerprint(&a, fps, &settings, precision, &placement.digest);
-    let range = a.frames.clone().unwrap_or(0..usize::MAX);
+    let range = input.range().unwrap_or(0..usize::MAX);
+    // Masks in a folder count frames as the user does (a volume's slices from its first).
+    let mask_first = a.frames.as_ref().map_or(0, |r| r.start);
     let expected = info
         .frames
         .map(|n| (n as f64 * fps / info.fps).round() as usize)
         .map(|n| n.min(range.end).saturating_sub(range.start));
     if let Some(n) = expected {
-        placement.check_frames(range.start + n)?;
+        placement.check_frames(mask_first + n)?;
     }
     let reader = ff.read(
         input.path(),
         &ReadOptions {
             size: Some((w, h)),
             fps: a.fps,
-            range: a.frames.clone(),
+            range: input.range(),
         },
     )?;
     let mut work = Work::open(&a.output, fingerprint, a.resume)?;
@@ -87,7 +88,7 @@ pub fn run(a: VideoArgs) -> Result<()> {
     }
     let place = Place {
         placement: &placement,
-        first: range.start,
+        first: mask_first,
     };
     let frames = match stylise(reader, &mut runs, &mut work, expected, &place) {
         Ok(0) => Err(Error::input(
@@ -112,7 +113,7 @@ pub fn run(a: VideoArgs) -> Result<()> {
                 duration_s: Some(frames as f64 / fps),
             }),
         };
-        ff.encode(&work.frames_dir(run)?, out, &opts)
+        nifti_out::encode(&ff, &work.frames_dir(run)?, out, frames, &opts, &input)
     };
     encode("styled", &a.output)?;
     if let Some(out) = &independent_out {
@@ -190,15 +191,20 @@ fn stylise(
     Ok(frames)
 }
 
-/// `dir/stem_SUFFIX.ext` beside `out` (for a folder output, `out_SUFFIX`).
+/// `dir/stem_SUFFIX.ext` beside `out` (for a folder output, `out_SUFFIX`; `.nii.gz` counts as
+/// one extension).
 fn sibling(out: &Path, suffix: &str) -> PathBuf {
-    let stem = out
-        .file_stem()
+    let name = out
+        .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let name = match out.extension() {
-        Some(e) => format!("{stem}{suffix}.{}", e.to_string_lossy()),
-        None => format!("{stem}{suffix}"),
+    let dot = match name.to_ascii_lowercase().strip_suffix(".nii.gz") {
+        Some(stem) => Some(stem.len()),
+        None => name.rfind('.').filter(|&i| i > 0),
+    };
+    let name = match dot {
+        Some(i) => format!("{}{suffix}{}", &name[..i], &name[i..]),
+        None => format!("{name}{suffix}"),
     };
     out.with_file_name(name)
 }
@@ -236,4 +242,18 @@ fn fingerprint(
         "masks": masks,
     })
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn siblings_keep_the_extension() {
+        let s = |p: &str| sibling(Path::new(p), "_independent");
+        assert_eq!(s("d/out.mp4"), Path::new("d/out_independent.mp4"));
+        assert_eq!(s("vol.NII.gz"), Path::new("vol_independent.NII.gz"));
+        assert_eq!(s("vol.nii"), Path::new("vol_independent.nii"));
+        assert_eq!(s("frames"), Path::new("frames_independent"));
+    }
 }

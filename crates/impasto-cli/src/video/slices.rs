@@ -1,20 +1,37 @@
 //! A medical volume as a video: its slices across the stacking axis (axial for NIfTI),
 //! windowed, become numbered PNG frames in a private temporary folder beside the output, which
-//! the frame loop reads like any folder of frames. The folder is removed when the run ends.
+//! the frame loop reads like any folder of frames. Only the slices `--frames` asks for are
+//! written. The folder is removed when the run ends.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use impasto_io::codec::{self as io, Limits};
-use impasto_io::medical::{self, Window};
+use impasto_io::medical::{self, Axis, Geometry, Window};
 use impasto_io::{Error, Result};
 use tempfile::TempDir;
 
+use super::nifti_out;
 use crate::args::MedicalArgs;
 
 /// The input the frame loop reads: the user's own, or the slices of a medical volume.
 pub struct Input {
     path: PathBuf,
+    /// The frames to ask the reader for (`None` for a volume: its slices are cut already).
+    range: Option<Range<usize>>,
+    /// Where the slices lie in a NIfTI volume, for a NIfTI output.
+    grid: Option<Grid>,
     _slices: Option<TempDir>,
+}
+
+/// The slices of a NIfTI volume that became the frames: across `axis`, from `first` on.
+pub struct Grid {
+    /// The source's voxel grid.
+    pub geometry: Geometry,
+    /// The axis the slices are cut across.
+    pub axis: Axis,
+    /// The slice that is frame 0.
+    pub first: usize,
 }
 
 impl Input {
@@ -22,16 +39,28 @@ impl Input {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The frame range to give the reader.
+    pub fn range(&self) -> Option<Range<usize>> {
+        self.range.clone()
+    }
+
+    /// The source grid of a NIfTI volume's slices (`None` for other inputs).
+    pub fn grid(&self) -> Option<&Grid> {
+        self.grid.as_ref()
+    }
 }
 
-/// The frames of `input` for a run writing `out`: the slices of a medical volume written as
-/// PNG frames, else `input` itself. `--slice` is refused (a video runs through every slice;
-/// `--frames` picks a stretch), and `--window` is refused for an ordinary video.
-pub fn frames(input: &Path, out: &Path, a: &MedicalArgs) -> Result<Input> {
-    let plain = || Input {
-        path: input.to_path_buf(),
-        _slices: None,
-    };
+/// The frames of `input` for a run writing `out`: the slices in `range` (all without one) of a
+/// medical volume written as PNG frames, else `input` itself. `--slice` is refused (a video
+/// runs through the slices; `--frames` picks a stretch), `--window` is refused for an
+/// ordinary video, and a NIfTI `out` for anything but a NIfTI volume.
+pub fn frames(
+    input: &Path,
+    out: &Path,
+    a: &MedicalArgs,
+    range: Option<Range<usize>>,
+) -> Result<Input> {
     if a.slice.is_some() {
         return Err(Error::Usage(
             "--slice picks one slice of a photo; a video runs through every slice across the \
@@ -47,6 +76,7 @@ pub fn frames(input: &Path, out: &Path, a: &MedicalArgs) -> Result<Input> {
         true => medical::open(input, &Limits::default())?,
         false => None,
     };
+    let nifti_out = nifti_out::is_nifti(out);
     let Some(volume) = volume else {
         if window.is_some() {
             return Err(Error::Usage(format!(
@@ -55,26 +85,92 @@ pub fn frames(input: &Path, out: &Path, a: &MedicalArgs) -> Result<Input> {
                 input.display()
             )));
         }
-        return Ok(plain());
+        // A missing input is left to the usual message.
+        if nifti_out && input.exists() {
+            return Err(Error::Usage(format!(
+                "{}: -o {} writes a NIfTI volume, which needs a NIfTI volume (.nii, .nii.gz) as \
+                 the input, and this is an ordinary video or folder of frames; write .mp4, .gif \
+                 or a folder of PNG frames instead",
+                input.display(),
+                out.display()
+            )));
+        }
+        return Ok(Input {
+            path: input.to_path_buf(),
+            range,
+            grid: None,
+            _slices: None,
+        });
     };
+    if nifti_out && volume.nifti_geometry().is_none() {
+        return Err(Error::Usage(format!(
+            "{}: -o {} writes a NIfTI volume, which is made only from a NIfTI volume (.nii, \
+             .nii.gz): a DICOM series' geometry is not carried over; write .mp4, .gif or PNG \
+             frames, or convert the series to NIfTI first (e.g. with dcm2niix)",
+            input.display(),
+            out.display()
+        )));
+    }
     let axis = volume.stacking();
     let n = volume.count(axis)?;
+    let wanted = slice_range(input, range, n, axis)?;
+    let window = window.or_else(|| volume.volume_window());
     let dir = impasto_io::atomic::output_dir(out)?;
     let tmp = tempfile::Builder::new()
         .prefix(".impasto-slices.")
         .tempdir_in(&dir)
         .map_err(|e| Error::output(&dir, e))?;
-    for index in 0..n {
+    for (frame, index) in wanted.clone().enumerate() {
         let image = volume.slice(medical::SliceSpec { axis, index })?;
-        let frame = tmp.path().join(format!("{index:06}.png"));
-        io::save(&frame, &image.to_rgb(window), None, io::BitDepth::Eight)?;
+        let path = tmp.path().join(format!("{frame:06}.png"));
+        io::save(&path, &image.to_rgb(window), None, io::BitDepth::Eight)?;
     }
     eprintln!(
-        "impasto: note: {} holds {n} {axis} slices; they are the frames, in order",
-        input.display()
+        "impasto: note: {} holds {n} {axis} slices; they are the frames, in order: slices \
+         {}..{}",
+        input.display(),
+        wanted.start,
+        wanted.end
     );
     Ok(Input {
         path: tmp.path().to_path_buf(),
+        range: None,
+        grid: volume.nifti_geometry().map(|g| Grid {
+            geometry: g.clone(),
+            axis,
+            first: wanted.start,
+        }),
         _slices: Some(tmp),
     })
+}
+
+/// The slices `range` (`--frames`) picks of the `n` across `axis`, cut to the volume; an
+/// empty range, or one starting past the last slice, is refused.
+fn slice_range(
+    input: &Path,
+    range: Option<Range<usize>>,
+    n: usize,
+    axis: Axis,
+) -> Result<Range<usize>> {
+    let r = range.unwrap_or(0..n);
+    if r.start >= r.end {
+        return Err(Error::Usage(format!(
+            "--frames {}..{} is empty; give a range whose end is after its start (e.g. {}..{})",
+            r.start,
+            r.end,
+            r.start,
+            r.start + 1
+        )));
+    }
+    if r.start >= n {
+        return Err(Error::Usage(format!(
+            "--frames {}..{} starts past the last slice: {} has {n} {axis} slices, numbered 0 \
+             to {}",
+            r.start,
+            r.end,
+            input.display(),
+            n.saturating_sub(1)
+        )));
+    }
+    Ok(r.start..r.end.min(n))
 }

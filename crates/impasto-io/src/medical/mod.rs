@@ -1,6 +1,7 @@
 //! Medical images in and out: DICOM files and series, NIfTI volumes and 16-bit grey PNG/TIFF
 //! read as grey slices in physical units ([`open`]), display windows ([`Window`]), and the
-//! result written back as a DICOM Secondary Capture ([`write_secondary_capture`]).
+//! result written back as a DICOM Secondary Capture ([`write_secondary_capture`]) or, for a
+//! NIfTI volume's stylised slices, as an RGB NIfTI volume on the source's grid ([`Geometry`]).
 //!
 //! Privacy: readers hand on only pixels and the whitelisted [`Info`] (format, modality code,
 //! size, spacing); errors name the file the user gave and never quote a header value.
@@ -10,6 +11,7 @@ mod dicom;
 mod grey16;
 mod header;
 mod nifti;
+mod nifti_out;
 mod orient;
 mod read;
 mod secondary;
@@ -21,6 +23,7 @@ mod volume;
 mod window;
 
 pub use axis::{Axis, SliceSpec};
+pub use nifti_out::{header_bytes, Geometry, DESCRIPTION};
 pub use secondary::{write_secondary_capture, Filing, KEPT_ATTRIBUTES};
 pub use slice::{Format, Image, Info, Slice};
 pub use volume::Volume;

@@ -8,6 +8,7 @@ use std::path::Path;
 use flate2::read::GzDecoder;
 use nifti::{Endianness, NiftiHeader};
 
+use super::nifti_out::Geometry;
 use super::orient::Orientation;
 use crate::codec::Limits;
 use crate::error::{Error, Result};
@@ -36,6 +37,8 @@ pub struct NiftiVolume {
     pub pixdim: [f32; 3],
     /// How the file's axes map onto left–right, posterior–anterior, inferior–superior.
     pub orientation: Orientation,
+    /// The header's geometry, to write a result on the same grid.
+    pub geometry: Geometry,
     raw: Vec<u8>,
     kind: Sample,
     big_endian: bool,
@@ -115,6 +118,17 @@ impl NiftiVolume {
             v as f32
         }
     }
+
+    /// The smallest and largest finite value of the whole volume, scaled (0, 0 when none is).
+    pub fn range(&self) -> (f32, f32) {
+        let [a, b, c] = self.dims;
+        let mut it = (0..c)
+            .flat_map(|k| (0..b).flat_map(move |j| (0..a).map(move |i| [i, j, k])))
+            .map(|v| self.value(v))
+            .filter(|v| v.is_finite());
+        let first = it.next().unwrap_or(0.0);
+        it.fold((first, first), |(lo, hi), v| (lo.min(v), hi.max(v)))
+    }
 }
 
 /// Reads the NIfTI-1 volume in `bytes` (gzip-compressed or not), refusing one larger than
@@ -185,10 +199,12 @@ fn read_from(path: &Path, mut src: impl Read, limits: &Limits) -> Result<NiftiVo
             1.0
         }
     });
+    let orientation = Orientation::from_header(&header, pixdim);
     Ok(NiftiVolume {
         dims,
         pixdim,
-        orientation: Orientation::from_header(&header, pixdim),
+        orientation,
+        geometry: Geometry::from_header(&header, dims, pixdim, orientation),
         raw,
         kind,
         big_endian: header.endianness == Endianness::Big,

@@ -53,7 +53,7 @@ impl Orientation {
 }
 
 /// The rotation of the NIfTI quaternion (b, c, d), with a = √(1 − b² − c² − d²).
-fn quaternion([b, c, d]: [f64; 3]) -> [[f64; 3]; 3] {
+pub(super) fn quaternion([b, c, d]: [f64; 3]) -> [[f64; 3]; 3] {
     let a = (1.0 - (b * b + c * c + d * d)).max(0.0).sqrt();
     [
         [
@@ -83,6 +83,53 @@ fn shown(axis: Axis) -> (usize, usize) {
     }
 }
 
+/// Where the pixels of a slice across one axis lie in the voxel grid: the voxel axis held
+/// fixed, and the voxel axes (and directions) of its rows and columns. Reading a slice and
+/// writing one back both go through it, so they cannot disagree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// The voxel axis the slice index counts along.
+    pub fixed: usize,
+    /// The voxel axis down the rows, and whether row 0 is its last voxel.
+    pub rows: (usize, bool),
+    /// The voxel axis across the columns, and whether column 0 is its last voxel.
+    pub cols: (usize, bool),
+    /// Slice width (columns) and height (rows) in pixels.
+    pub width: usize,
+    /// Slice height in pixels.
+    pub height: usize,
+}
+
+impl Layout {
+    /// The layout of slices across `axis` of a `dims` grid lying as `orientation` says, in
+    /// radiological orientation: rows run from anterior (axial) or superior (coronal,
+    /// sagittal) down, columns from the patient's right (axial, coronal) or front (sagittal).
+    pub fn new(orientation: Orientation, dims: [usize; 3], axis: Axis) -> Layout {
+        let map = orientation.0;
+        let (row_world, col_world) = shown(axis);
+        let (rows, cols) = (map[row_world], map[col_world]);
+        Layout {
+            fixed: map[axis.index()].0,
+            rows,
+            cols,
+            width: dims[cols.0],
+            height: dims[rows.0],
+        }
+    }
+
+    /// The voxel shown at row `r`, column `c` of slice `index`.
+    pub fn voxel(&self, index: usize, r: usize, c: usize) -> [usize; 3] {
+        // Both shown axes run from the world's high end (front, top, right) down.
+        let ri = if self.rows.1 { self.height - 1 - r } else { r };
+        let ci = if self.cols.1 { self.width - 1 - c } else { c };
+        let mut v = [0; 3];
+        v[self.fixed] = index;
+        v[self.rows.0] = ri;
+        v[self.cols.0] = ci;
+        v
+    }
+}
+
 impl NiftiVolume {
     /// Slices across `axis`: the voxels along the file axis closest to it.
     pub fn count(&self, axis: Axis) -> usize {
@@ -90,36 +137,24 @@ impl NiftiVolume {
     }
 
     /// Slice `index` across `axis` (counted along the file's own voxel axis, as viewers show
-    /// voxel coordinates), in radiological orientation: rows run from anterior (axial) or
-    /// superior (coronal, sagittal) down, columns from the patient's right (axial, coronal)
-    /// or front (sagittal). `index` must be below [`count`](Self::count).
+    /// voxel coordinates), in radiological orientation ([`Layout::new`]). `index` must be
+    /// below [`count`](Self::count).
     pub fn slice(&self, axis: Axis, index: usize) -> Slice {
-        let map = self.orientation.0;
-        let (row_world, col_world) = shown(axis);
-        let (fixed, (row_axis, row_up), (col_axis, col_up)) =
-            (map[axis.index()].0, map[row_world], map[col_world]);
-        let (height, width) = (self.dims[row_axis], self.dims[col_axis]);
-        let mut values = Vec::with_capacity(width * height);
-        for r in 0..height {
-            // Both shown axes run from the world's high end (front, top, right) down.
-            let ri = if row_up { height - 1 - r } else { r };
-            for c in 0..width {
-                let ci = if col_up { width - 1 - c } else { c };
-                let mut v = [0; 3];
-                v[fixed] = index;
-                v[row_axis] = ri;
-                v[col_axis] = ci;
-                values.push(self.value(v));
+        let l = Layout::new(self.orientation, self.dims, axis);
+        let mut values = Vec::with_capacity(l.width * l.height);
+        for r in 0..l.height {
+            for c in 0..l.width {
+                values.push(self.value(l.voxel(index, r, c)));
             }
         }
         Slice {
-            width,
-            height,
+            width: l.width,
+            height: l.height,
             values,
             default_window: None,
             inverted: false,
             modality: None,
-            spacing: Some([self.pixdim[row_axis], self.pixdim[col_axis]]),
+            spacing: Some([self.pixdim[l.rows.0], self.pixdim[l.cols.0]]),
         }
     }
 }

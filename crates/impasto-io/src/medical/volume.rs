@@ -29,7 +29,7 @@ enum Source {
     /// A DICOM series, one file per slice, decoded when asked.
     Series(Series, Limits),
     /// A NIfTI volume, sliced across any axis.
-    Nifti(NiftiVolume),
+    Nifti(Box<NiftiVolume>),
 }
 
 impl Volume {
@@ -57,7 +57,7 @@ impl Volume {
         Volume {
             info,
             path: path.to_path_buf(),
-            source: Source::Nifti(volume),
+            source: Source::Nifti(Box::new(volume)),
         }
     }
 
@@ -90,6 +90,27 @@ impl Volume {
             Source::Images(images, _) => stacked(images.len()),
             Source::Series(s, _) => stacked(s.files.len()),
             Source::Nifti(v) => Ok(v.count(axis)),
+        }
+    }
+
+    /// The voxel grid of a NIfTI volume, to write a result on (`None` for other inputs).
+    pub fn nifti_geometry(&self) -> Option<&super::Geometry> {
+        match &self.source {
+            Source::Nifti(v) => Some(&v.geometry),
+            _ => None,
+        }
+    }
+
+    /// One window for every slice of a grey NIfTI volume when the user names none: the
+    /// volume's full range, so neighbouring slices are shown alike (`None` for other inputs,
+    /// whose slices carry their own window or use their own range).
+    pub fn volume_window(&self) -> Option<super::Window> {
+        match &self.source {
+            Source::Nifti(v) => {
+                let (lo, hi) = v.range();
+                Some(super::Window::full_range(lo, hi))
+            }
+            _ => None,
         }
     }
 
