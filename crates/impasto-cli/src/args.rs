@@ -287,6 +287,11 @@ pub struct VideoArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub medical: MedicalArgs,
+    /// Share of a grey medical slice's own light and shade the result keeps, so the anatomy
+    /// stays readable under the painting's colours and brushwork: 0 (the painting's look
+    /// alone) to 1 (default: 0.7 for grey medical images).
+    #[arg(long, value_name = "SHARE")]
+    pub anatomy: Option<f32>,
     /// Longer side of the frames in pixels.
     #[arg(long, default_value_t = 256)]
     pub size: usize,
@@ -462,6 +467,11 @@ pub struct StylizeMedicalArgs {
     /// Patient Identity Removed YES).
     #[arg(long)]
     pub anonymize: bool,
+    /// Share of a grey medical slice's own light and shade the result keeps, so the anatomy
+    /// stays readable under the painting's colours and brushwork: 0 (the painting's look
+    /// alone) to 1 (default: 0.7 for grey medical images).
+    #[arg(long, value_name = "SHARE")]
+    pub anatomy: Option<f32>,
 }
 
 /// A style-match target, or none (`off`).

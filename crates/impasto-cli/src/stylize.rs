@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use impasto::image::{resize, Rgb};
+use impasto::image::{colour, resize, Rgb};
 use impasto::metrics::{gram::gram_cosine_similarity, ssim::ssim_rgb_luma};
 use impasto::sysmem;
 use impasto::{Session, Start};
@@ -69,6 +69,7 @@ pub fn run(a: StylizeArgs) -> Result<()> {
     let settings = look::settings(&a.look, a.size)?;
     let photo = medical::load_photo(&a.content, &a.medical.read)?;
     let filing = medical::filing(&a.output, &a.content, &photo, &a.medical)?;
+    let anatomy = medical::anatomy(&a.content, photo.grey, a.medical.anatomy)?;
     let content = photo.decoded;
     let size = (content.image.width, content.image.height);
     let (styles, placed) = guides::Placement::new(&a.look, look::styles(&a.look)?, size, false)?;
@@ -151,7 +152,10 @@ pub fn run(a: StylizeArgs) -> Result<()> {
         }
     }
     bar.finish();
-    let result = session.image();
+    let result = match anatomy {
+        Some(share) => colour::keep_luminance(&session.image(), &content.image, share),
+        None => session.image(),
+    };
     let (l, plan) = (session.losses(), session.plan().to_vec());
     // The run's images, targets and optimiser state go before the measurements (gigabytes at
     // print size).

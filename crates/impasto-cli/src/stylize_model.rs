@@ -64,6 +64,7 @@ pub fn run(a: StylizeArgs, model_path: &Path) -> Result<()> {
     let mix = m.net.mix(mix.as_deref())?;
     let photo = crate::medical::load_photo(&a.content, &a.medical.read)?;
     let filing = crate::medical::filing(&a.output, &a.content, &photo, &a.medical)?;
+    let anatomy = crate::medical::anatomy(&a.content, photo.grey, a.medical.anatomy)?;
     let content = photo.decoded;
     let size = (content.image.width, content.image.height);
     let placement = crate::guides::Placement::for_network(&a.look, size, false)?;
@@ -76,6 +77,10 @@ pub fn run(a: StylizeArgs, model_path: &Path) -> Result<()> {
     let pass_ms = pass.elapsed().as_secs_f64() * 1e3;
     let result = match placement.guides(0, (w, h))? {
         Some(g) => g.show_photo(result, &photo),
+        None => result,
+    };
+    let result = match anatomy {
+        Some(share) => impasto::image::colour::keep_luminance(&result, &photo, share),
         None => result,
     };
     let alpha = content

@@ -7,7 +7,7 @@ use std::thread;
 use std::time::Instant;
 
 use impasto::image::resize::fit_longer_side;
-use impasto::image::Rgb;
+use impasto::image::{colour, Rgb};
 use impasto::sysmem;
 use impasto::video::{FastVideo, SteadySettings, WarpingError};
 use impasto_io::codec::{self as io, BitDepth};
@@ -66,6 +66,7 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
     let placement = Placement::for_network(&a.look, (info.width, info.height), true)?;
     // Masks in a folder count frames as the user does (a volume's slices from its first).
     let start_frame = a.frames.as_ref().map_or(0, |r| r.start);
+    let anatomy = crate::medical::anatomy(&a.input, input.grey(), a.anatomy)?;
     if let Some(n) = info.frames {
         let n = (n as f64 * fps / info.fps).round() as usize;
         let end = input.range().map_or(start_frame + n, |r| r.end.min(n));
@@ -119,6 +120,10 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
             if let Some(g) = placement.guides(start_frame + frames, (w, h))? {
                 styled = g.show_photo(styled, &input);
                 plain = plain.map(|p| g.show_photo(p, &input));
+            }
+            if let Some(share) = anatomy {
+                styled = colour::keep_luminance(&styled, &input, share);
+                plain = plain.map(|p| colour::keep_luminance(&p, &input, share));
             }
             writer.send(frames, styled, plain)?;
             frames += 1;

@@ -86,6 +86,8 @@ pub fn run(a: VideoArgs) -> Result<()> {
         };
         runs.push(Run::new(&model, styles, independent, "independent", &work)?);
     }
+    let anatomy = crate::medical::anatomy(&a.input, input.grey(), a.anatomy)?;
+    runs.iter_mut().for_each(|r| r.set_anatomy(anatomy));
     let place = Place {
         placement: &placement,
         first: mask_first,
@@ -240,6 +242,7 @@ fn fingerprint(
         "settings": settings,
         "precision": precision,
         "masks": masks,
+        "anatomy": a.anatomy,
     })
     .to_string()
 }

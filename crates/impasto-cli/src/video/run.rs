@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use impasto::guide::Guides;
-use impasto::image::Rgb;
+use impasto::image::{colour, Rgb};
 use impasto::Vgg19;
 use std::sync::Arc;
 
@@ -28,6 +28,8 @@ pub struct Run<'m> {
     gram_cosine: Vec<f64>,
     occluded: Vec<f64>,
     last_seconds: f64,
+    /// Share of each input frame's luma the written frames keep (grey medical slices).
+    anatomy: Option<f32>,
 }
 
 /// What a run did, for the summary.
@@ -71,6 +73,7 @@ impl<'m> Run<'m> {
             gram_cosine: Vec::new(),
             occluded: Vec::new(),
             last_seconds: 0.0,
+            anatomy: None,
         })
     }
 
@@ -103,10 +106,14 @@ impl<'m> Run<'m> {
         if i == 0 {
             work.set_style_weight(self.name, f.style_weight)?;
         }
-        work.save_frame(self.name, i, &f.image)?;
+        let image = match self.anatomy {
+            Some(share) => colour::keep_luminance(&f.image, input, share),
+            None => f.image.clone(),
+        };
+        work.save_frame(self.name, i, &image)?;
         match &f.flows {
-            Some((back, fwd)) => self.metric.push_with_flows(&f.image, back, fwd)?,
-            None => self.metric.push_first(&f.image)?,
+            Some((back, fwd)) => self.metric.push_with_flows(&image, back, fwd)?,
+            None => self.metric.push_first(&image)?,
         }
         self.last_seconds = t.elapsed().as_secs_f64();
         if i == 0 {
@@ -121,6 +128,13 @@ impl<'m> Run<'m> {
             self.gram_cosine.push(f.losses.gram_cosine);
         }
         Ok(())
+    }
+
+    /// Keeps `share` of each input frame's luma in the frames written (see
+    /// [`impasto::image::colour::keep_luminance`]); the stylizer carries on from its own
+    /// results.
+    pub fn set_anatomy(&mut self, share: Option<f32>) {
+        self.anatomy = share;
     }
 
     /// Places the styles in the frames from the next one on.

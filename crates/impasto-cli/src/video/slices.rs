@@ -21,6 +21,8 @@ pub struct Input {
     range: Option<Range<usize>>,
     /// Where the slices lie in a NIfTI volume, for a NIfTI output.
     grid: Option<Grid>,
+    /// True for a grey medical volume (windowed slices), which keeps its anatomy by default.
+    grey: bool,
     _slices: Option<TempDir>,
 }
 
@@ -43,6 +45,11 @@ impl Input {
     /// The frame range to give the reader.
     pub fn range(&self) -> Option<Range<usize>> {
         self.range.clone()
+    }
+
+    /// True for the slices of a grey medical volume.
+    pub fn grey(&self) -> bool {
+        self.grey
     }
 
     /// The source grid of a NIfTI volume's slices (`None` for other inputs).
@@ -99,6 +106,7 @@ pub fn frames(
             path: input.to_path_buf(),
             range,
             grid: None,
+            grey: false,
             _slices: None,
         });
     };
@@ -120,8 +128,10 @@ pub fn frames(
         .prefix(".impasto-slices.")
         .tempdir_in(&dir)
         .map_err(|e| Error::output(&dir, e))?;
+    let mut grey = true;
     for (frame, index) in wanted.clone().enumerate() {
         let image = volume.slice(medical::SliceSpec { axis, index })?;
+        grey &= matches!(image, medical::Image::Grey(_));
         let path = tmp.path().join(format!("{frame:06}.png"));
         io::save(&path, &image.to_rgb(window), None, io::BitDepth::Eight)?;
     }
@@ -140,6 +150,7 @@ pub fn frames(
             axis,
             first: wanted.start,
         }),
+        grey,
         _slices: Some(tmp),
     })
 }

@@ -91,6 +91,26 @@ pub fn recombine(output_luma_rgb: &Rgb, content: &Rgb) -> Rgb {
     out
 }
 
+/// `styled` with `share` (0..=1) of its luma moved to `photo`'s (resized to `styled`'s size),
+/// its chrominance kept: the photo's light and shade with the painting's colours and some of
+/// its brushwork. How a grey medical slice keeps its anatomy readable. Clamped to `0..=255`.
+pub fn keep_luminance(styled: &Rgb, photo: &Rgb, share: f32) -> Rgb {
+    let (w, h) = (styled.width, styled.height);
+    let target = match (photo.width, photo.height) == (w, h) {
+        true => luma(photo),
+        false => resize_plane(&luma(photo), photo.width, photo.height, w, h),
+    };
+    let [y, i, q] = to_yiq(styled);
+    let y: Vec<f32> = y
+        .iter()
+        .zip(&target)
+        .map(|(&s, &p)| s + share * (p - s))
+        .collect();
+    let mut out = from_yiq(&y, &i, &q, w, h);
+    out.clamp();
+    out
+}
+
 /// Recolours `style` so its pixel mean and 3×3 colour covariance match `content`'s:
 /// `x' = A(x − μs) + μc` with `A = Σc^½ Σs^−½` (symmetric roots, `Σs` regularised), clamped
 /// to `0..=255`.
@@ -263,6 +283,26 @@ mod tests {
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1_442_695_040_888_963_407);
             (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    /// The luma moves by its share towards the photo's; the chrominance stays; share 1 gives
+    /// the photo's luma exactly.
+    #[test]
+    fn keep_luminance_moves_luma_by_its_share() {
+        let mix = [[60.0, 10.0, 0.0], [0.0, 50.0, 20.0], [10.0, 0.0, 70.0]];
+        let styled = random_image(1, 8, 6, [90.0, 80.0, 70.0], mix);
+        let grey = random_image(2, 8, 6, [60.0; 3], [[100.0, 0.0, 0.0]; 3]);
+        let (ys, yp) = (luma(&styled), luma(&grey));
+        let [_, si, sq] = to_yiq(&styled);
+        for share in [0.0, 0.7, 1.0] {
+            let out = keep_luminance(&styled, &grey, share);
+            let [y, i, q] = to_yiq(&out);
+            for p in 0..48 {
+                let want = ys[p] + share * (yp[p] - ys[p]);
+                assert!((y[p] - want).abs() < 1e-3, "share {share}: {} vs {want}", y[p]);
+                assert!((i[p] - si[p]).abs() < 1e-3 && (q[p] - sq[p]).abs() < 1e-3);
+            }
         }
     }
 

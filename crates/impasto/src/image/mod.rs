@@ -1,10 +1,12 @@
 //! Images as the engine sees them: planar RGB with `f32` samples in `0..=255`.
 //!
 //! [`resize`] scales, [`colour`] holds the colour-space
-//! helpers used to preserve the content's colours.
+//! helpers used to preserve the content's colours, [`structure`] puts a photo's light and
+//! shade back into a result to a measured degree.
 
 pub mod colour;
 pub mod resize;
+pub mod structure;
 
 /// An RGB image with `f32` samples in `0..=255`, stored planar (channel-major):
 /// `data[c * h * w + y * w + x]`.
