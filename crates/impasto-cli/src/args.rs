@@ -287,11 +287,12 @@ pub struct VideoArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub medical: MedicalArgs,
-    /// Share of a grey medical slice's own light and shade the result keeps, so the anatomy
-    /// stays readable under the painting's colours and brushwork: 0 (the painting's look
-    /// alone) to 1 (default: 0.7 for grey medical images).
-    #[arg(long, value_name = "SHARE")]
-    pub anatomy: Option<f32>,
+    /// How much of a grey medical slice's own light and shade the result keeps, so the
+    /// anatomy stays readable under the painting's colours and brushwork: a share from 0 (the
+    /// painting's look alone) to 1, or auto (default for grey medical images: the least share
+    /// that keeps SSIM 0.65 against the windowed slice).
+    #[arg(long, value_name = "auto|SHARE", value_parser = crate::medical::parse_anatomy)]
+    pub anatomy: Option<crate::medical::Anatomy>,
     /// Longer side of the frames in pixels.
     #[arg(long, default_value_t = 256)]
     pub size: usize,
@@ -467,11 +468,12 @@ pub struct StylizeMedicalArgs {
     /// Patient Identity Removed YES).
     #[arg(long)]
     pub anonymize: bool,
-    /// Share of a grey medical slice's own light and shade the result keeps, so the anatomy
-    /// stays readable under the painting's colours and brushwork: 0 (the painting's look
-    /// alone) to 1 (default: 0.7 for grey medical images).
-    #[arg(long, value_name = "SHARE")]
-    pub anatomy: Option<f32>,
+    /// How much of a grey medical slice's own light and shade the result keeps, so the
+    /// anatomy stays readable under the painting's colours and brushwork: a share from 0 (the
+    /// painting's look alone) to 1, or auto (default for grey medical images: the least share
+    /// that keeps SSIM 0.65 against the windowed slice).
+    #[arg(long, value_name = "auto|SHARE", value_parser = crate::medical::parse_anatomy)]
+    pub anatomy: Option<crate::medical::Anatomy>,
 }
 
 /// A style-match target, or none (`off`).

@@ -5,34 +5,62 @@
 
 use std::path::Path;
 
+use impasto::image::{colour, structure, Rgb};
 use impasto_io::codec::{self as io, Decoded, Limits};
 use impasto_io::medical::{self, Filing, Format, Image, SliceSpec, Window};
 use impasto_io::{Error, Result};
 
 use crate::args::{MedicalArgs, StylizeMedicalArgs};
 
-/// Share of a grey medical slice's light and shade a result keeps by default: enough for
-/// SSIM ≥ 0.6 against the windowed slice (measured on CT and MR with several paintings in
-/// BENCHMARKS.md) while the painting's palette and brushwork show.
-pub const DEFAULT_ANATOMY: f32 = 0.7;
+/// SSIM against the windowed slice that a grey medical result keeps by default: over the
+/// 0.6 that keeps the anatomy readable, with a margin, while the painting's palette and
+/// brushwork show (BENCHMARKS.md).
+pub const DEFAULT_ANATOMY_SSIM: f32 = 0.65;
 
-/// How much of the photo's own luma a result keeps (`None`: none): `--anatomy`, else
-/// [`DEFAULT_ANATOMY`] for a grey medical photo. `--anatomy` on a colour photo is refused.
-pub fn anatomy(path: &Path, grey_medical: bool, anatomy: Option<f32>) -> Result<Option<f32>> {
-    match (anatomy, grey_medical) {
-        (Some(s), _) if !(0.0..=1.0).contains(&s) => Err(Error::Usage(format!(
-            "--anatomy {s} is invalid: give a share from 0 (the painting's look alone) to 1 \
-             (the slice's own light and shade), e.g. 0.7"
-        ))),
+/// How much of a grey medical slice's own light and shade a result keeps.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Anatomy {
+    /// The least share that brings SSIM against the slice to this value.
+    Ssim(f32),
+    /// A fixed share, 0..=1.
+    Share(f32),
+}
+
+/// Parses `--anatomy`: `auto` or a share from 0 to 1.
+pub fn parse_anatomy(s: &str) -> std::result::Result<Anatomy, String> {
+    if s == "auto" {
+        return Ok(Anatomy::Ssim(DEFAULT_ANATOMY_SSIM));
+    }
+    match s.parse::<f32>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(Anatomy::Share(v)),
+        _ => Err(format!(
+            "give auto, or a share from 0 (the painting's look alone) to 1 (the slice's own \
+             light and shade), e.g. 0.7; not '{s}'"
+        )),
+    }
+}
+
+/// What a result keeps of its photo's anatomy (`None`: nothing): `--anatomy`, else `auto`
+/// for a grey medical photo. `--anatomy` on an ordinary or colour photo is refused.
+pub fn anatomy(path: &Path, grey_medical: bool, given: Option<Anatomy>) -> Result<Option<Anatomy>> {
+    match (given, grey_medical) {
         (Some(_), false) => Err(Error::Usage(format!(
             "{}: --anatomy applies to grey medical images (DICOM, NIfTI, 16-bit grey PNG/TIFF), \
              and this is not one; leave it out",
             path.display()
         ))),
-        (Some(s), true) => Ok((s > 0.0).then_some(s)),
-        (None, true) => Ok(Some(DEFAULT_ANATOMY)),
+        (Some(a), true) => Ok(Some(a)),
+        (None, true) => Ok(Some(Anatomy::Ssim(DEFAULT_ANATOMY_SSIM))),
         (None, false) => Ok(None),
     }
+}
+
+/// `styled` with `photo`'s light and shade put back as `anatomy` says, and the share used.
+pub fn keep_anatomy(styled: &Rgb, photo: &Rgb, anatomy: Anatomy) -> Result<(Rgb, f32)> {
+    Ok(match anatomy {
+        Anatomy::Ssim(target) => structure::keep_structure(styled, photo, target)?,
+        Anatomy::Share(share) => (colour::keep_luminance(styled, photo, share), share),
+    })
 }
 
 /// A photo as loaded, and what kind of medical file it was (`None`: an ordinary photo).

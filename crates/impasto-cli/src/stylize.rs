@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use impasto::image::{colour, resize, Rgb};
+use impasto::image::{resize, Rgb};
 use impasto::metrics::{gram::gram_cosine_similarity, ssim::ssim_rgb_luma};
 use impasto::sysmem;
 use impasto::{Session, Start};
@@ -152,9 +152,12 @@ pub fn run(a: StylizeArgs) -> Result<()> {
         }
     }
     bar.finish();
-    let result = match anatomy {
-        Some(share) => colour::keep_luminance(&session.image(), &content.image, share),
-        None => session.image(),
+    let (result, anatomy_share) = match anatomy {
+        Some(k) => {
+            let (img, share) = medical::keep_anatomy(&session.image(), &content.image, k)?;
+            (img, Some(share))
+        }
+        None => (session.image(), None),
     };
     let (l, plan) = (session.losses(), session.plan().to_vec());
     // The run's images, targets and optimiser state go before the measurements (gigabytes at
@@ -181,6 +184,7 @@ pub fn run(a: StylizeArgs) -> Result<()> {
             "iters": plan.iter().map(|s| s.iters).sum::<usize>(),
             "scales": plan.iter().map(|s| s.size).collect::<Vec<_>>(),
             "losses": { "content": l.content, "style": l.style, "tv": l.tv, "total": l.total },
+            "anatomy_share": anatomy_share,
         });
         println!("{v}");
     } else {

@@ -79,9 +79,12 @@ pub fn run(a: StylizeArgs, model_path: &Path) -> Result<()> {
         Some(g) => g.show_photo(result, &photo),
         None => result,
     };
-    let result = match anatomy {
-        Some(share) => impasto::image::colour::keep_luminance(&result, &photo, share),
-        None => result,
+    let (result, anatomy_share) = match anatomy {
+        Some(k) => {
+            let (img, share) = crate::medical::keep_anatomy(&result, &photo, k)?;
+            (img, Some(share))
+        }
+        None => (result, None),
     };
     let alpha = content
         .alpha
@@ -119,6 +122,7 @@ pub fn run(a: StylizeArgs, model_path: &Path) -> Result<()> {
             "output": a.output, "width": w, "height": h, "model": model_path, "style_mix": blend,
             "pass_ms": pass_ms, "seconds": seconds, "peak_rss_mb": peak_mb,
             "precision": precision, "ssim": ssim, "gram_cosine": gram,
+            "anatomy_share": anatomy_share,
         });
         println!("{v}");
     } else {

@@ -18,6 +18,7 @@ use impasto_io::{Error, Result};
 use super::sibling;
 use crate::args::VideoArgs;
 use crate::guides::Placement;
+use crate::medical::{keep_anatomy, Anatomy};
 use crate::stylize_model::{parse_mix, precision};
 
 /// Seconds spent in each stage, summed over the frames.
@@ -66,7 +67,7 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
     let placement = Placement::for_network(&a.look, (info.width, info.height), true)?;
     // Masks in a folder count frames as the user does (a volume's slices from its first).
     let start_frame = a.frames.as_ref().map_or(0, |r| r.start);
-    let anatomy = crate::medical::anatomy(&a.input, input.grey(), a.anatomy)?;
+    let mut anatomy = crate::medical::anatomy(&a.input, input.grey(), a.anatomy)?;
     if let Some(n) = info.frames {
         let n = (n as f64 * fps / info.fps).round() as usize;
         let end = input.range().map_or(start_frame + n, |r| r.end.min(n));
@@ -121,9 +122,12 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
                 styled = g.show_photo(styled, &input);
                 plain = plain.map(|p| g.show_photo(p, &input));
             }
-            if let Some(share) = anatomy {
-                styled = colour::keep_luminance(&styled, &input, share);
+            // `auto` settles on the first frame's share; the later frames keep it.
+            if let Some(k) = anatomy {
+                let share;
+                (styled, share) = keep_anatomy(&styled, &input, k)?;
                 plain = plain.map(|p| colour::keep_luminance(&p, &input, share));
+                anatomy = Some(Anatomy::Share(share));
             }
             writer.send(frames, styled, plain)?;
             frames += 1;

@@ -242,7 +242,7 @@ fn fingerprint(
         "settings": settings,
         "precision": precision,
         "masks": masks,
-        "anatomy": a.anatomy,
+        "anatomy": format!("{:?}", a.anatomy),
     })
     .to_string()
 }

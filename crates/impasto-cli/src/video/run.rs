@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use impasto::guide::Guides;
-use impasto::image::{colour, Rgb};
+use impasto::image::Rgb;
 use impasto::Vgg19;
 use std::sync::Arc;
 
@@ -14,6 +14,7 @@ use impasto_io::{Error, Result};
 use serde::Serialize;
 
 use super::work::Work;
+use crate::medical::{keep_anatomy, Anatomy};
 
 /// A run over the frames, resumable from its work folder.
 pub struct Run<'m> {
@@ -28,8 +29,9 @@ pub struct Run<'m> {
     gram_cosine: Vec<f64>,
     occluded: Vec<f64>,
     last_seconds: f64,
-    /// Share of each input frame's luma the written frames keep (grey medical slices).
-    anatomy: Option<f32>,
+    /// What the written frames keep of each input frame's light and shade (grey medical
+    /// slices): `auto` settles on the first frame's share, which the later frames keep.
+    anatomy: Option<Anatomy>,
 }
 
 /// What a run did, for the summary.
@@ -107,7 +109,11 @@ impl<'m> Run<'m> {
             work.set_style_weight(self.name, f.style_weight)?;
         }
         let image = match self.anatomy {
-            Some(share) => colour::keep_luminance(&f.image, input, share),
+            Some(k) => {
+                let (image, share) = keep_anatomy(&f.image, input, k)?;
+                self.anatomy = Some(Anatomy::Share(share));
+                image
+            }
             None => f.image.clone(),
         };
         work.save_frame(self.name, i, &image)?;
@@ -130,11 +136,10 @@ impl<'m> Run<'m> {
         Ok(())
     }
 
-    /// Keeps `share` of each input frame's luma in the frames written (see
-    /// [`impasto::image::colour::keep_luminance`]); the stylizer carries on from its own
-    /// results.
-    pub fn set_anatomy(&mut self, share: Option<f32>) {
-        self.anatomy = share;
+    /// Keeps each input frame's light and shade in the frames written as `anatomy` says;
+    /// the stylizer carries on from its own results.
+    pub fn set_anatomy(&mut self, anatomy: Option<Anatomy>) {
+        self.anatomy = anatomy;
     }
 
     /// Places the styles in the frames from the next one on.
