@@ -20,6 +20,7 @@ async fn page_and_assets_come_from_the_binary_and_use_no_other_host() {
     for (path, mime) in [
         ("/", "text/html"),
         ("/app.js", "text/javascript"),
+        ("/mask.js", "text/javascript"),
         ("/style.css", "text/css"),
         ("/examples/portrait_astronaut.jpg", "image/jpeg"),
         ("/examples/starry_night.jpg", "image/jpeg"),
