@@ -236,15 +236,22 @@ impl Worker {
                 }
             }
             Command::Inputs { inputs, controls } => {
+                let same_photo = Arc::ptr_eq(&inputs.content, &self.inputs.content);
                 let same_mask = match (&inputs.mask, &self.inputs.mask) {
                     (Some(a), Some(b)) => Arc::ptr_eq(a, b),
                     (a, b) => a.is_none() && b.is_none(),
                 };
-                if !Arc::ptr_eq(&inputs.content, &self.inputs.content) || !same_mask {
+                let same_styles = inputs.styles.len() == self.inputs.styles.len()
+                    && (inputs.styles.iter().zip(&self.inputs.styles))
+                        .all(|(a, b)| Arc::ptr_eq(a, b));
+                if !(same_photo && same_mask) {
                     self.last_image = None;
                 }
+                // A new mask alone keeps the paintings' targets.
+                if !(same_photo && same_styles) {
+                    self.targets = None;
+                }
                 self.inputs = inputs;
-                self.targets = None;
                 self.controls = controls;
                 self.broken = false;
                 *preview = None;
