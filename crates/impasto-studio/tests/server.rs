@@ -677,6 +677,23 @@ async fn a_mask_keeps_the_photo_where_it_is_black_and_bad_masks_are_refused() {
     );
     assert!(styled > 3.0 * kept && styled > 15.0, "{styled} vs {kept}");
 
+    // The final render follows it too.
+    ws.send(&ClientMsg::RenderFinal {
+        size: 96,
+        iters: Some(6),
+    })
+    .await;
+    let url = ws
+        .until("the final render", |m| match m {
+            ServerMsg::FinalReady { url, .. } => Some(url.clone()),
+            _ => None,
+        })
+        .await;
+    let r = http(server.addr, "GET", &url, &[], &[]).await;
+    assert_eq!(r.status, 200);
+    let (styled, kept) = common::halves_diff_bytes(&photo, &r.body);
+    assert!(kept < 4.0 && styled > 3.0 * kept, "{styled} vs {kept}");
+
     // Removing the mask restarts the run over the whole photo; a new photo drops the mask.
     let path = format!("/api/session/{}/mask", ws.session);
     let r = http(server.addr, "DELETE", &path, &[], &[]).await;

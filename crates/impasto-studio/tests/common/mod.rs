@@ -504,17 +504,26 @@ pub fn half_mask_png(w: usize, h: usize, split: f32) -> Vec<u8> {
     impasto_io::codec::encode(&img, None, format).unwrap()
 }
 
+/// The bytes of a `data:...;base64,` URL.
+pub fn data_url_bytes(url: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let b64 = url.split_once(";base64,").expect("a data URL").1;
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap()
+}
+
 /// Mean absolute difference (0..255) between a frame's `data:` URL image and the photo
 /// `photo` (file bytes, resized to the frame), over the columns left of 40% and right of 60%
 /// of the width.
 pub fn halves_diff(photo: &[u8], data_url: &str) -> (f32, f32) {
-    use base64::Engine as _;
+    halves_diff_bytes(photo, &data_url_bytes(data_url))
+}
+
+/// [`halves_diff`] of an image file's bytes.
+pub fn halves_diff_bytes(photo: &[u8], bytes: &[u8]) -> (f32, f32) {
     use impasto_io::codec::{decode, Limits};
-    let b64 = data_url.split_once(";base64,").expect("a data URL").1;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .unwrap();
-    let img = decode(&bytes, &Limits::default()).unwrap().image;
+    let img = decode(bytes, &Limits::default()).unwrap().image;
     let (w, h) = (img.width, img.height);
     let photo = decode(photo, &Limits::default()).unwrap().image;
     let photo = impasto::image::resize::resize(&photo, w, h);
