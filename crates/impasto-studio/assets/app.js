@@ -302,7 +302,8 @@ function showFrame(f) {
   $('preview').src = f.image;
   $('preview').hidden = false;
   $('placeholder').hidden = true;
-  $('frame-info').textContent = `${describe(f.controls)} — step ${f.step}, scale ${f.stage + 1}/${f.stages}`;
+  const mask = f.mask === null || f.mask === undefined ? '' : ` · mask over ${Math.round(f.mask * 100)}%`;
+  $('frame-info').textContent = `${describe(f.controls)}${mask} — step ${f.step}, scale ${f.stage + 1}/${f.stages}`;
   $('frame-info').dataset.rev = String(f.rev);
   $('step').textContent = String(f.step);
   $('frame-size').textContent = `${f.width}×${f.height}`;

@@ -274,6 +274,9 @@ pub struct Frame {
     pub losses: LossValues,
     /// SSIM between the photo and the image (content kept).
     pub ssim: Option<f32>,
+    /// Share of the photo the style goes over when a mask places it.
+    #[serde(default)]
+    pub mask: Option<f32>,
     /// The image as a `data:image/jpeg;base64,...` URL.
     pub image: String,
 }

@@ -367,6 +367,7 @@ impl Worker {
             height: report.height,
             losses,
             ssim,
+            mask: self.inputs.mask.as_ref().map(|m| m.coverage() as f32),
             image,
         };
         let json: Arc<str> = ServerMsg::Frame(Box::new(frame)).to_json().into();

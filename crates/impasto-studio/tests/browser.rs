@@ -424,6 +424,8 @@ async fn a_painted_mask_keeps_the_photo_where_it_is_unpainted_in_headless_chromi
         text(&c, "status").await.starts_with("done").then_some(())
     })
     .await;
+    let caption = text(&c, "frame-info").await;
+    assert!(caption.contains(" · mask over 4"), "{caption}");
     let src = attr(&c, "preview", "src").await.unwrap();
     let (styled, kept) = halves_diff(&example("portrait_astronaut.jpg"), &src);
     assert!(

@@ -663,6 +663,11 @@ async fn a_mask_keeps_the_photo_where_it_is_black_and_bad_masks_are_refused() {
     let mut last = None;
     ws.until("the masked run to finish", |m| match m {
         ServerMsg::Frame(f) => {
+            assert!(
+                f.mask.is_some_and(|m| (m - 0.5).abs() < 0.02),
+                "{:?}",
+                f.mask
+            );
             last = Some(f.image.clone());
             None
         }
