@@ -13,7 +13,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{example, halves_diff, http, png_size, repo, write_model, TestServer, PATIENCE};
+use common::{
+    example, half_mask_png, halves_diff, http, png_size, repo, write_model, TestServer, PATIENCE,
+};
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -354,6 +356,23 @@ for (const x of arguments[0]) {
 return [r.width, r.height];
 "#;
 
+async fn click(c: &Client, id: &str) {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits until the mask's caption starts with `want`.
+async fn mask_info(c: &Client, want: &str) {
+    poll(&format!("the mask caption {want:?}"), PATIENCE, || async {
+        text(c, "mask-info").await.starts_with(want).then_some(())
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_painted_mask_keeps_the_photo_where_it_is_unpainted_in_headless_chromium() {
     let driver = Driver::start().await;
@@ -387,12 +406,25 @@ async fn a_painted_mask_keeps_the_photo_where_it_is_unpainted_in_headless_chromi
         attr(&c, "mask-box", "hidden").await.is_none().then_some(())
     })
     .await;
-    c.find(Locator::Id("mask-paint"))
+    // An uploaded mask shows on the canvas, and Invert and Clear work on it.
+    let left = profile.path().join("left.png");
+    std::fs::write(&left, half_mask_png(64, 64, 0.25)).unwrap();
+    c.find(Locator::Id("mask-input"))
         .await
         .unwrap()
-        .click()
+        .send_keys(&left.display().to_string())
         .await
         .unwrap();
+    mask_info(&c, "left.png: the style goes over 25%").await;
+    assert!(attr(&c, "mask-wrap", "hidden").await.is_none());
+    click(&c, "mask-invert").await;
+    mask_info(&c, "painted mask.png: the style goes over 75%").await;
+    click(&c, "mask-clear").await;
+    mask_info(&c, "no mask").await;
+    click(&c, "mask-paint").await;
+    assert!(attr(&c, "mask-wrap", "hidden").await.is_some());
+    click(&c, "mask-paint").await;
+    assert!(attr(&c, "mask-wrap", "hidden").await.is_none());
     let size = c.find(Locator::Id("brush-size")).await.unwrap();
     size.send_keys(&Key::End.to_string()).await.unwrap();
     assert_eq!(text(&c, "brush-size-out").await, "30%");
@@ -405,12 +437,7 @@ async fn a_painted_mask_keeps_the_photo_where_it_is_unpainted_in_headless_chromi
         shown[0].as_f64().unwrap() > 100.0,
         "the canvas is shown: {shown}"
     );
-    let info = poll("the painted mask to be taken", PATIENCE, || async {
-        let t = text(&c, "mask-info").await;
-        t.starts_with("painted mask.png").then_some(t)
-    })
-    .await;
-    assert!(info.contains("the style goes over 4"), "{info}");
+    mask_info(&c, "painted mask.png: the style goes over 4").await;
 
     // Then the painting: the run starts with the mask, and keeps the photo right of it.
     let painting = repo("examples/starry_night.jpg").canonicalize().unwrap();
