@@ -116,7 +116,8 @@ impl Client {
     }
 
     /// Sets the mask drawn over `photo`, or none; the run restarts with it, and a picked
-    /// model's result follows it. Refused if the photo changed since.
+    /// model's result follows it (removing no mask changes nothing). Refused if the photo
+    /// changed since.
     pub fn set_mask(
         &self,
         photo: &Arc<Rgb>,
@@ -131,6 +132,9 @@ impl Client {
             return Err(Error::BadInput(
                 "the photo changed while the mask was on its way; draw the mask again".into(),
             ));
+        }
+        if mask.is_none() && st.mask.is_none() {
+            return Ok(reply(&st));
         }
         st.mask = mask.map(|(info, m)| (info, Arc::new(m)));
         self.stylize(&st);
