@@ -152,18 +152,22 @@ async function upload(kind, file) {
   }
   const body = await res.json().catch(() => ({ error: `the upload of ${file.name} failed (HTTP ${res.status})` }));
   if (!res.ok) { setStatus('upload refused'); throw new Error(body.error); }
-  const url = URL.createObjectURL(file);
   if (kind === 'content') {
+    const url = URL.createObjectURL(file);
     $('content-thumb').src = url;
     $('content-thumb').hidden = false;
     $('content-name').textContent = `${body.content.name} (${body.content.width}×${body.content.height})`;
-  } else {
-    state.styles.push({ name: body.styles[body.styles.length - 1].name, url });
+    // The server dropped the mask drawn over the last photo; mask.js starts a new one.
+    const { width, height } = body.content;
+    document.dispatchEvent(new CustomEvent('studio:photo', { detail: { url, width, height } }));
+  } else if (kind === 'style') {
+    state.styles.push({ name: body.styles[body.styles.length - 1].name, url: URL.createObjectURL(file) });
   }
   // The page's controls stay as they are; the server adds a blend weight per new style.
   state.controls.style_weights = body.controls.style_weights;
   showControls(state.controls);
   setStatus(body.content && body.styles.length ? 'starting the run…' : 'now add ' + (body.content ? 'a style image' : 'a content photo'));
+  return body;
 }
 
 function uploadFiles(kind, files) {
@@ -191,6 +195,11 @@ $('use-examples').addEventListener('click', () => {
     });
   }
 });
+
+// Two views side by side while the model's result or the mask painting is shown.
+function layoutViews() {
+  $('views').classList.toggle('two-up', !$('fast-wrap').hidden || !$('mask-wrap').hidden);
+}
 
 // ---------- trained models ----------
 function showModels(models) {
@@ -234,7 +243,7 @@ $('model').addEventListener('change', (e) => {
   state.fast.blend = m ? Object.fromEntries(m.styles.map((s, i) => [s, i === 0 ? 1 : 0])) : null;
   renderBlend();
   $('fast-wrap').hidden = !m;
-  $('views').classList.toggle('two-up', Boolean(m));
+  layoutViews();
   $('fast').hidden = true;
   $('fast-info').textContent = 'add a photo: the model\'s result appears here';
   $('refine').disabled = true;
@@ -293,7 +302,8 @@ function showFrame(f) {
   $('preview').src = f.image;
   $('preview').hidden = false;
   $('placeholder').hidden = true;
-  $('frame-info').textContent = `${describe(f.controls)} — step ${f.step}, scale ${f.stage + 1}/${f.stages}`;
+  const mask = f.mask === null || f.mask === undefined ? '' : ` · mask over ${Math.round(f.mask * 100)}%`;
+  $('frame-info').textContent = `${describe(f.controls)}${mask} — step ${f.step}, scale ${f.stage + 1}/${f.stages}`;
   $('frame-info').dataset.rev = String(f.rev);
   $('step').textContent = String(f.step);
   $('frame-size').textContent = `${f.width}×${f.height}`;

@@ -31,6 +31,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../assets/app.js"),
     },
     Asset {
+        path: "/mask.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/mask.js"),
+    },
+    Asset {
         path: "/style.css",
         mime: "text/css; charset=utf-8",
         body: include_bytes!("../assets/style.css"),

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use impasto::guide::Mask;
 use impasto::image::Rgb;
 use impasto::settings::DEFAULT_ITERS;
 use impasto::Vgg19;
@@ -13,7 +14,9 @@ use tempfile::TempDir;
 
 use crate::error::Error;
 use crate::models::{Models, TrainedModel};
-use crate::protocol::{ClientMsg, Controls, ImageInfo, InputsReply, ServerMsg, MAX_ITERS};
+use crate::protocol::{
+    ClientMsg, Controls, ImageInfo, InputsReply, MaskInfo, ServerMsg, MAX_ITERS,
+};
 use crate::queue::Queue;
 use crate::run::{self, Command, Inputs, Outlet, RunContext};
 use crate::stylist::{Pass, Stylist};
@@ -49,6 +52,8 @@ pub struct Client {
 struct State {
     content: Option<(ImageInfo, Arc<Rgb>)>,
     styles: Vec<(ImageInfo, Arc<Rgb>)>,
+    /// Where the styles go, drawn over the current photo.
+    mask: Option<(MaskInfo, Arc<Mask>)>,
     rev: u64,
     controls: Controls,
     worker: Option<Sender<Command>>,
@@ -88,11 +93,50 @@ impl Client {
         Ok(())
     }
 
-    /// Sets the photo; the run restarts from it, and a picked model stylises it.
+    /// Sets the photo (dropping the mask drawn over the last one); the run restarts from it,
+    /// and a picked model stylises it.
     pub fn set_content(&self, info: ImageInfo, img: Rgb) -> Result<InputsReply, Error> {
         let mut st = self.lock();
         st.content = Some((info, Arc::new(img)));
+        st.mask = None;
         self.stylist.clear();
+        self.stylize(&st);
+        self.inputs_changed(&mut st)?;
+        Ok(reply(&st))
+    }
+
+    /// The photo a mask is drawn over.
+    pub fn photo(&self) -> Result<Arc<Rgb>, Error> {
+        match &self.lock().content {
+            Some((_, photo)) => Ok(Arc::clone(photo)),
+            None => Err(Error::BadInput(
+                "add the photo first: a mask is drawn over it".into(),
+            )),
+        }
+    }
+
+    /// Sets the mask drawn over `photo`, or none; the run restarts with it, and a picked
+    /// model's result follows it (removing no mask changes nothing). Refused if the photo
+    /// changed since.
+    pub fn set_mask(
+        &self,
+        photo: &Arc<Rgb>,
+        mask: Option<(MaskInfo, Mask)>,
+    ) -> Result<InputsReply, Error> {
+        let mut st = self.lock();
+        if !st
+            .content
+            .as_ref()
+            .is_some_and(|(_, p)| Arc::ptr_eq(p, photo))
+        {
+            return Err(Error::BadInput(
+                "the photo changed while the mask was on its way; draw the mask again".into(),
+            ));
+        }
+        if mask.is_none() && st.mask.is_none() {
+            return Ok(reply(&st));
+        }
+        st.mask = mask.map(|(info, m)| (info, Arc::new(m)));
         self.stylize(&st);
         self.inputs_changed(&mut st)?;
         Ok(reply(&st))
@@ -189,6 +233,7 @@ impl Client {
                 model: Arc::clone(model),
                 mix: mix.clone(),
                 photo: Arc::clone(photo),
+                mask: st.mask.as_ref().map(|(_, m)| Arc::clone(m)),
             });
         }
     }
@@ -219,6 +264,7 @@ impl Client {
         let inputs = Inputs {
             content: Arc::clone(content),
             styles: st.styles.iter().map(|(_, img)| Arc::clone(img)).collect(),
+            mask: st.mask.as_ref().map(|(_, m)| Arc::clone(m)),
         };
         let controls = st.controls.clone();
         if let Some(w) = &st.worker {
@@ -256,6 +302,7 @@ fn reply(st: &State) -> InputsReply {
     InputsReply {
         content: st.content.as_ref().map(|(i, _)| i.clone()),
         styles: st.styles.iter().map(|(i, _)| i.clone()).collect(),
+        mask: st.mask.as_ref().map(|(i, _)| i.clone()),
         controls: st.controls.clone(),
     }
 }

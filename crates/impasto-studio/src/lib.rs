@@ -13,6 +13,7 @@ mod assets;
 mod client;
 mod config;
 mod error;
+mod mask;
 mod models;
 mod preview;
 pub mod protocol;

@@ -226,6 +226,19 @@ pub struct ImageInfo {
     pub height: usize,
 }
 
+/// The style mask as the session holds it (at the photo's size).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MaskInfo {
+    /// The file name the user gave (the page names a painted mask).
+    pub name: String,
+    /// Width in pixels (the photo's).
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Share of the photo the style goes over (the mask's mean, 0 to 1).
+    pub coverage: f32,
+}
+
 /// The answer to an upload: the session's inputs and controls after it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct InputsReply {
@@ -233,6 +246,9 @@ pub struct InputsReply {
     pub content: Option<ImageInfo>,
     /// The style images in order.
     pub styles: Vec<ImageInfo>,
+    /// Where the styles go, if a mask is set (a new photo drops it).
+    #[serde(default)]
+    pub mask: Option<MaskInfo>,
     /// The controls now in force (one blend weight per style).
     pub controls: Controls,
 }
@@ -258,6 +274,9 @@ pub struct Frame {
     pub losses: LossValues,
     /// SSIM between the photo and the image (content kept).
     pub ssim: Option<f32>,
+    /// Share of the photo the style goes over when a mask places it.
+    #[serde(default)]
+    pub mask: Option<f32>,
     /// The image as a `data:image/jpeg;base64,...` URL.
     pub image: String,
 }

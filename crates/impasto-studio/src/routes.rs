@@ -1,5 +1,5 @@
-//! The HTTP routes: the WebSocket, uploads, the final download, status; everything else is an
-//! embedded asset or 404.
+//! The HTTP routes: the WebSocket, uploads (photo, styles, mask), the final download, status;
+//! everything else is an embedded asset or 404.
 
 use std::sync::Arc;
 
@@ -16,13 +16,17 @@ use serde::Deserialize;
 use crate::app::App;
 use crate::error::Error;
 use crate::protocol::{ImageInfo, InputsReply};
-use crate::{assets, run, upload, ws};
+use crate::{assets, mask, run, upload, ws};
 
 /// The router for `app`.
 pub fn router(app: Arc<App>) -> Router {
     let uploads = Router::new()
         .route("/api/session/{id}/content", post(upload_content))
         .route("/api/session/{id}/style", post(upload_style))
+        .route(
+            "/api/session/{id}/mask",
+            post(upload_mask).delete(remove_mask),
+        )
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&app),
             refuse_announced_oversize,
@@ -76,16 +80,7 @@ async fn upload(
 ) -> Result<Json<InputsReply>, Error> {
     let client = app.client(id)?;
     let name = upload::display_name(q.name.as_deref());
-    let bytes = body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large(&name, app.config.max_upload_bytes)
-        } else {
-            Error::BadInput(format!(
-                "cannot read the upload of {name}: {}",
-                r.body_text()
-            ))
-        }
-    })?;
+    let bytes = read_body(app, &name, body)?;
     if role == Role::Style {
         client.check_style_room()?;
     }
@@ -103,6 +98,48 @@ async fn upload(
         Role::Style => client.add_style(info, img)?,
     };
     Ok(Json(reply))
+}
+
+/// The mask over the current photo: white where the styles go; the run restarts with it.
+async fn upload_mask(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    Query(q): Query<UploadQuery>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<InputsReply>, Error> {
+    let client = app.client(&id)?;
+    let name = upload::display_name(q.name.as_deref());
+    let bytes = read_body(&app, &name, body)?;
+    let photo = client.photo()?;
+    let (label, limits, over) = (name.clone(), app.config.upload_limits, Arc::clone(&photo));
+    let mask = tokio::task::spawn_blocking(move || mask::decode(&label, &bytes, &limits, &over))
+        .await
+        .map_err(|e| Error::Internal(format!("decoding {name} failed: {e}")))??;
+    Ok(Json(client.set_mask(&photo, Some(mask))?))
+}
+
+/// No mask any more: the styles go everywhere again.
+async fn remove_mask(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> Result<Json<InputsReply>, Error> {
+    let client = app.client(&id)?;
+    let photo = client.photo()?;
+    Ok(Json(client.set_mask(&photo, None)?))
+}
+
+/// The request's body, or why it cannot be had.
+fn read_body(app: &App, name: &str, body: Result<Bytes, BytesRejection>) -> Result<Bytes, Error> {
+    body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large(name, app.config.max_upload_bytes)
+        } else {
+            Error::BadInput(format!(
+                "cannot read the upload of {name}: {}",
+                r.body_text()
+            ))
+        }
+    })
 }
 
 /// Answers 413 at once when the announced body is over the limit, before any of it is read

@@ -7,6 +7,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
+use impasto::guide::Mask;
 use impasto::image::Rgb;
 use impasto::{Report, Session, Start, Style, StyleTargets, Vgg19};
 use impasto_io::codec::{self as io, BitDepth};
@@ -29,6 +30,8 @@ pub struct Inputs {
     pub content: Arc<Rgb>,
     /// The paintings, in upload order.
     pub styles: Vec<Arc<Rgb>>,
+    /// Where the styles go (the photo's size), if a mask is set.
+    pub mask: Option<Arc<Mask>>,
 }
 
 /// What the session tells its worker.
@@ -233,11 +236,22 @@ impl Worker {
                 }
             }
             Command::Inputs { inputs, controls } => {
-                if !Arc::ptr_eq(&inputs.content, &self.inputs.content) {
+                let same_photo = Arc::ptr_eq(&inputs.content, &self.inputs.content);
+                let same_mask = match (&inputs.mask, &self.inputs.mask) {
+                    (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                    (a, b) => a.is_none() && b.is_none(),
+                };
+                let same_styles = inputs.styles.len() == self.inputs.styles.len()
+                    && (inputs.styles.iter().zip(&self.inputs.styles))
+                        .all(|(a, b)| Arc::ptr_eq(a, b));
+                if !(same_photo && same_mask) {
                     self.last_image = None;
                 }
+                // A new mask alone keeps the paintings' targets.
+                if !(same_photo && same_styles) {
+                    self.targets = None;
+                }
                 self.inputs = inputs;
-                self.targets = None;
                 self.controls = controls;
                 self.broken = false;
                 *preview = None;
@@ -288,6 +302,9 @@ impl Worker {
         let targets = self.targets()?;
         let content = Rgb::clone(&self.inputs.content);
         let mut s = Session::new(model, content, targets, settings, start)?;
+        if let Some(g) = self.inputs.mask.as_deref().and_then(crate::mask::guides) {
+            s = s.with_guides(g)?;
+        }
         s.set_style_weights(&self.controls.style_weights)?;
         Ok(s)
     }
@@ -350,6 +367,7 @@ impl Worker {
             height: report.height,
             losses,
             ssim,
+            mask: self.inputs.mask.as_ref().map(|m| m.coverage() as f32),
             image,
         };
         let json: Arc<str> = ServerMsg::Frame(Box::new(frame)).to_json().into();

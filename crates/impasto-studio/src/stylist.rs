@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
+use impasto::guide::Mask;
 use impasto::image::Rgb;
 
 use crate::models::TrainedModel;
@@ -25,6 +26,8 @@ pub struct Pass {
     pub mix: Vec<f32>,
     /// The photo.
     pub photo: Arc<Rgb>,
+    /// Where the style goes, if a mask is set.
+    pub mask: Option<Arc<Mask>>,
 }
 
 #[derive(Default)]
@@ -126,6 +129,10 @@ fn run(p: &Pass) -> Result<(Rgb, ServerMsg), String> {
                 p.model.name
             )
         })?;
+    let img = match &p.mask {
+        Some(m) => crate::mask::apply(&img, &p.photo, m),
+        None => img,
+    };
     let ms = start.elapsed().as_secs_f64() * 1e3;
     let msg = ServerMsg::Stylized(Box::new(Stylized {
         rev: p.rev,

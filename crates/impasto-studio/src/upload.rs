@@ -33,21 +33,25 @@ pub fn display_name(raw: Option<&str>) -> String {
     }
 }
 
-/// Decodes the uploaded `bytes` under `limits` and fits the image into [`MAX_SIDE`]; `name` is
-/// what messages call it.
-pub fn decode(name: &str, bytes: &[u8], limits: &Limits) -> Result<Rgb, Error> {
+/// Decodes the uploaded `bytes` under `limits`, colour and any alpha, at their own size;
+/// `name` is what messages call it.
+pub fn decode_full(name: &str, bytes: &[u8], limits: &Limits) -> Result<io::Decoded, Error> {
     if bytes.is_empty() {
         return Err(Error::BadInput(format!(
             "{name} is empty; choose a PNG or JPEG image"
         )));
     }
-    let img = io::decode(bytes, limits)
-        .map_err(|e| match e.named(Path::new(name)) {
-            e @ impasto_io::Error::Input { .. } => Error::BadInput(e.to_string()),
-            e @ impasto_io::Error::TooLarge(_) => Error::TooLarge(e.to_string()),
-            e => Error::Internal(e.to_string()),
-        })?
-        .image;
+    io::decode(bytes, limits).map_err(|e| match e.named(Path::new(name)) {
+        e @ impasto_io::Error::Input { .. } => Error::BadInput(e.to_string()),
+        e @ impasto_io::Error::TooLarge(_) => Error::TooLarge(e.to_string()),
+        e => Error::Internal(e.to_string()),
+    })
+}
+
+/// Decodes the uploaded `bytes` under `limits` and fits the image into [`MAX_SIDE`]; `name` is
+/// what messages call it.
+pub fn decode(name: &str, bytes: &[u8], limits: &Limits) -> Result<Rgb, Error> {
+    let img = decode_full(name, bytes, limits)?.image;
     if img.longer_side() <= MAX_SIDE {
         return Ok(img);
     }

@@ -2,7 +2,8 @@
 //! a non-image refused, upload the two example images through the file inputs, wait for a
 //! preview, move the style slider, see the preview change, take the README screenshot, render
 //! and download the result. And: pick a trained model, see its one-pass result of the photo,
-//! and Refine it.
+//! and Refine it. And: paint a mask over half of the photo with the brush, and see the run
+//! keep the photo in the other half.
 
 mod common;
 
@@ -12,7 +13,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{http, png_size, repo, write_model, TestServer, PATIENCE};
+use common::{
+    example, half_mask_png, halves_diff, http, png_size, repo, write_model, TestServer, PATIENCE,
+};
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -327,6 +330,138 @@ async fn a_picked_model_shows_its_result_and_refines_in_headless_chromium() {
     assert!(attr(&c, "preview", "hidden").await.is_none());
     let shot = c.screenshot().await.unwrap();
     std::fs::write(std::env::temp_dir().join("studio_fast.png"), &shot).unwrap();
+    assert!(
+        attr(&c, "error", "hidden").await.is_some(),
+        "{}",
+        text(&c, "error-text").await
+    );
+    c.close().await.unwrap();
+}
+
+/// Brush strokes over the mask canvas, as a user's pointer makes them: top to bottom at each
+/// of `xs` (shares of the width), dispatched as pointer events.
+const PAINT: &str = r#"
+const cv = document.getElementById('mask-canvas');
+const r = cv.getBoundingClientRect();
+const fire = (type, x, y) => cv.dispatchEvent(new PointerEvent(type, {
+  bubbles: true, cancelable: true, pointerId: 7, pointerType: 'touch', isPrimary: true,
+  button: 0, buttons: type === 'pointerup' ? 0 : 1,
+  clientX: r.left + x * r.width, clientY: r.top + y * r.height,
+}));
+for (const x of arguments[0]) {
+  fire('pointerdown', x, -0.2);
+  for (let y = 0; y <= 1.2; y += 0.1) fire('pointermove', x, y);
+  fire('pointerup', x, 1.2);
+}
+return [r.width, r.height];
+"#;
+
+async fn click(c: &Client, id: &str) {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits until the mask's caption starts with `want`.
+async fn mask_info(c: &Client, want: &str) {
+    poll(&format!("the mask caption {want:?}"), PATIENCE, || async {
+        text(c, "mask-info").await.starts_with(want).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_painted_mask_keeps_the_photo_where_it_is_unpainted_in_headless_chromium() {
+    let driver = Driver::start().await;
+    let server = TestServer::start(|_| {}).await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+    c.goto(&format!("http://{}/", server.addr)).await.unwrap();
+    poll("the session to open", PATIENCE, || async {
+        text(&c, "status").await.starts_with("ready").then_some(())
+    })
+    .await;
+    c.find(Locator::Id("preview-size"))
+        .await
+        .unwrap()
+        .select_by_value("128")
+        .await
+        .unwrap();
+    set_number(&c, "preview-iters", "24").await;
+
+    // The photo first: the mask controls appear, and the brush paints over it.
+    let photo = repo("examples/portrait_astronaut.jpg")
+        .canonicalize()
+        .unwrap();
+    c.find(Locator::Id("content-input"))
+        .await
+        .unwrap()
+        .send_keys(&photo.display().to_string())
+        .await
+        .unwrap();
+    poll("the mask controls", PATIENCE, || async {
+        attr(&c, "mask-box", "hidden").await.is_none().then_some(())
+    })
+    .await;
+    // An uploaded mask shows on the canvas, and Invert and Clear work on it.
+    let left = profile.path().join("left.png");
+    std::fs::write(&left, half_mask_png(64, 64, 0.25)).unwrap();
+    c.find(Locator::Id("mask-input"))
+        .await
+        .unwrap()
+        .send_keys(&left.display().to_string())
+        .await
+        .unwrap();
+    mask_info(&c, "left.png: the style goes over 25%").await;
+    assert!(attr(&c, "mask-wrap", "hidden").await.is_none());
+    click(&c, "mask-invert").await;
+    mask_info(&c, "painted mask.png: the style goes over 75%").await;
+    click(&c, "mask-clear").await;
+    mask_info(&c, "no mask").await;
+    click(&c, "mask-paint").await;
+    assert!(attr(&c, "mask-wrap", "hidden").await.is_some());
+    click(&c, "mask-paint").await;
+    assert!(attr(&c, "mask-wrap", "hidden").await.is_none());
+    let size = c.find(Locator::Id("brush-size")).await.unwrap();
+    size.send_keys(&Key::End.to_string()).await.unwrap();
+    assert_eq!(text(&c, "brush-size-out").await, "30%");
+    // Two strokes 30% wide at 10% and 30% of the width cover its left 45%.
+    let shown = c
+        .execute(PAINT, vec![serde_json::json!([0.1, 0.3])])
+        .await
+        .unwrap();
+    assert!(
+        shown[0].as_f64().unwrap() > 100.0,
+        "the canvas is shown: {shown}"
+    );
+    mask_info(&c, "painted mask.png: the style goes over 4").await;
+
+    // Then the painting: the run starts with the mask, and keeps the photo right of it.
+    let painting = repo("examples/starry_night.jpg").canonicalize().unwrap();
+    c.find(Locator::Id("style-input"))
+        .await
+        .unwrap()
+        .send_keys(&painting.display().to_string())
+        .await
+        .unwrap();
+    poll("the masked run to finish", PATIENCE, || async {
+        text(&c, "status").await.starts_with("done").then_some(())
+    })
+    .await;
+    let caption = text(&c, "frame-info").await;
+    assert!(caption.contains(" · mask over 4"), "{caption}");
+    let src = attr(&c, "preview", "src").await.unwrap();
+    let (styled, kept) = halves_diff(&example("portrait_astronaut.jpg"), &src);
+    assert!(
+        kept < 8.0,
+        "the unpainted half moved from the photo by {kept}"
+    );
+    assert!(styled > 3.0 * kept && styled > 15.0, "{styled} vs {kept}");
+    let shot = c.screenshot().await.unwrap();
+    std::fs::write(std::env::temp_dir().join("studio_mask.png"), &shot).unwrap();
     assert!(
         attr(&c, "error", "hidden").await.is_some(),
         "{}",

@@ -1,10 +1,10 @@
 //! Trained models in the studio: listed by name from their folder (a damaged file skipped),
-//! one pass of the photo at its size when one is picked, refusals in the page's terms, and
+//! one pass of the photo at its size when one is picked (following a mask), refusals in the page's terms, and
 //! Refine starting the optimisation from the model's result.
 
 mod common;
 
-use common::{example, start_run, write_model, TestServer, Ws};
+use common::{example, half_mask_png, halves_diff, start_run, write_model, TestServer, Ws};
 use impasto_studio::protocol::{ClientMsg, ModelInfo, ServerMsg, Stylized};
 use impasto_studio::Models;
 
@@ -93,6 +93,15 @@ async fn a_picked_model_stylises_the_photo_at_its_size_and_its_blend_steers() {
     let s = stylized(&mut ws, 2).await;
     assert_eq!(s.mix, vec![0.75, 0.25]);
     assert_eq!((s.width, s.height), (512, 512));
+
+    // A mask over the left half: the pass comes again, with the photo kept on the right.
+    let r = ws
+        .upload("mask", "left.png", &half_mask_png(32, 32, 0.5))
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let s = stylized(&mut ws, 2).await;
+    let (styled, kept) = halves_diff(&example("portrait_astronaut.jpg"), &s.image);
+    assert!(kept < 6.0 && styled > 15.0, "{styled} vs {kept}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,12 +1,14 @@
 //! The studio server over real HTTP and WebSocket, with the real weights and the bundled
 //! example images at small sizes: start, upload, steer, final render, cancel, the queue, a
-//! closed page, and each kind of bad input.
+//! closed page, each kind of bad input, and a mask that keeps half of the photo.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{example, http, http_announce, png_size, start_run, TestServer, Ws};
+use common::{
+    example, half_mask_png, halves_diff, http, http_announce, png_size, start_run, TestServer, Ws,
+};
 use impasto_studio::protocol::{ClientMsg, Controls, ServerMsg};
 
 /// Preview size used by these tests (pixels, longer side).
@@ -18,6 +20,7 @@ async fn page_and_assets_come_from_the_binary_and_use_no_other_host() {
     for (path, mime) in [
         ("/", "text/html"),
         ("/app.js", "text/javascript"),
+        ("/mask.js", "text/javascript"),
         ("/style.css", "text/css"),
         ("/examples/portrait_astronaut.jpg", "image/jpeg"),
         ("/examples/starry_night.jpg", "image/jpeg"),
@@ -598,4 +601,113 @@ async fn stopping_the_server_removes_every_session_folder() {
     let root = server.shutdown().await;
     let left: Vec<_> = std::fs::read_dir(root.path()).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mask_keeps_the_photo_where_it_is_black_and_bad_masks_are_refused() {
+    let server = TestServer::start(|_| {}).await;
+    let mut ws = Ws::connect(server.addr).await;
+    let c = common::small(&ws.defaults, 96, 24);
+    ws.steer(1, &c).await;
+    let half = half_mask_png(64, 64, 0.5);
+
+    let r = ws.upload("mask", "half.png", &half).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.error(), "add the photo first: a mask is drawn over it");
+
+    let photo = example("portrait_astronaut.jpg");
+    let r = ws.upload("content", "portrait_astronaut.jpg", &photo).await;
+    assert_eq!(r.status, 200);
+
+    let r = ws
+        .upload("mask", "black.png", &half_mask_png(64, 64, 0.0))
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.error().starts_with("black.png is all black"),
+        "{}",
+        r.error()
+    );
+    let r = ws
+        .upload("mask", "junk.png", b"\x89PNG\r\n\x1a\njunk")
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.error().starts_with("junk.png: corrupt or truncated PNG"),
+        "{}",
+        r.error()
+    );
+    let r = ws
+        .upload("mask", "wide.png", &half_mask_png(64, 32, 0.5))
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.error()
+            .contains("wide.png is 64×32 but the photo is 512×512"),
+        "{}",
+        r.error()
+    );
+    let r = ws.upload("mask", "..%2F..%2Fhalf.png", &half).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let reply: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(reply["mask"]["name"], "half.png");
+    assert_eq!(reply["mask"]["width"], 512);
+    let coverage = reply["mask"]["coverage"].as_f64().unwrap();
+    assert!((coverage - 0.5).abs() < 0.02, "{coverage}");
+
+    // The run: the style goes over the left half only.
+    let r = ws
+        .upload("style", "starry_night.jpg", &example("starry_night.jpg"))
+        .await;
+    assert_eq!(r.status, 200);
+    let mut last = None;
+    ws.until("the masked run to finish", |m| match m {
+        ServerMsg::Frame(f) => {
+            assert!(
+                f.mask.is_some_and(|m| (m - 0.5).abs() < 0.02),
+                "{:?}",
+                f.mask
+            );
+            last = Some(f.image.clone());
+            None
+        }
+        ServerMsg::Idle => Some(()),
+        _ => None,
+    })
+    .await;
+    let (styled, kept) = halves_diff(&photo, &last.expect("a frame"));
+    assert!(
+        kept < 6.0,
+        "the unmasked half moved from the photo by {kept}"
+    );
+    assert!(styled > 3.0 * kept && styled > 15.0, "{styled} vs {kept}");
+
+    // The final render follows it too.
+    ws.send(&ClientMsg::RenderFinal {
+        size: 96,
+        iters: Some(6),
+    })
+    .await;
+    let url = ws
+        .until("the final render", |m| match m {
+            ServerMsg::FinalReady { url, .. } => Some(url.clone()),
+            _ => None,
+        })
+        .await;
+    let r = http(server.addr, "GET", &url, &[], &[]).await;
+    assert_eq!(r.status, 200);
+    let (styled, kept) = common::halves_diff_bytes(&photo, &r.body);
+    assert!(kept < 4.0 && styled > 3.0 * kept, "{styled} vs {kept}");
+
+    // Removing the mask restarts the run over the whole photo; a new photo drops the mask.
+    let path = format!("/api/session/{}/mask", ws.session);
+    let r = http(server.addr, "DELETE", &path, &[], &[]).await;
+    assert_eq!(r.status, 200);
+    let reply: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert!(reply["mask"].is_null());
+    let r = ws.upload("mask", "half.png", &half).await;
+    assert_eq!(r.status, 200);
+    let r = ws.upload("content", "again.jpg", &photo).await;
+    let reply: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert!(reply["mask"].is_null());
 }

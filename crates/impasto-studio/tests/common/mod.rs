@@ -488,3 +488,58 @@ pub async fn start_run(ws: &mut Ws, size: usize, iters: usize) -> Controls {
         ..c
     }
 }
+
+/// A PNG of `w × h`, white left of `split` (a share of the width) and black right of it.
+pub fn half_mask_png(w: usize, h: usize, split: f32) -> Vec<u8> {
+    let mut img = impasto::image::Rgb::filled(w, h, [0.0; 3]);
+    let edge = (w as f32 * split).round() as usize;
+    for c in 0..3 {
+        for y in 0..h {
+            for x in 0..edge {
+                img.data[c * w * h + y * w + x] = 255.0;
+            }
+        }
+    }
+    let format = impasto_io::codec::Format::Png8;
+    impasto_io::codec::encode(&img, None, format).unwrap()
+}
+
+/// The bytes of a `data:...;base64,` URL.
+pub fn data_url_bytes(url: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let b64 = url.split_once(";base64,").expect("a data URL").1;
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap()
+}
+
+/// Mean absolute difference (0..255) between a frame's `data:` URL image and the photo
+/// `photo` (file bytes, resized to the frame), over the columns left of 40% and right of 60%
+/// of the width.
+pub fn halves_diff(photo: &[u8], data_url: &str) -> (f32, f32) {
+    halves_diff_bytes(photo, &data_url_bytes(data_url))
+}
+
+/// [`halves_diff`] of an image file's bytes.
+pub fn halves_diff_bytes(photo: &[u8], bytes: &[u8]) -> (f32, f32) {
+    use impasto_io::codec::{decode, Limits};
+    let img = decode(bytes, &Limits::default()).unwrap().image;
+    let (w, h) = (img.width, img.height);
+    let photo = decode(photo, &Limits::default()).unwrap().image;
+    let photo = impasto::image::resize::resize(&photo, w, h);
+    let mean = |cols: std::ops::Range<usize>| {
+        let mut sum = 0.0f64;
+        let mut n = 0usize;
+        for c in 0..3 {
+            for y in 0..h {
+                for x in cols.clone() {
+                    let i = c * w * h + y * w + x;
+                    sum += (img.data[i] - photo.data[i]).abs() as f64;
+                    n += 1;
+                }
+            }
+        }
+        (sum / n as f64) as f32
+    };
+    (mean(0..w * 2 / 5), mean(w * 3 / 5..w))
+}
