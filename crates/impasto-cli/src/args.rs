@@ -228,9 +228,11 @@ pub struct LookArgs {
     /// Content layers with optional weights, e.g. relu4_2 or relu3_2:0.5,relu4_2:1.
     #[arg(long, default_value = impasto::settings::DEFAULT_CONTENT_LAYERS)]
     pub content_layers: String,
-    /// Style layers with optional weights, e.g. relu1_1:1,relu2_1:0.5.
-    #[arg(long, default_value = impasto::settings::DEFAULT_STYLE_LAYERS)]
-    pub style_layers: String,
+    /// Style layers with optional weights, e.g. relu1_1:1,relu2_1:0.5 (default:
+    /// relu1_1 to relu5_1; for a grey medical photo relu1_1,relu2_1,relu3_1, so the painting
+    /// lends its brushwork and palette but not its shapes).
+    #[arg(long)]
+    pub style_layers: Option<String>,
     /// Optimiser: lbfgs or adam (with --lr).
     #[arg(long, default_value = "lbfgs", value_name = "lbfgs|adam")]
     pub optimizer: Optimizer,

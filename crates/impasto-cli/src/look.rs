@@ -36,8 +36,14 @@ pub fn styles(a: &LookArgs) -> Result<Arc<StyleTargets>> {
     Ok(StyleTargets::new(styles)?)
 }
 
-/// The engine's settings for a result of longer side `size`, checked.
-pub fn settings(a: &LookArgs, size: usize) -> Result<Settings> {
+/// The engine's settings for a result of longer side `size`, checked; `grey_medical` picks
+/// the style layers that keep a slice's anatomy free of the painting's shapes.
+pub fn settings(a: &LookArgs, size: usize, grey_medical: bool) -> Result<Settings> {
+    let style_layers = match (&a.style_layers, grey_medical) {
+        (Some(l), _) => l.as_str(),
+        (None, true) => crate::medical::ANATOMY_STYLE_LAYERS,
+        (None, false) => impasto::settings::DEFAULT_STYLE_LAYERS,
+    };
     let s = Settings {
         size,
         scales: a.scales.clone(),
@@ -48,7 +54,7 @@ pub fn settings(a: &LookArgs, size: usize) -> Result<Settings> {
             tv: a.tv_weight,
         },
         content_layers: parse_weighted_layers(&a.content_layers, Setting::ContentLayers)?,
-        style_layers: parse_weighted_layers(&a.style_layers, Setting::StyleLayers)?,
+        style_layers: parse_weighted_layers(style_layers, Setting::StyleLayers)?,
         optimizer: match a.optimizer {
             Optimizer::Adam { .. } => Optimizer::Adam { lr: a.lr },
             o => o,

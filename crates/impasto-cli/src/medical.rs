@@ -17,6 +17,11 @@ use crate::args::{MedicalArgs, StylizeMedicalArgs};
 /// brushwork show (BENCHMARKS.md).
 pub const DEFAULT_ANATOMY_SSIM: f32 = 0.65;
 
+/// Style layers for a grey medical photo: the painting's brushwork and palette (relu1_1 to
+/// relu3_1) without the parts of things the deeper layers match (a lion's face would grow
+/// in a vertebra).
+pub const ANATOMY_STYLE_LAYERS: &str = "relu1_1,relu2_1,relu3_1";
+
 /// How much of a grey medical slice's own light and shade a result keeps.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Anatomy {

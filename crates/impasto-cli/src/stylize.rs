@@ -66,8 +66,8 @@ pub fn run(a: StylizeArgs) -> Result<()> {
         "noise" => Start::Noise { seed: a.look.seed },
         path => Start::Image(io::load(Path::new(path), &Limits::default())?.image),
     };
-    let settings = look::settings(&a.look, a.size)?;
     let photo = medical::load_photo(&a.content, &a.medical.read)?;
+    let settings = look::settings(&a.look, a.size, photo.grey)?;
     let filing = medical::filing(&a.output, &a.content, &photo, &a.medical)?;
     let anatomy = medical::anatomy(&a.content, photo.grey, a.medical.anatomy)?;
     let content = photo.decoded;

@@ -231,6 +231,67 @@ fn real_dicom_and_nifti_photos_are_stylised() {
     assert!(!String::from_utf8_lossy(&o.stderr).contains("note:"));
 }
 
+/// With defaults, a CT slice keeps its anatomy (SSIM ≥ 0.6 against the windowed slice) and
+/// takes the painting's palette and brushwork: colour where the slice is grey, and a style
+/// match well above the slice's own.
+#[test]
+fn a_grey_slice_keeps_its_anatomy_and_takes_the_paintings_look() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ct, s) = (sample("CT_small.dcm"), style());
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let o = out.display().to_string();
+        let mut args = vec![
+            "stylize", &ct, "--style", &s, "-o", &o, "--size", "256", "--json",
+        ];
+        args.extend(extra);
+        let o = impasto(&args, dir.path());
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (v, image::open(&out).unwrap().to_rgb8())
+    };
+    let (v, styled) = run("ct.png", &[]);
+    let (ssim, gram) = (
+        v["ssim"].as_f64().unwrap(),
+        v["gram_cosine"].as_f64().unwrap(),
+    );
+    let share = v["anatomy_share"].as_f64().unwrap();
+    assert!(ssim >= 0.6, "SSIM {ssim} against the windowed slice");
+    assert!(share > 0.0 && share < 1.0, "anatomy share {share}");
+    // The slice itself, as a run that changes nothing measures it.
+    let plain = [
+        "--anatomy",
+        "0",
+        "--scales",
+        "256",
+        "--iters",
+        "1",
+        "--style-weight",
+        "0",
+        "--style-target",
+        "off",
+    ];
+    let (v, slice) = run("slice.png", &plain);
+    let slice_gram = v["gram_cosine"].as_f64().unwrap();
+    assert!(
+        gram > slice_gram + 0.2,
+        "Gram cosine {gram}, the slice's own {slice_gram}"
+    );
+    // Colour: the mean distance of a pixel from grey.
+    let chroma = |img: &image::RgbImage| {
+        let sum: f64 = img
+            .pixels()
+            .map(|p| {
+                let m = (p[0] as f64 + p[1] as f64 + p[2] as f64) / 3.0;
+                (0..3).map(|c| (p[c] as f64 - m).abs()).sum::<f64>() / 3.0
+            })
+            .sum();
+        sum / img.pixels().len() as f64
+    };
+    let (c, c0) = (chroma(&styled), chroma(&slice));
+    assert!(c0 < 1.0 && c > 8.0, "colour {c} (the slice's {c0})");
+}
+
 #[test]
 fn bad_medical_inputs_and_options_exit_2_saying_what_and_how() {
     let dir = tempfile::tempdir().unwrap();
@@ -305,6 +366,12 @@ fn bad_medical_inputs_and_options_exit_2_saying_what_and_how() {
             &nii,
             &["--anonymize"],
             &["--anonymize applies to DICOM output"],
+        ),
+        (&jpg, &["--anatomy", "0.5"], &[&jpg, "grey medical images"]),
+        (
+            &nii,
+            &["--anatomy", "1.5"],
+            &["--anatomy", "from 0", "to 1"],
         ),
     ];
     for (input, extra, words) in cases {

@@ -42,7 +42,7 @@ pub fn run(a: VideoArgs) -> Result<()> {
     let fps = a.fps.unwrap_or(info.fps);
     let (w, h) = fit_longer_side(info.width, info.height, a.size);
     let settings = VideoSettings {
-        first: look::settings(&a.look, a.size)?,
+        first: look::settings(&a.look, a.size, input.grey())?,
         later_iters: a.later_iters,
         temporal_weight: a.temporal_weight,
         consistent: true,
