@@ -61,7 +61,7 @@ pub struct TrainArgs {
         long = "style",
         short = 's',
         value_name = "PATH[:WEIGHT]",
-        required_unless_present = "model"
+        required = true
     )]
     pub styles: Vec<String>,
     /// Folder of training photos (PNG or JPEG).
@@ -502,4 +502,16 @@ fn parse_range(s: &str) -> std::result::Result<std::ops::Range<usize>, String> {
         return Err(bad());
     }
     Ok(a..b)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Clap's own consistency checks over every command (release builds skip them at run
+    /// time, so a broken rule would only show in a debug build).
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }
