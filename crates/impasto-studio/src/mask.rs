@@ -79,20 +79,10 @@ pub fn guides(mask: &Mask) -> Option<Guides> {
 /// `styled` (a one-pass result, `photo`'s size or shape) with the photo put back where `mask`
 /// keeps it, over the same soft edge a run uses.
 pub fn apply(styled: &Rgb, photo: &Rgb, mask: &Mask) -> Rgb {
-    let (w, h) = (styled.width, styled.height);
-    let Some(share) = guides(mask).and_then(|g| g.photo_share(w, h)) else {
-        return styled.clone();
-    };
-    let photo = impasto::image::resize::resize(photo, w, h);
-    let plane = w * h;
-    let data = styled
-        .data
-        .iter()
-        .zip(&photo.data)
-        .enumerate()
-        .map(|(i, (&s, &p))| s + share.values()[i % plane] * (p - s))
-        .collect();
-    Rgb::new(w, h, data)
+    match guides(mask) {
+        Some(g) => g.show_photo(styled.clone(), photo),
+        None => styled.clone(),
+    }
 }
 
 #[cfg(test)]

@@ -147,11 +147,7 @@ async fn the_studio_works_in_headless_chromium() {
     let profile = tempfile::tempdir().unwrap();
     let c = browser(&driver, profile.path()).await;
 
-    c.goto(&format!("http://{}/", server.addr)).await.unwrap();
-    poll("the session to open", PATIENCE, || async {
-        text(&c, "status").await.starts_with("ready").then_some(())
-    })
-    .await;
+    open_page(&c, &server.addr.to_string()).await;
 
     // A file that is not an image is refused, and the page says why.
     let notes = profile.path().join("notes.txt");
@@ -282,11 +278,7 @@ async fn a_picked_model_shows_its_result_and_refines_in_headless_chromium() {
     let server = TestServer::start_with(models, |_| {}).await;
     let profile = tempfile::tempdir().unwrap();
     let c = browser(&driver, profile.path()).await;
-    c.goto(&format!("http://{}/", server.addr)).await.unwrap();
-    poll("the session to open", PATIENCE, || async {
-        text(&c, "status").await.starts_with("ready").then_some(())
-    })
-    .await;
+    open_page(&c, &server.addr.to_string()).await;
 
     // Pick the model, then give the photo: its one pass appears at the photo's size.
     let select = c.find(Locator::Id("model")).await.unwrap();
@@ -365,6 +357,15 @@ async fn click(c: &Client, id: &str) {
         .unwrap();
 }
 
+/// Opens the studio at `addr` and waits for its session.
+async fn open_page(c: &Client, addr: &str) {
+    c.goto(&format!("http://{addr}/")).await.unwrap();
+    poll("the session to open", PATIENCE, || async {
+        text(c, "status").await.starts_with("ready").then_some(())
+    })
+    .await;
+}
+
 /// Waits until the mask's caption starts with `want`.
 async fn mask_info(c: &Client, want: &str) {
     poll(&format!("the mask caption {want:?}"), PATIENCE, || async {
@@ -379,11 +380,7 @@ async fn a_painted_mask_keeps_the_photo_where_it_is_unpainted_in_headless_chromi
     let server = TestServer::start(|_| {}).await;
     let profile = tempfile::tempdir().unwrap();
     let c = browser(&driver, profile.path()).await;
-    c.goto(&format!("http://{}/", server.addr)).await.unwrap();
-    poll("the session to open", PATIENCE, || async {
-        text(&c, "status").await.starts_with("ready").then_some(())
-    })
-    .await;
+    open_page(&c, &server.addr.to_string()).await;
     c.find(Locator::Id("preview-size"))
         .await
         .unwrap()
