@@ -81,7 +81,9 @@ impl Placement {
     pub fn for_network(a: &LookArgs, size: (usize, usize), video: bool) -> Result<Self> {
         if a.regions.is_some() {
             return Err(Error::Usage(
-                "--regions pairs regions of the photo with regions of paintings, which a                  --model network does not take: give a --mask for where its style goes, or                  run without --model"
+                "--regions pairs regions of the photo with regions of paintings, which a \
+                 --model network does not take: give a --mask for where its style goes, or \
+                 run without --model"
                     .into(),
             ));
         }
