@@ -29,6 +29,17 @@ fn identified_ct(dir: &Path) -> PathBuf {
 
 /// [`identified_ct`] at height `z` (Image Position Patient), written as `dir/name`.
 fn identified_slice(dir: &Path, name: &str, z: f64) -> PathBuf {
+    identified_slice_at(dir, name, [0.0, 0.0, z], None)
+}
+
+/// [`identified_ct`] at `position` (Image Position Patient) with `spacing` (Pixel Spacing, if
+/// any), written as `dir/name`.
+fn identified_slice_at(
+    dir: &Path,
+    name: &str,
+    position: [f64; 3],
+    spacing: Option<&str>,
+) -> PathBuf {
     let (rows, cols) = (64u16, 64u16);
     let stored: Vec<u16> = (0..64 * 64)
         .map(|i| {
@@ -60,7 +71,11 @@ fn identified_slice(dir: &Path, name: &str, z: f64) -> PathBuf {
         s(tags::REFERRING_PHYSICIAN_NAME, VR::PN, "Who^PHI-CANARY"),
         s(tags::STUDY_DATE, VR::DA, "20240102"),
         s(tags::IMAGE_ORIENTATION_PATIENT, VR::DS, "1\\0\\0\\0\\1\\0"),
-        s(tags::IMAGE_POSITION_PATIENT, VR::DS, &format!("0\\0\\{z}")),
+        s(
+            tags::IMAGE_POSITION_PATIENT,
+            VR::DS,
+            &format!("{}\\{}\\{}", position[0], position[1], position[2]),
+        ),
         s(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
         s(tags::RESCALE_INTERCEPT, VR::DS, "-1024"),
         s(tags::RESCALE_SLOPE, VR::DS, "1"),
@@ -73,6 +88,10 @@ fn identified_slice(dir: &Path, name: &str, z: f64) -> PathBuf {
         us(tags::PIXEL_REPRESENTATION, 0),
         DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(stored.into())),
     ]);
+    let mut obj = obj;
+    if let Some(spacing) = spacing {
+        obj.put(s(tags::PIXEL_SPACING, VR::DS, spacing));
+    }
     let p = dir.join(name);
     obj.with_meta(FileMetaTableBuilder::new().transfer_syntax("1.2.840.10008.1.2.1"))
         .unwrap()
@@ -567,6 +586,83 @@ fn correlation(a: &[f64], b: &[f64]) -> f64 {
     ab / (aa * bb).sqrt()
 }
 
+/// A DICOM series in (three axial slices, files in no order), a NIfTI volume out: RGB24,
+/// columns × rows × slices, its sform and qform (scanner) placing voxel (0, 0, k) at slice k's
+/// Image Position Patient turned from LPS to RAS, with nothing of the DICOM header but its
+/// geometry. Unevenly spaced slices have no grid: exit 2 before any work.
+#[test]
+fn a_dicom_series_is_written_back_as_a_nifti_volume_on_its_patient_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let series = dir.path().join("series");
+    std::fs::create_dir(&series).unwrap();
+    for (name, z) in [("b.dcm", 5.0), ("a.dcm", 7.5), ("c.dcm", 2.5)] {
+        identified_slice_at(&series, name, [-40.0, 30.0, z], Some("0.8\\0.5"));
+    }
+    let out = dir.path().join("styled.nii.gz");
+    let (s, o, input) = (
+        style(),
+        out.display().to_string(),
+        series.display().to_string(),
+    );
+    let args = [
+        "video",
+        &input,
+        "-o",
+        &o,
+        "--style",
+        &s,
+        "--size",
+        "32",
+        "--iters",
+        "2",
+        "--later-iters",
+        "1",
+        "--json",
+    ];
+    let r = impasto(&args, dir.path());
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_clean(&r);
+    let obj = nifti::ReaderOptions::new().read_file(&out).unwrap();
+    let h = nifti::NiftiObject::header(&obj).clone();
+    assert_eq!(h.dim, [3, 64, 64, 3, 1, 1, 1, 1]);
+    assert_eq!((h.datatype, h.bitpix), (128, 24));
+    assert_eq!(h.pixdim[1..4], [0.5, 0.8, 2.5]);
+    assert_eq!((h.qform_code, h.sform_code, h.xyzt_units), (1, 1, 2));
+    let world = |v: [f32; 3]| {
+        [h.srow_x, h.srow_y, h.srow_z].map(|r| r[0] * v[0] + r[1] * v[1] + r[2] * v[2] + r[3])
+    };
+    let near = |a: [f32; 3], b: [f32; 3]| a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-4);
+    // LPS (-40, 30, z) is RAS (40, -30, z); a column step is 0.5 mm to the patient's left, a
+    // row step 0.8 mm to the back.
+    assert!(near(world([0.0, 0.0, 0.0]), [40.0, -30.0, 2.5]));
+    assert!(near(world([0.0, 0.0, 1.0]), [40.0, -30.0, 5.0]));
+    assert!(near(world([1.0, 1.0, 2.0]), [39.5, -30.8, 7.5]));
+    assert_eq!([h.quatern_b, h.quatern_c, h.quatern_d], [0.0, 0.0, 1.0]);
+    assert_eq!([h.quatern_x, h.quatern_y, h.quatern_z], [40.0, -30.0, 2.5]);
+    let descrip = String::from_utf8_lossy(&h.descrip);
+    assert_eq!(descrip.trim_end_matches('\0'), "impasto stylised");
+    let mut bytes = Vec::new();
+    let gz = std::fs::File::open(&out).unwrap();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz), &mut bytes).unwrap();
+    assert!(!has_canary(&bytes));
+    assert!(!bytes.windows(9).any(|w| w == b"2.25.4343"));
+    let rgb = nifti::NiftiObject::volume(&obj).raw_data();
+    assert_eq!(rgb.len(), 64 * 64 * 3 * 3);
+    assert!(rgb.iter().any(|&b| b != rgb[0]));
+
+    let uneven = dir.path().join("uneven");
+    std::fs::create_dir(&uneven).unwrap();
+    for (name, z) in [("a.dcm", 0.0), ("b.dcm", 2.5), ("c.dcm", 10.0)] {
+        identified_slice_at(&uneven, name, [0.0, 0.0, z], Some("1\\1"));
+    }
+    let (input, o) = (uneven.display().to_string(), dir.path().join("u.nii"));
+    let o = o.display().to_string();
+    let args = ["video", &input, "-o", &o, "--style", &s, "--size", "32"];
+    let r = impasto(&args, dir.path());
+    assert_usage_error(&r, &[&input, "not evenly spaced", "slice 2"]);
+    assert!(!Path::new(&o).exists());
+}
+
 /// A fly-through of three slices as MP4 and GIF: three frames each at the size the run
 /// reports (MP4 grows an odd side by one); NIfTI output from anything but a NIfTI volume, or
 /// a stretch past the last slice, exits 2 before any work.
@@ -599,7 +695,7 @@ fn a_volume_flythrough_has_one_frame_per_slice_and_bad_outputs_exit_2() {
     let r = volume_video(&frames, &out, &[], dir.path());
     assert_usage_error(&r, &[&frames, "needs a NIfTI volume"]);
     let r = volume_video(&ct, &dir.path().join("x.nii"), &[], dir.path());
-    assert_usage_error(&r, &[&ct, "only from a NIfTI volume", "dcm2niix"]);
+    assert_usage_error(&r, &[&ct, "patient-space grid", "single image", "series"]);
     let (s, o) = (style(), out.display().to_string());
     let args = [
         "video", &nii, "-o", &o, "--style", &s, "--frames", "181..190",

@@ -19,14 +19,14 @@ pub struct Input {
     path: PathBuf,
     /// The frames to ask the reader for (`None` for a volume: its slices are cut already).
     range: Option<Range<usize>>,
-    /// Where the slices lie in a NIfTI volume, for a NIfTI output.
+    /// Where the slices lie in a NIfTI volume or DICOM series, for a NIfTI output.
     grid: Option<Grid>,
     /// True for a grey medical volume (windowed slices), which keeps its anatomy by default.
     grey: bool,
     _slices: Option<TempDir>,
 }
 
-/// The slices of a NIfTI volume that became the frames: across `axis`, from `first` on.
+/// The slices of a NIfTI volume or DICOM series that became the frames: across `axis`, from `first` on.
 pub struct Grid {
     /// The source's voxel grid.
     pub geometry: Geometry,
@@ -61,7 +61,8 @@ impl Input {
 /// The frames of `input` for a run writing `out`: the slices in `range` (all without one) of a
 /// medical volume written as PNG frames, else `input` itself. `--slice` is refused (a video
 /// runs through the slices; `--frames` picks a stretch), `--window` is refused for an
-/// ordinary video, and a NIfTI `out` for anything but a NIfTI volume.
+/// ordinary video, and a NIfTI `out` for anything but a NIfTI volume or an evenly spaced DICOM
+/// series.
 pub fn frames(
     input: &Path,
     out: &Path,
@@ -110,14 +111,15 @@ pub fn frames(
             _slices: None,
         });
     };
-    if nifti_out && volume.nifti_geometry().is_none() {
-        return Err(Error::Usage(format!(
-            "{}: -o {} writes a NIfTI volume, which is made only from a NIfTI volume (.nii, \
-             .nii.gz): a DICOM series' geometry is not carried over; write .mp4, .gif or PNG \
-             frames, or convert the series to NIfTI first (e.g. with dcm2niix)",
-            input.display(),
-            out.display()
-        )));
+    if nifti_out {
+        if let Err(why) = volume.nifti_geometry() {
+            return Err(Error::Usage(format!(
+                "{}: -o {} writes a NIfTI volume on the input's patient-space grid, and it has \
+                 none: {why}; or write .mp4, .gif or PNG frames",
+                input.display(),
+                out.display()
+            )));
+        }
     }
     let axis = volume.stacking();
     let n = volume.count(axis)?;
@@ -145,7 +147,7 @@ pub fn frames(
     Ok(Input {
         path: tmp.path().to_path_buf(),
         range: None,
-        grid: volume.nifti_geometry().map(|g| Grid {
+        grid: volume.nifti_geometry().ok().map(|g| Grid {
             geometry: g.clone(),
             axis,
             first: wanted.start,

@@ -20,6 +20,10 @@ pub struct Series {
     pub files: Vec<PathBuf>,
     /// The axis the slices are stacked along (axial when the files do not say).
     pub axis: Axis,
+    /// Each file's Image Position Patient, in slice order.
+    pub(super) positions: Vec<Option<[f64; 3]>>,
+    /// Each file's Image Orientation Patient, in slice order.
+    pub(super) orientations: Vec<Option<[f64; 6]>>,
 }
 
 /// What the scan keeps of each file's header (never shown: the series UID only groups).
@@ -132,6 +136,8 @@ fn order(mut entries: Vec<Entry>) -> Series {
         _ => {}
     }
     Series {
+        positions: entries.iter().map(|e| e.position).collect(),
+        orientations: entries.iter().map(|e| e.orientation).collect(),
         files: entries.into_iter().map(|e| e.path).collect(),
         axis,
     }

@@ -26,8 +26,13 @@ enum Source {
     /// Decoded already, stacked along an axis: the frames of one DICOM file, or one 16-bit
     /// grey image.
     Images(Vec<Image>, Axis),
-    /// A DICOM series, one file per slice, decoded when asked.
-    Series(Series, Limits),
+    /// A DICOM series, one file per slice, decoded when asked, and its grid (or why it has
+    /// none).
+    Series(
+        Series,
+        Limits,
+        Box<std::result::Result<super::Geometry, String>>,
+    ),
     /// A NIfTI volume, sliced across any axis.
     Nifti(Box<NiftiVolume>),
 }
@@ -45,10 +50,16 @@ impl Volume {
 
     /// A DICOM series in a folder.
     pub(crate) fn series(path: &Path, series: Series, limits: Limits, info: Info) -> Volume {
+        let grid = super::Geometry::from_dicom_series(
+            &series.positions,
+            &series.orientations,
+            (info.width, info.height),
+            info.spacing,
+        );
         Volume {
             info,
             path: path.to_path_buf(),
-            source: Source::Series(series, limits),
+            source: Source::Series(series, limits, Box::new(grid)),
         }
     }
 
@@ -65,7 +76,7 @@ impl Volume {
     pub fn stacking(&self) -> Axis {
         match &self.source {
             Source::Images(_, axis) => *axis,
-            Source::Series(s, _) => s.axis,
+            Source::Series(s, _, _) => s.axis,
             Source::Nifti(_) => Axis::Axial,
         }
     }
@@ -88,16 +99,27 @@ impl Volume {
         };
         match &self.source {
             Source::Images(images, _) => stacked(images.len()),
-            Source::Series(s, _) => stacked(s.files.len()),
+            Source::Series(s, _, _) => stacked(s.files.len()),
             Source::Nifti(v) => Ok(v.count(axis)),
         }
     }
 
-    /// The voxel grid of a NIfTI volume, to write a result on (`None` for other inputs).
-    pub fn nifti_geometry(&self) -> Option<&super::Geometry> {
+    /// The voxel grid to write a result on as NIfTI: a NIfTI volume's own, or the one a DICOM
+    /// series' slice positions span; else why there is none (to follow "it has none: ").
+    pub fn nifti_geometry(&self) -> std::result::Result<&super::Geometry, String> {
         match &self.source {
-            Source::Nifti(v) => Some(&v.geometry),
-            _ => None,
+            Source::Nifti(v) => Ok(&v.geometry),
+            Source::Series(_, _, grid) => grid.as_ref().as_ref().map_err(|why| why.clone()),
+            Source::Images(images, _) if images.len() > 1 => Err(
+                "a multi-frame DICOM file's per-frame positions are not read; give a folder of \
+                 the series, one file per slice"
+                    .into(),
+            ),
+            Source::Images(..) => Err(
+                "a single image has no slice positions; give a folder of the DICOM series, one \
+                 file per slice"
+                    .into(),
+            ),
         }
     }
 
@@ -140,7 +162,7 @@ impl Volume {
         match &self.source {
             Source::Images(images, _) => Ok(images[spec.index].clone()),
             Source::Nifti(v) => Ok(Image::Grey(v.slice(spec.axis, spec.index))),
-            Source::Series(s, limits) => {
+            Source::Series(s, limits, _) => {
                 let file = &s.files[spec.index];
                 let bytes = super::read::bytes(file)?;
                 let (mut images, _, _) = dicom::read(file, &bytes, limits)?;
