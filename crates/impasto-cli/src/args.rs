@@ -283,8 +283,9 @@ pub struct VideoArgs {
     /// DICOM series folder or multi-frame file).
     pub input: PathBuf,
     /// Output: .mp4/.mov/.mkv (H.264), .webm (VP9), .avi, .gif, or a folder name without
-    /// extension (PNG frames); sound and frame rate are kept. From a NIfTI volume, also
-    /// .nii/.nii.gz: an RGB NIfTI volume on the source's grid. Written atomically.
+    /// extension (PNG frames); sound and frame rate are kept. From a NIfTI volume or a
+    /// DICOM series folder, also .nii/.nii.gz: an RGB NIfTI volume on the source's grid.
+    /// Written atomically.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: PathBuf,
     #[command(flatten)]

@@ -1,6 +1,7 @@
 //! `impasto video VOLUME.nii.gz -o OUT.nii.gz`: the stylised slices written back as an RGB
-//! NIfTI volume on the source's voxel grid (`impasto_io::medical::Geometry`), instead of a
-//! video. Every other output goes to ffmpeg's encoder.
+//! NIfTI volume on the source's voxel grid (`impasto_io::medical::Geometry`: a NIfTI volume's,
+//! or the patient-space grid of a DICOM series folder), instead of a video. Every other output
+//! goes to ffmpeg's encoder.
 
 use std::path::Path;
 
@@ -31,7 +32,7 @@ pub fn check_output(out: &Path) -> Result<()> {
 }
 
 /// Writes the `count` numbered PNG frames of `dir` as `out`: a NIfTI volume on the grid of
-/// `input`'s slices (which [`super::slices::frames`] has checked is a NIfTI volume), or a video
+/// `input`'s slices (which [`super::slices::frames`] has checked has a grid: a NIfTI volume or DICOM series), or a video
 /// by `ff` with `opts`.
 pub fn encode(
     ff: &Ffmpeg,
@@ -46,7 +47,7 @@ pub fn encode(
     }
     let grid = input.grid().ok_or_else(|| {
         Error::Usage(format!(
-            "{}: a NIfTI output needs a NIfTI volume as the input",
+            "{}: a NIfTI output needs a NIfTI volume or a DICOM series as the input",
             out.display()
         ))
     })?;

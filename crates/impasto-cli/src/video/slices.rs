@@ -96,8 +96,8 @@ pub fn frames(
         // A missing input is left to the usual message.
         if nifti_out && input.exists() {
             return Err(Error::Usage(format!(
-                "{}: -o {} writes a NIfTI volume, which needs a NIfTI volume (.nii, .nii.gz) as \
-                 the input, and this is an ordinary video or folder of frames; write .mp4, .gif \
+                "{}: -o {} writes a NIfTI volume, which needs a NIfTI volume (.nii, .nii.gz) or a \
+                 DICOM series folder as the input, and this is an ordinary video or folder of frames; write .mp4, .gif \
                  or a folder of PNG frames instead",
                 input.display(),
                 out.display()

@@ -1,7 +1,8 @@
 //! Medical images in and out: DICOM files and series, NIfTI volumes and 16-bit grey PNG/TIFF
 //! read as grey slices in physical units ([`open`]), display windows ([`Window`]), and the
 //! result written back as a DICOM Secondary Capture ([`write_secondary_capture`]) or, for a
-//! NIfTI volume's stylised slices, as an RGB NIfTI volume on the source's grid ([`Geometry`]).
+//! NIfTI volume's or a DICOM series' stylised slices, as an RGB NIfTI volume on the source's
+//! grid ([`Geometry`]).
 //!
 //! Privacy: readers hand on only pixels and the whitelisted [`Info`] (format, modality code,
 //! size, spacing); errors name the file the user gave and never quote a header value.
