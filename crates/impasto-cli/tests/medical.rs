@@ -406,21 +406,8 @@ fn bad_medical_inputs_and_options_exit_2_saying_what_and_how() {
 fn a_volume_runs_as_a_video_of_its_slices() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("flythrough");
-    let (nii, s, o) = (sample("ch2bet.nii.gz"), style(), out.display().to_string());
-    let run = |extra: &[&str]| {
-        let mut args = vec!["video", &nii, "-o", &o, "--style", &s, "--size", "32"];
-        args.extend([
-            "--iters",
-            "2",
-            "--later-iters",
-            "1",
-            "--frames",
-            "88..91",
-            "--json",
-        ]);
-        args.extend(extra);
-        impasto(&args, dir.path())
-    };
+    let nii = sample("ch2bet.nii.gz");
+    let run = |extra: &[&str]| volume_video(&nii, &out, extra, dir.path());
     let r = run(&["--window", "brain"]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let err = String::from_utf8_lossy(&r.stderr);
