@@ -84,6 +84,7 @@ fn run_job(a: BatchArgs) -> Result<Report> {
         argv: std::env::args_os().collect(),
         base: Look::from(a),
         painter,
+        measures: Mutex::default(),
     };
     let painters = a_jobs;
     let (to_paint, ready) = sync_channel(painters);

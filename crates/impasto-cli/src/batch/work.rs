@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use impasto::image::{resize, Rgb};
-use impasto::metrics::{gram::gram_cosine_similarity, ssim::ssim_rgb_luma};
+use impasto::metrics::{gram::StyleGrams, ssim::ssim_rgb_luma};
 use impasto::{Precision, Runner, Session, Start, Style, StyleTargets, Vgg19};
 use impasto_io::batch::Sidecar;
 use impasto_io::codec::{self as io, Limits};
@@ -98,6 +98,9 @@ pub struct Job {
     pub base: Look,
     /// What paints.
     pub painter: Painter,
+    /// The first painting's Gram matrices, per painting, result size and precision, to
+    /// measure results against.
+    pub measures: Mutex<HashMap<(String, usize, &'static str), StyleGrams>>,
 }
 
 /// An item read and keyed, waiting to be painted.
@@ -311,9 +314,20 @@ impl Job {
         let gram = match (&self.painter, &r.styles) {
             (Painter::Optimise(nets), Some(styles)) => {
                 let vgg = nets.get(p.precision).map_err(message)?;
-                let painting = &styles.styles()[0].image;
                 let budget = impasto::plan::default_budget() / 2;
-                Some(gram_cosine_similarity(&vgg, painting, &p.result, budget).map_err(message)?)
+                let side = p.result.longer_side();
+                let key = (r.item.styles[0].clone(), side, p.precision.name());
+                let mut measures = self.measures.lock().expect("measures lock");
+                if !measures.contains_key(&key) {
+                    let painting = &styles.styles()[0].image;
+                    let g = StyleGrams::new(&vgg, painting, side, budget).map_err(message)?;
+                    measures.insert(key.clone(), g);
+                }
+                Some(
+                    measures[&key]
+                        .cosine(&vgg, &p.result, budget)
+                        .map_err(message)?,
+                )
             }
             _ => None,
         };

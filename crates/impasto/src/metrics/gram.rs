@@ -32,20 +32,51 @@ pub fn gram_cosine_by_layer(
     output: &Rgb,
     budget: u64,
 ) -> Result<Vec<(String, f32)>> {
-    let layers: Vec<_> =
-        parse_weighted_layers(DEFAULT_STYLE_LAYERS, crate::error::Setting::StyleLayers)?
-            .into_iter()
-            .map(|(l, _)| l)
-            .collect();
-    let (sw, sh) = resize::fit_longer_side(style.width, style.height, output.longer_side());
-    let style = resize::resize(style, sw, sh);
-    let gs = grams(model, &style, &layers, budget)?;
-    let go = grams(model, output, &layers, budget)?;
-    let mut out = Vec::with_capacity(layers.len());
-    for ((layer, a), b) in layers.iter().zip(&gs).zip(&go) {
-        out.push((layer.name(), gram_cosine(a, b)?));
+    StyleGrams::new(model, style, output.longer_side(), budget)?
+        .cosine_by_layer(model, output, budget)
+}
+
+/// A painting's Gram matrices at relu1_1..relu5_1, taken once (with the painting's longer
+/// side scaled to the results') to measure many results of that size against.
+pub struct StyleGrams {
+    layers: Vec<LayerId>,
+    grams: Vec<Tensor>,
+}
+
+impl StyleGrams {
+    /// The Gram matrices of `style` with its longer side scaled to `longer_side`.
+    pub fn new(model: &Vgg19, style: &Rgb, longer_side: usize, budget: u64) -> Result<Self> {
+        let layers: Vec<_> =
+            parse_weighted_layers(DEFAULT_STYLE_LAYERS, crate::error::Setting::StyleLayers)?
+                .into_iter()
+                .map(|(l, _)| l)
+                .collect();
+        let (sw, sh) = resize::fit_longer_side(style.width, style.height, longer_side);
+        let style = resize::resize(style, sw, sh);
+        let grams = grams(model, &style, &layers, budget)?;
+        Ok(Self { layers, grams })
     }
-    Ok(out)
+
+    /// The mean cosine of `output`'s Gram matrices with these ([`gram_cosine_similarity`]).
+    pub fn cosine(&self, model: &Vgg19, output: &Rgb, budget: u64) -> Result<f32> {
+        let layers = self.cosine_by_layer(model, output, budget)?;
+        Ok(layers.iter().map(|(_, c)| c).sum::<f32>() / layers.len() as f32)
+    }
+
+    /// The cosine layer by layer ([`gram_cosine_by_layer`]).
+    pub fn cosine_by_layer(
+        &self,
+        model: &Vgg19,
+        output: &Rgb,
+        budget: u64,
+    ) -> Result<Vec<(String, f32)>> {
+        let go = grams(model, output, &self.layers, budget)?;
+        let mut out = Vec::with_capacity(self.layers.len());
+        for ((layer, a), b) in self.layers.iter().zip(&self.grams).zip(&go) {
+            out.push((layer.name(), gram_cosine(a, b)?));
+        }
+        Ok(out)
+    }
 }
 
 /// The Gram matrices of `image` at `layers`, in tiles when the whole image's forward pass
