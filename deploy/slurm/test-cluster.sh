@@ -113,7 +113,7 @@ PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
   export SLURM_CONF="$dir/slurm.conf"
   slurmctld -i -f "$SLURM_CONF" </dev/null >>"$dir/slurmctld.log" 2>&1
-  slurmd -f "$SLURM_CONF" </dev/null >>"$dir/slurmd.log" 2>&1
+  slurmd -N "$host" -f "$SLURM_CONF" </dev/null >>"$dir/slurmd.log" 2>&1
   for _ in $(seq 300); do
     if sinfo --noheader --format=%t 2>/dev/null | grep -qx idle; then
       trap - ERR
