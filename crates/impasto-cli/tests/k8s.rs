@@ -99,20 +99,17 @@ fn the_jobs_indexes_make_each_item_once() {
     let job = manifest();
     let c = container(&job);
     let completions = job["spec"]["completions"].as_u64().unwrap() as usize;
-    let shard_count = env(c, "IMPASTO_SHARD_COUNT");
     let line = command_line(c);
 
     // The volume as the manifest expects it: photos, a painting, the weights.
     let root = tempfile::tempdir().unwrap();
     let volume = root.path();
     let args: Vec<String> = line[1..].iter().map(|a| mapped(a, volume)).collect();
-    let mut painting = None;
-    for pair in args.windows(2) {
-        if pair[0] == "--style" {
-            painting = Some(PathBuf::from(&pair[1]));
-        }
-    }
-    let painting = painting.expect("the manifest names a painting");
+    let after = |flag: &str| {
+        let at = args.iter().position(|a| a == flag);
+        PathBuf::from(&args[at.unwrap_or_else(|| panic!("the manifest gives no {flag}")) + 1])
+    };
+    let (painting, out) = (after("--style"), after("-o"));
     std::fs::create_dir_all(painting.parent().unwrap()).unwrap();
     std::fs::copy(&styles()[0], &painting).unwrap();
     let weights_at = PathBuf::from(mapped(env(c, "IMPASTO_WEIGHTS"), volume));
@@ -120,35 +117,32 @@ fn the_jobs_indexes_make_each_item_once() {
     std::os::unix::fs::symlink(weights(), &weights_at).unwrap();
     let inputs = PathBuf::from(&args[1]);
     photos(&inputs, 6);
-    let out = PathBuf::from(&args[args.iter().position(|a| a == "-o").unwrap() + 1]);
 
-    let pod = |index: Option<usize>| {
+    // A pod: the container's command and environment (paths on the volume mapped), and the
+    // index Kubernetes gives it.
+    let pod = |index: usize| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_impasto"));
-        cmd.args(&args)
-            .args(QUICK)
-            .env("IMPASTO_WEIGHTS", &weights_at)
-            .env("IMPASTO_CACHE", volume.join("cache"))
-            .env("RAYON_NUM_THREADS", "1");
+        cmd.args(&args).args(QUICK);
         for (k, _) in std::env::vars_os() {
             if k.to_string_lossy().starts_with("SLURM_") {
                 cmd.env_remove(k);
             }
         }
-        if let Some(i) = index {
-            cmd.env("JOB_COMPLETION_INDEX", i.to_string())
-                .env("IMPASTO_SHARD_COUNT", shard_count);
+        for var in c["env"].as_sequence().unwrap() {
+            cmd.env(text(&var["name"]), mapped(text(&var["value"]), volume));
         }
+        cmd.env("JOB_COMPLETION_INDEX", index.to_string());
         cmd
     };
 
     // Without IMPASTO_SHARD_COUNT a pod's index means nothing: a mistake, exit 2.
-    let lone = pod(None).env("JOB_COMPLETION_INDEX", "0").output().unwrap();
+    let lone = pod(0).env_remove("IMPASTO_SHARD_COUNT").output().unwrap();
     assert_usage_error(&lone, &["IMPASTO_SHARD_COUNT"]);
 
     // All indexes at once, as pods sharing the volume.
     let pods: Vec<_> = (0..completions)
         .map(|i| {
-            pod(Some(i))
+            pod(i)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
