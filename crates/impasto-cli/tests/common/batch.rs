@@ -79,8 +79,13 @@ pub fn results(out: &Path) -> Vec<(String, String)> {
 }
 
 /// Asserts that every visible PNG in `out` is a result, with its sidecar: nothing else (a
-/// half-made result, a stray file) would be counted as one.
+/// half-made result, a stray file) would be counted as one; and that the contact sheet is there.
 pub fn assert_only_results(out: &Path) {
+    assert!(
+        out.join("index.html").is_file(),
+        "no contact sheet in {}",
+        out.display()
+    );
     for png in visible(out, "png") {
         assert!(
             png.with_extension("json").is_file(),
