@@ -27,6 +27,10 @@ pub enum Command {
     Bench(BenchArgs),
     /// Repaint a video frame by frame without flicker (optical flow, temporal loss).
     Video(VideoArgs),
+    /// Repaint many photos (folders, manifests) × styles: resumable, sharded across machines
+    /// (--shard, Slurm job arrays, Kubernetes Indexed Jobs), a report and a contact sheet.
+    #[command(args_override_self = true)]
+    Batch(BatchArgs),
     /// Print the warping error of a stylised video (temporal consistency; lower is steadier).
     MetricsVideo(MetricsVideoArgs),
     /// Serve Impasto Studio: a browser page whose sliders steer a running stylisation live.
@@ -53,7 +57,7 @@ pub struct ExportArgs {
     pub json: bool,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
     /// A painting to learn, PATH[:WEIGHT] (the weight multiplies its style loss); repeat for a
     /// model of several styles, chosen or blended when stylising. Named after the file stem.
@@ -146,6 +150,45 @@ pub struct WeightsArg {
     pub weights: Option<PathBuf>,
 }
 
+/// `impasto batch`: a job over many photos.
+#[derive(Args, Debug)]
+#[command(mut_arg("styles", |a| a.required_unless_present(clap::builder::Resettable::Reset)))]
+pub struct BatchArgs {
+    /// Photos (PNG, JPEG, DICOM, NIfTI), folders of them (searched recursively, hidden files
+    /// left out) or manifests (.jsonl or .csv: input, style(s), output and options per item).
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// The folder of results: each photo × style as NAME_STYLE.png with a NAME_STYLE.json
+    /// sidecar, reports/ of each shard, and index.html (the contact sheet).
+    #[arg(short = 'o', long = "output", value_name = "OUTDIR")]
+    pub output: PathBuf,
+    /// Longer side of the results in pixels.
+    #[arg(long, default_value_t = 512)]
+    pub size: usize,
+    /// Do only shard I of N (from 0): items go to shards by their place in the job's sorted
+    /// list. Default: from $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT, or
+    /// $JOB_COMPLETION_INDEX with $IMPASTO_SHARD_COUNT, else the whole job.
+    #[arg(long, value_name = "I/N", value_parser = crate::batch::shard::parse)]
+    pub shard: Option<crate::batch::shard::Shard>,
+    /// A trained model (`impasto train`): one pass per photo instead of an optimisation.
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<PathBuf>,
+    /// With --model: the blend of its styles, NAME:WEIGHT,... (default: its first style).
+    #[arg(long, value_name = "NAME:W,...", requires = "model")]
+    pub style_mix: Option<String>,
+    /// Items painted at once (default: 2 on a machine of several cores for results up to
+    /// 1024 px, else 1). They share the cores; each takes its own memory.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Print the shard's report as one JSON object on stdout at the end.
+    #[arg(long)]
+    pub json: bool,
+    /// Each --style is one style of the job (every photo gets each); give a blend per item in
+    /// a manifest.
+    #[command(flatten)]
+    pub look: LookArgs,
+}
+
 #[derive(Args, Debug)]
 pub struct StylizeArgs {
     /// The photo to repaint: PNG or JPEG, or a medical image (DICOM file or series folder,
@@ -195,7 +238,7 @@ pub struct StylizeArgs {
 }
 
 /// What the result should look like and how it is optimised: shared by `stylize` and `video`.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct LookArgs {
     /// A style image with an optional blend weight, PATH[:WEIGHT]; repeat for several styles.
     #[arg(

@@ -1,6 +1,7 @@
 //! The `impasto` command line: a thin front end over the `impasto` engine.
 
 mod args;
+mod batch;
 mod bench;
 mod bench_model;
 mod error;
@@ -52,6 +53,12 @@ fn main() -> ExitCode {
         args::Command::Studio(a) => studio::run(a),
         args::Command::Train(a) => train::run(a).map_err(Failure::from),
         args::Command::Export(a) => export::run(a).map_err(Failure::from),
+        args::Command::Batch(a) => match batch::run(a) {
+            // Some items failed: the report lists them; the exit code tells a scheduler.
+            Ok(report) if report.failed > 0 => return ExitCode::from(3),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -107,6 +107,29 @@ pub fn output_dir(path: &Path) -> Result<PathBuf> {
 }
 
 /// A new temporary file beside `path`: `.NAME.XXXXXX.tmp` followed by `suffix`.
+/// Removes temporary files that a killed writer of `path` left beside it (`.NAME.*.tmp*`).
+/// Only for a caller that knows no other writer of `path` is running.
+pub fn remove_stale(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if n.starts_with(&prefix) && n[prefix.len()..].contains(".tmp") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 fn temp_file(path: &Path, suffix: &str) -> Result<NamedTempFile> {
     let dir = output_dir(path)?;
     let name = path

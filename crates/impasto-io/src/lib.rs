@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod atomic;
+pub mod batch;
 pub mod checkpoint;
 pub mod codec;
 pub mod error;
