@@ -11,6 +11,8 @@
 # Ports: SLURMCTLD_PORT and SLURMD_PORT if set, else random ones. `up` stops what it started
 # if it fails; `down` is safe to run twice or on a half-started DIR.
 set -euo pipefail
+# The daemons live in sbin, not on every user's PATH.
+export PATH="$PATH:/usr/sbin:/sbin"
 
 usage() {
   echo "usage: $0 up|down DIR" >&2
