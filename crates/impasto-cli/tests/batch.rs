@@ -223,51 +223,80 @@ fn shards_from_flags_slurm_and_kubernetes_cover_the_job_once() {
     }
 }
 
-#[test]
-fn a_killed_job_resumes_with_only_the_missing_items() {
-    let dir = tempfile::tempdir().unwrap();
-    let photos = photos(dir.path(), 4);
-    std::fs::remove_file(photos.join("broken.jpg")).unwrap();
-    let out = dir.path().join("out");
-    let (p, o, s) = (photos.to_str().unwrap(), out.to_str().unwrap(), style());
-    let mut args = vec!["batch", p, "--style", &s, "-o", o, "--jobs", "1"];
-    args.extend_from_slice(QUICK);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_impasto"))
-        .args(&args)
+/// Starts a batch of `args` and returns it once `n` results are finished.
+fn start_until(args: &[&str], out: &Path, n: usize) -> std::process::Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_impasto"))
+        .args(args)
         .env("IMPASTO_WEIGHTS", weights())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while results(&out).is_empty()
-        || results(&out)
-            .iter()
-            .all(|r| !out.join(r).with_extension("json").exists())
-    {
+    while finished(out) < n {
         assert!(
             std::time::Instant::now() < deadline,
             "no result within 2 minutes"
         );
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let finished = results(&out)
+    child
+}
+
+/// Results with their sidecars.
+fn finished(out: &Path) -> usize {
+    results(out)
         .iter()
         .filter(|r| out.join(r).with_extension("json").exists())
-        .count();
+        .count()
+}
+
+#[test]
+fn a_killed_job_resumes_with_only_the_missing_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = photos(dir.path(), 5);
+    std::fs::remove_file(photos.join("broken.jpg")).unwrap();
+    let out = dir.path().join("out");
+    let (p, o, s) = (photos.to_str().unwrap(), out.to_str().unwrap(), style());
+    let mut args = vec!["batch", "--json", p, "--style", &s, "-o", o, "--jobs", "1"];
+    args.extend_from_slice(QUICK);
+
+    // Killed outright (a node lost): no report, the finished results stay.
+    let mut child = start_until(&args, &out, 1);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let first = finished(&out);
     assert!(
-        (1..4).contains(&finished),
-        "killed part-way: {finished} of 4 done"
+        (1..5).contains(&first),
+        "killed part-way: {first} of 5 done"
     );
+
+    // Stopped by the scheduler (SIGTERM): a report of what is left, the shell's exit code.
+    let child = start_until(&args, &out, first + 1);
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let stopped = child.wait_with_output().unwrap();
+    assert_eq!(stopped.status.code(), Some(143), "128 + SIGTERM");
+    let v: Value = serde_json::from_slice(&stopped.stdout).expect("a report when stopped");
+    assert_eq!(v["stopped_by"], 15);
+    assert_eq!(v["skipped"].as_u64(), Some(first as u64), "{v}");
+    let second = finished(&out);
+    assert_eq!(v["done"].as_u64(), Some((second - first) as u64), "{v}");
+    assert_eq!(v["left"].as_u64(), Some(5 - second as u64), "{v}");
+
+    // The same command again makes only what is missing.
     let (run, v) = batch(dir.path(), &[p, "--style", &s, "-o", o]);
     assert!(run.status.success());
-    assert_eq!(v["skipped"].as_u64(), Some(finished as u64), "{v}");
-    assert_eq!(v["done"].as_u64(), Some(4 - finished as u64), "{v}");
+    assert_eq!(v["skipped"].as_u64(), Some(second as u64), "{v}");
+    assert_eq!(v["done"].as_u64(), Some(5 - second as u64), "{v}");
     for r in results(&out) {
         image::open(out.join(&r)).expect("every result is a whole image");
     }
-    assert_eq!(results(&out).len(), 4);
+    assert_eq!(results(&out).len(), 5);
     let leftovers: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
         .flatten()

@@ -11,6 +11,7 @@ mod options;
 mod report;
 pub mod shard;
 mod sheet;
+mod stop;
 mod work;
 
 use std::sync::mpsc::sync_channel;
@@ -85,6 +86,7 @@ fn run_job(a: BatchArgs) -> Result<Report> {
         base: Look::from(a),
         painter,
         measures: Mutex::default(),
+        stop: stop::Stop::install()?,
     };
     let painters = a_jobs;
     let (to_paint, ready) = sync_channel(painters);
@@ -95,6 +97,9 @@ fn run_job(a: BatchArgs) -> Result<Report> {
         s.spawn(move || {
             let mut styles = StyleCache::default();
             for item in mine {
+                if job.stop.requested().is_some() {
+                    return;
+                }
                 match job.prepare(item, &mut keyer, &mut styles) {
                     Step::Next(r) => {
                         if to_paint.send(r).is_err() {
@@ -122,6 +127,10 @@ fn run_job(a: BatchArgs) -> Result<Report> {
                 loop {
                     let next = ready.lock().expect("queue lock").recv();
                     let Ok(r) = next else { return };
+                    if job.stop.requested().is_some() {
+                        tally.record(work::Outcome::Stopped(r.into_item()));
+                        continue;
+                    }
                     match job.paint(r, runner.as_ref()) {
                         Step::Next(p) => {
                             if to_write.send(p).is_err() {
@@ -135,7 +144,7 @@ fn run_job(a: BatchArgs) -> Result<Report> {
         }
         drop(to_write);
     });
-    let report = tally.finish();
+    let report = tally.finish(job.stop.requested());
     let path = Report::path(&out, shard);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::output(dir, e))?;
@@ -166,6 +175,12 @@ fn run_job(a: BatchArgs) -> Result<Report> {
         for f in &report.failures {
             println!("  failed {}: {}", f.input.display(), f.error);
         }
+        if report.stopped_by.is_some() {
+            println!(
+                "stopped by a signal with {} items left: run the same command again to make them",
+                report.left
+            );
+        }
     }
     Ok(report)
 }
@@ -174,7 +189,12 @@ fn run_job(a: BatchArgs) -> Result<Report> {
 /// sessions fit in memory with room to spare (one fills the other's serial stretches: the
 /// optimiser's bookkeeping, small layers a core cannot share), one for print sizes.
 fn painters(jobs: Option<usize>, size: usize, model: bool) -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // A scheduler's task may see more cores than it was given (Slurm without CPU binding).
+    let given = ["SLURM_CPUS_PER_TASK", "RAYON_NUM_THREADS"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok()?.parse::<usize>().ok());
+    let cores =
+        given.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     match jobs {
         Some(n) => n.max(1),
         None if cores > 1 && (model || size <= AUTO_JOBS_MAX_SIZE) => 2,

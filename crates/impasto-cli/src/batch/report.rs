@@ -43,6 +43,10 @@ pub struct Report {
     pub skipped: usize,
     /// Could not be made.
     pub failed: usize,
+    /// Left undone because the shard was asked to stop (a rerun makes them).
+    pub left: usize,
+    /// The signal that stopped the shard (15: SIGTERM, 2: SIGINT), if one did.
+    pub stopped_by: Option<i32>,
     /// The failed items and their errors.
     pub failures: Vec<FailedItem>,
     /// Wall-clock seconds of the shard.
@@ -93,6 +97,8 @@ impl Tally {
                 done: 0,
                 skipped: 0,
                 failed: 0,
+                left: 0,
+                stopped_by: None,
                 failures: Vec::new(),
                 seconds: 0.0,
                 seconds_per_item: None,
@@ -117,6 +123,10 @@ impl Tally {
                 r.skipped += 1;
                 format!("skipped {} (done before)", item.output.display())
             }
+            Outcome::Stopped(item) => {
+                r.left += 1;
+                format!("stopped before {}", item.output.display())
+            }
             Outcome::Failed(item, error) => {
                 r.failed += 1;
                 r.failures.push(FailedItem {
@@ -128,7 +138,7 @@ impl Tally {
                 format!("FAILED {}: {error}", item.origin)
             }
         };
-        let at = r.done + r.skipped + r.failed;
+        let at = r.done + r.skipped + r.failed + r.left;
         self.bar.set_position(at as u64);
         self.bar.set_message(format!(
             "done {} · skipped {} · failed {}",
@@ -141,10 +151,12 @@ impl Tally {
         }
     }
 
-    /// The finished report.
-    pub fn finish(self) -> Report {
+    /// The finished report; `stopped_by` the signal that stopped the shard, if one did.
+    pub fn finish(self, stopped_by: Option<i32>) -> Report {
         self.bar.finish_and_clear();
         let mut r = self.report.into_inner().expect("tally lock");
+        r.stopped_by = stopped_by;
+        r.left = r.items - r.done - r.skipped - r.failed;
         r.seconds = self.start.elapsed().as_secs_f64();
         r.seconds_per_item = (r.done > 0).then(|| r.seconds / r.done as f64);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

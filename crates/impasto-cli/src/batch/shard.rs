@@ -46,7 +46,9 @@ pub fn parse(s: &str) -> std::result::Result<Shard, String> {
 }
 
 /// The shard to do: `given` (`--shard`), else the scheduler's, read through `var`
-/// (`std::env::var` in use); a half-set or inconsistent scheduler index is an error.
+/// (`std::env::var` in use): a Slurm array task's place in its array (or its id, when
+/// `IMPASTO_SHARD_COUNT` gives the count), a Kubernetes Indexed Job's completion index with
+/// `IMPASTO_SHARD_COUNT`. A half-set or inconsistent scheduler index is an error.
 pub fn choose(given: Option<Shard>, var: impl Fn(&str) -> Option<String>) -> Result<Shard> {
     if let Some(s) = given {
         return Ok(s);
@@ -60,7 +62,18 @@ pub fn choose(given: Option<Shard>, var: impl Fn(&str) -> Option<String>) -> Res
             })
             .transpose()
     };
+    let shards = number("IMPASTO_SHARD_COUNT")?;
     if let Some(id) = number("SLURM_ARRAY_TASK_ID")? {
+        // A count of its own makes the task id the shard, so some shards can be rerun
+        // alone (`sbatch --array=1,3` with IMPASTO_SHARD_COUNT=4).
+        if let Some(count) = shards {
+            return match id < count {
+                true => Ok(Shard { index: id, count }),
+                false => Err(Error::Usage(format!(
+                    "Slurm array task {id} is not below $IMPASTO_SHARD_COUNT {count}; number the tasks 0..{count}"
+                ))),
+            };
+        }
         let count = number("SLURM_ARRAY_TASK_COUNT")?.ok_or_else(|| {
             Error::Usage("$SLURM_ARRAY_TASK_ID is set but $SLURM_ARRAY_TASK_COUNT is not: submit with sbatch --array, or give --shard I/N".into())
         })?;
@@ -70,12 +83,12 @@ pub fn choose(given: Option<Shard>, var: impl Fn(&str) -> Option<String>) -> Res
         return match index {
             Some(index) if index < count && (id - min) % step == 0 => Ok(Shard { index, count }),
             _ => Err(Error::Usage(format!(
-                "Slurm array task {id} does not fit an array of {count} tasks from {min} by {step}; give --shard I/N"
+                "Slurm array task {id} does not fit an array of {count} tasks from {min} by {step}; submit a range such as --array=0-{}, or set IMPASTO_SHARD_COUNT", count - 1
             ))),
         };
     }
     if let Some(index) = number("JOB_COMPLETION_INDEX")? {
-        let count = number("IMPASTO_SHARD_COUNT")?.ok_or_else(|| {
+        let count = shards.ok_or_else(|| {
             Error::Usage("$JOB_COMPLETION_INDEX is set but $IMPASTO_SHARD_COUNT is not: set it to the Job's .spec.completions (see deploy/k8s), or give --shard I/N".into())
         })?;
         return match index < count {
@@ -147,6 +160,15 @@ mod tests {
             choose(None, env(&slurm)).unwrap(),
             Shard { index: 2, count: 3 }
         );
+        let rerun = [
+            ("SLURM_ARRAY_TASK_ID", "3"),
+            ("SLURM_ARRAY_TASK_COUNT", "2"),
+            ("IMPASTO_SHARD_COUNT", "4"),
+        ];
+        assert_eq!(
+            choose(None, env(&rerun)).unwrap(),
+            Shard { index: 3, count: 4 }
+        );
         let k8s = [("JOB_COMPLETION_INDEX", "3"), ("IMPASTO_SHARD_COUNT", "4")];
         assert_eq!(
             choose(None, env(&k8s)).unwrap(),
@@ -159,6 +181,7 @@ mod tests {
                 ("SLURM_ARRAY_TASK_COUNT", "3"),
             ],
             &[("JOB_COMPLETION_INDEX", "0")],
+            &[("SLURM_ARRAY_TASK_ID", "4"), ("IMPASTO_SHARD_COUNT", "4")],
             &[("JOB_COMPLETION_INDEX", "4"), ("IMPASTO_SHARD_COUNT", "4")],
             &[("JOB_COMPLETION_INDEX", "x"), ("IMPASTO_SHARD_COUNT", "4")],
         ] {

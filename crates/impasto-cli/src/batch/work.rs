@@ -19,6 +19,7 @@ use serde_json::json;
 use super::items::Item;
 use super::key::Keyer;
 use super::options;
+use super::stop::Stop;
 use crate::args::{BatchArgs, LookArgs, MedicalArgs};
 use crate::error::Failure;
 use crate::look::{self, parse_style};
@@ -101,6 +102,8 @@ pub struct Job {
     /// The first painting's Gram matrices, per painting, result size and precision, to
     /// measure results against.
     pub measures: Mutex<HashMap<(String, usize, &'static str), StyleGrams>>,
+    /// Set when the shard is asked to stop.
+    pub stop: Stop,
 }
 
 /// An item read and keyed, waiting to be painted.
@@ -111,6 +114,13 @@ pub struct Ready {
     photo: Photo,
     styles: Option<Arc<StyleTargets>>,
     started: Instant,
+}
+
+impl Ready {
+    /// The item, left unpainted.
+    pub fn into_item(self) -> Item {
+        self.item
+    }
 }
 
 /// An item painted, waiting to be written.
@@ -141,6 +151,8 @@ pub enum Outcome {
     Skipped(Item),
     /// It could not be made, for the reason given.
     Failed(Item, String),
+    /// The shard was asked to stop before it was made.
+    Stopped(Item),
 }
 
 /// A step's result: the next step's input, or the item's end.
@@ -232,12 +244,14 @@ impl Job {
     pub fn paint(&self, mut r: Ready, runner: Option<&Runner>) -> Step<Painted> {
         r.started = Instant::now();
         match self.paint_inner(&r, runner) {
-            Ok(paint) => Step::Next(Painted { ready: r, paint }),
+            Ok(Some(paint)) => Step::Next(Painted { ready: r, paint }),
+            Ok(None) => Step::End(Outcome::Stopped(r.item)),
             Err(e) => Step::End(Outcome::Failed(r.item, e)),
         }
     }
 
-    fn paint_inner(&self, r: &Ready, runner: Option<&Runner>) -> Result<Paint, String> {
+    /// The painting, or `None` when the shard was asked to stop first.
+    fn paint_inner(&self, r: &Ready, runner: Option<&Runner>) -> Result<Option<Paint>, String> {
         let image = &r.photo.decoded.image;
         let anatomy = medical::anatomy(&r.item.input, r.photo.grey, None).map_err(message)?;
         let (w, h) = resize::fit_longer_side(image.width, image.height, r.look.size);
@@ -257,6 +271,9 @@ impl Job {
                     Session::new(&vgg, image.clone(), styles, settings, Start::Content)
                         .map_err(message)?;
                 while !session.done() {
+                    if self.stop.requested().is_some() {
+                        return Ok(None);
+                    }
                     session.step().map_err(message)?;
                 }
                 let iters = session.plan().iter().map(|s| s.iters).sum();
@@ -279,13 +296,13 @@ impl Job {
             }
             None => (result, None),
         };
-        Ok(Paint {
+        Ok(Some(Paint {
             result,
             reference,
             iters,
             precision,
             anatomy_share: share,
-        })
+        }))
     }
 
     /// Writes a painted item's result and then its sidecar (atomically), with its metrics.
