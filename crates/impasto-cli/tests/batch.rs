@@ -112,6 +112,17 @@ fn a_broken_photo_fails_alone_and_reruns_make_only_what_is_missing() {
         assert!(side["metrics"]["gram_cosine"].as_f64().unwrap() > 0.0);
         assert_eq!(side["settings"]["size"], 64);
     }
+    // The same photo through `stylize` with the same options: the same bytes.
+    let single = dir.path().join("single.png");
+    let bee = photos.join("0002_bee.jpg");
+    let mut args = vec!["stylize", bee.to_str().unwrap(), "--style", &s, "-o"];
+    args.push(single.to_str().unwrap());
+    args.extend_from_slice(QUICK);
+    assert!(impasto(&args, dir.path()).status.success());
+    assert!(
+        std::fs::read(&single).unwrap() == std::fs::read(out.join(&made[0])).unwrap(),
+        "a batch item is the result `stylize` gives"
+    );
     let report: Value =
         serde_json::from_slice(&std::fs::read(out.join("reports/shard-0-of-1.json")).unwrap())
             .unwrap();
