@@ -22,8 +22,12 @@ pub fn parse_style(spec: &str) -> (PathBuf, Option<f32>) {
 
 /// The style images with their weights, loaded, as targets to share between sessions.
 pub fn styles(a: &LookArgs) -> Result<Arc<StyleTargets>> {
-    let styles = a
-        .styles
+    load_styles(&a.styles)
+}
+
+/// The style images of `specs` (`PATH[:WEIGHT]`), loaded, as targets to share.
+pub fn load_styles(specs: &[String]) -> Result<Arc<StyleTargets>> {
+    let styles = specs
         .iter()
         .map(|spec| {
             let (path, weight) = parse_style(spec);

@@ -11,9 +11,9 @@ use std::time::Instant;
 
 use impasto::image::{resize, Rgb};
 use impasto::metrics::{gram::StyleGrams, ssim::ssim_rgb_luma};
-use impasto::{Precision, Runner, Session, Start, Style, StyleTargets, Vgg19};
+use impasto::{Precision, Runner, Session, Start, StyleTargets, Vgg19};
 use impasto_io::batch::Sidecar;
-use impasto_io::codec::{self as io, Limits};
+use impasto_io::codec as io;
 use serde_json::json;
 
 use super::items::Item;
@@ -22,7 +22,7 @@ use super::options;
 use super::stop::Stop;
 use crate::args::{BatchArgs, LookArgs, MedicalArgs};
 use crate::error::Failure;
-use crate::look::{self, parse_style};
+use crate::look;
 use crate::medical::{self, Photo};
 
 /// The look of one item: the job's options with the item's own.
@@ -172,17 +172,7 @@ impl StyleCache {
         if let Some(t) = self.0.get(specs) {
             return Ok(t.clone());
         }
-        let styles = specs
-            .iter()
-            .map(|spec| {
-                let (path, weight) = parse_style(spec);
-                Ok(Style {
-                    image: io::load(&path, &Limits::default())?.image,
-                    weight: weight.unwrap_or(1.0),
-                })
-            })
-            .collect::<impasto_io::Result<Vec<_>>>()?;
-        let t = StyleTargets::new(styles)?;
+        let t = look::load_styles(specs)?;
         self.0.insert(specs.to_vec(), t.clone());
         Ok(t)
     }
