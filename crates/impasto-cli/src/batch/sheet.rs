@@ -1,6 +1,7 @@
-//! The contact sheet, `OUTDIR/index.html`: every result in the folder (from all shards and
-//! runs, found by their sidecars) as a thumbnail with its photo, styles and metrics, and the
-//! failed items of every shard's report, for people to look over a job at a glance.
+//! The contact sheet, `OUTDIR/index.html` (and further pages): every result in the folder (from
+//! all shards and runs, found by their sidecars) as a thumbnail with its photo, styles and
+//! metrics, and the failed items of every shard's report that no later run made good, for
+//! people to look over a job at a glance.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -10,62 +11,103 @@ use impasto_io::Result;
 
 use super::report::FailedItem;
 
-/// Writes the contact sheet of the results in `out` (atomically) and returns its path.
+/// Results per page of the sheet: a page of a 100,000-photo job stays quick to open.
+const PAGE: usize = 500;
+
+/// Writes the contact sheet of the results in `out` (atomically): `index.html`, then
+/// `index-2.html` and on for every further [`PAGE`] results. Returns the first page's path.
 pub fn write(out: &Path) -> Result<PathBuf> {
     let mut results = Vec::new();
     collect(out, out, &mut results);
     results.sort_by(|a, b| a.0.cmp(&b.0));
-    let failures = failures(out);
-    let mut html = String::from(HEAD);
-    let _ = write!(
-        html,
-        "<h1>Impasto batch</h1><p>{} results{}</p>",
-        results.len(),
-        match failures.len() {
-            0 => String::new(),
-            n => format!(", <a href=\"#failed\">{n} failed</a>"),
-        }
-    );
-    html.push_str("<div class=\"grid\">");
-    for (rel, s) in &results {
-        let metric = |k: &str| s.metrics.get(k).and_then(|v| v.as_f64());
-        let styles = s
-            .styles
-            .iter()
-            .map(|p| name_of(p))
-            .collect::<Vec<_>>()
-            .join(" + ");
+    // A failure that a later run made good is no longer one.
+    let made: std::collections::HashSet<&Path> = results.iter().map(|(r, _)| r.as_path()).collect();
+    let failures: Vec<_> = failures(out)
+        .into_iter()
+        .filter(|f| !made.contains(f.output.as_path()))
+        .collect();
+    let pages = results.len().div_ceil(PAGE).max(1);
+    for page in 0..pages {
+        let mut html = String::from(HEAD);
         let _ = write!(
             html,
-            "<figure><a href=\"{src}\"><img loading=\"lazy\" src=\"{src}\" alt=\"{alt}\"></a>\
-             <figcaption><b>{photo}</b> · {styles}<br>SSIM {ssim} · Gram {gram} · {secs:.1} s</figcaption></figure>",
-            src = escape(&url(rel)),
-            alt = escape(&rel.display().to_string()),
-            photo = escape(&name_of(&s.input.display().to_string())),
-            styles = escape(&styles),
-            ssim = fmt(metric("ssim")),
-            gram = fmt(metric("gram_cosine")),
-            secs = s.seconds,
+            "<h1>Impasto batch</h1><p>{} results{}</p>",
+            results.len(),
+            match failures.len() {
+                0 => String::new(),
+                n => format!(", <a href=\"index.html#failed\">{n} failed</a>"),
+            }
+        );
+        if pages > 1 {
+            html.push_str("<nav>pages:");
+            for p in 0..pages {
+                let _ = match p == page {
+                    true => write!(html, " <b>{}</b>", p + 1),
+                    false => write!(html, " <a href=\"{}\">{}</a>", page_name(p), p + 1),
+                };
+            }
+            html.push_str("</nav>");
+        }
+        html.push_str("<div class=\"grid\">");
+        for (rel, s) in results.iter().skip(page * PAGE).take(PAGE) {
+            figure(&mut html, rel, s);
+        }
+        html.push_str("</div>");
+        if page == 0 && !failures.is_empty() {
+            failed_table(&mut html, &failures);
+        }
+        html.push_str("</body></html>\n");
+        impasto_io::atomic::write(&out.join(page_name(page)), html.as_bytes())?;
+    }
+    Ok(out.join(page_name(0)))
+}
+
+/// `index.html`, `index-2.html`, ...
+fn page_name(page: usize) -> String {
+    match page {
+        0 => "index.html".into(),
+        p => format!("index-{}.html", p + 1),
+    }
+}
+
+/// One result: its thumbnail (a link to it), photo, styles and metrics.
+fn figure(html: &mut String, rel: &Path, s: &Sidecar) {
+    let metric = |k: &str| s.metrics.get(k).and_then(|v| v.as_f64());
+    let styles = s
+        .styles
+        .iter()
+        .map(|p| name_of(p))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let _ = write!(
+        html,
+        "<figure><a href=\"{src}\"><img loading=\"lazy\" src=\"{src}\" alt=\"{alt}\"></a>\
+         <figcaption><b>{photo}</b> · {styles}<br>SSIM {ssim} · Gram cosine {gram} · {secs:.1} s</figcaption></figure>",
+        src = escape(&url(rel)),
+        alt = escape(&rel.display().to_string()),
+        photo = escape(&name_of(&s.input.display().to_string())),
+        styles = escape(&styles),
+        ssim = fmt(metric("ssim")),
+        gram = fmt(metric("gram_cosine")),
+        secs = s.seconds,
+    );
+}
+
+/// The failed items with their errors.
+fn failed_table(html: &mut String, failures: &[FailedItem]) {
+    html.push_str(
+        "<h2 id=\"failed\">Failed</h2><table><tr><th>photo</th><th>result</th><th>error</th></tr>",
+    );
+    for f in failures {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&f.input.display().to_string()),
+            escape(&f.output.display().to_string()),
+            escape(&f.error)
         );
     }
-    html.push_str("</div>");
-    if !failures.is_empty() {
-        html.push_str("<h2 id=\"failed\">Failed</h2><table><tr><th>photo</th><th>result</th><th>error</th></tr>");
-        for f in &failures {
-            let _ = write!(
-                html,
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&f.input.display().to_string()),
-                escape(&f.output.display().to_string()),
-                escape(&f.error)
-            );
-        }
-        html.push_str("</table>");
-    }
-    html.push_str("</body></html>\n");
-    let path = out.join("index.html");
-    impasto_io::atomic::write(&path, html.as_bytes())?;
-    Ok(path)
+    html.push_str("</table>");
 }
 
 const HEAD: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Impasto batch</title>\
@@ -182,6 +224,44 @@ fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn result(out: &Path, name: &str) {
+        std::fs::write(out.join(format!("{name}.png")), b"png").unwrap();
+        let s = Sidecar {
+            key: "k".into(),
+            input: PathBuf::from(format!("in/{name}.jpg")),
+            styles: vec!["styles/starry.jpg".into()],
+            output: format!("{name}.png"),
+            settings: serde_json::json!({}),
+            metrics: serde_json::json!({"ssim": 0.5, "gram_cosine": 0.9}),
+            seconds: 1.0,
+            version: "0".into(),
+        };
+        s.write(&out.join(format!("{name}.png"))).unwrap();
+    }
+
+    #[test]
+    fn pages_of_results_and_failures_not_made_good_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        for i in 0..PAGE + 1 {
+            result(out, &format!("p{i:04}"));
+        }
+        std::fs::create_dir(out.join("reports")).unwrap();
+        let report = serde_json::json!({"failures": [
+            {"input": "in/p0000.jpg", "output": "p0000.png", "styles": [], "error": "was broken"},
+            {"input": "in/<b>x.jpg", "output": "x.png", "styles": [], "error": "not a JPEG"},
+        ]});
+        std::fs::write(out.join("reports/shard-0-of-1.json"), report.to_string()).unwrap();
+        assert_eq!(write(out).unwrap(), out.join("index.html"));
+        let first = std::fs::read_to_string(out.join("index.html")).unwrap();
+        let second = std::fs::read_to_string(out.join("index-2.html")).unwrap();
+        assert_eq!(first.matches("<figure>").count(), PAGE);
+        assert_eq!(second.matches("<figure>").count(), 1);
+        assert!(first.contains("501 results") && first.contains("href=\"index-2.html\""));
+        assert!(first.contains("1 failed") && first.contains("&lt;b&gt;x.jpg"));
+        assert!(!first.contains("was broken"), "made good by a later run");
+    }
 
     #[test]
     fn names_cannot_break_out_of_the_page() {
