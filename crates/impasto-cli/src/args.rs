@@ -277,20 +277,40 @@ pub struct LookArgs {
     pub weights: WeightsArg,
 }
 
-/// `impasto video IN -o OUT ...`, or `impasto video join CHUNK... -o OUT`.
-#[derive(Args, Debug)]
-#[command(
-    args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true,
-    arg_required_else_help = true
-)]
-pub struct VideoCommand {
-    /// A step on the chunks of a video instead of a run.
-    #[command(subcommand)]
-    pub action: Option<VideoAction>,
-    /// The run.
-    #[command(flatten)]
-    pub run: Option<VideoArgs>,
+/// `impasto video IN -o OUT ...` (a run), or `impasto video join CHUNK... -o OUT`. Written
+/// by hand: clap's derive cannot make the run's required arguments give way to a subcommand.
+#[derive(Debug)]
+pub enum VideoCommand {
+    /// Stylise a video.
+    Run(Box<VideoArgs>),
+    /// A step on the chunks of a video.
+    Action(VideoAction),
+}
+
+impl clap::FromArgMatches for VideoCommand {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        match m.subcommand_name() {
+            Some(_) => VideoAction::from_arg_matches(m).map(Self::Action),
+            None => VideoArgs::from_arg_matches(m).map(|a| Self::Run(Box::new(a))),
+        }
+    }
+
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl Args for VideoCommand {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        VideoAction::augment_subcommands(VideoArgs::augment_args(cmd))
+            .args_conflicts_with_subcommands(true)
+            .subcommand_negates_reqs(true)
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
 }
 
 /// What `video` does besides a run.

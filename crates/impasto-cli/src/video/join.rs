@@ -84,9 +84,9 @@ pub fn run(a: JoinArgs) -> Result<()> {
             let before = held.pop_front().expect("held frames for each cross-faded one");
             emit(blend(&before, &after, (j + 1) as f32 / (fade_in + 1) as f32))?;
         }
-        for j in 0..r.frames - fade_in {
+        for j in 0..r.frames {
             let frame = next_frame(&mut reader, piece)?;
-            if j + hold >= r.frames - fade_in {
+            if j + hold >= r.frames {
                 held.push_back(frame);
             } else {
                 emit(frame)?;

@@ -34,12 +34,9 @@ use work::Work;
 
 /// Runs `impasto video` or `impasto video join`.
 pub fn dispatch(c: VideoCommand) -> Result<()> {
-    match (c.action, c.run) {
-        (Some(VideoAction::Join(a)), _) => join::run(a),
-        (None, Some(a)) => run(a),
-        (None, None) => Err(Error::Usage(
-            "give a video to repaint (impasto video IN -o OUT --style STYLE) or join chunks (impasto video join CHUNK... -o OUT)".into(),
-        )),
+    match c {
+        VideoCommand::Action(VideoAction::Join(a)) => join::run(a),
+        VideoCommand::Run(a) => run(*a),
     }
 }
 
