@@ -280,9 +280,10 @@ pub struct LookArgs {
 /// `impasto video IN -o OUT ...` (a run), or `impasto video join CHUNK... -o OUT`. Written
 /// by hand: clap's derive cannot make the run's required arguments give way to a subcommand.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // built once per process; like `Command`'s variants
 pub enum VideoCommand {
     /// Stylise a video.
-    Run(Box<VideoArgs>),
+    Run(VideoArgs),
     /// A step on the chunks of a video.
     Action(VideoAction),
 }
@@ -291,7 +292,7 @@ impl clap::FromArgMatches for VideoCommand {
     fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
         match m.subcommand_name() {
             Some(_) => VideoAction::from_arg_matches(m).map(Self::Action),
-            None => VideoArgs::from_arg_matches(m).map(|a| Self::Run(Box::new(a))),
+            None => VideoArgs::from_arg_matches(m).map(Self::Run),
         }
     }
 
@@ -393,7 +394,7 @@ pub struct VideoArgs {
     #[arg(long, value_name = "I/N", value_parser = crate::video::chunk::parse_spec)]
     pub chunk: Option<crate::video::chunk::ChunkSpec>,
     /// With --chunk: frames stylised before the chunk's first, so its temporal chain has
-    /// settled; `join` cross-fades them into the end of the previous chunk [default: 8].
+    /// settled; `join` cross-fades them into the end of the previous chunk [default: 16].
     #[arg(long, value_name = "K", requires = "chunk")]
     pub lead_in: Option<usize>,
     /// Keep the stylised frames (PNG) in the work folder after encoding.

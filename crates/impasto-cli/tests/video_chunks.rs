@@ -9,16 +9,23 @@ use std::process::{Command, Output};
 
 use common::*;
 
-/// A 12-frame, 12 fps clip of a camera panning over the bundled photo, with a 440 Hz tone.
+/// A 16-frame, 12 fps clip of a camera panning over the bundled photo, with a 440 Hz tone
+/// (cropped in RGB: a crop of 4:2:0 frames moves by even steps only, so every other pair
+/// would move more).
 fn clip(dir: &Path) -> PathBuf {
     let o = Command::new("ffmpeg")
         .current_dir(dir)
         .args(["-v", "error", "-y", "-loop", "1", "-framerate", "12", "-i"])
         .arg(repo("examples/portrait_astronaut.jpg"))
         .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
-        .args(["-filter_complex", "[0:v]scale=160:160,crop=64:48:x=20+2*n:y=30+n[v]"])
-        .args(["-map", "[v]", "-map", "1:a", "-t", "1"])
-        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "clip.mp4"])
+        .args([
+            "-filter_complex",
+            "[0:v]scale=160:160,format=rgb24,crop=64:48:x=20+3*n:y=30+n[v]",
+        ])
+        .args(["-map", "[v]", "-map", "1:a", "-t", "1.3"])
+        .args([
+            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "clip.mp4",
+        ])
         .output()
         .expect("ffmpeg runs (apt-get install ffmpeg)");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -28,7 +35,14 @@ fn clip(dir: &Path) -> PathBuf {
 /// `(video frames, audio streams)` of a file, by ffprobe.
 fn streams(path: &Path) -> (usize, usize) {
     let o = Command::new("ffprobe")
-        .args(["-v", "error", "-count_frames", "-show_streams", "-of", "json"])
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_streams",
+            "-of",
+            "json",
+        ])
         .arg(path)
         .output()
         .expect("ffprobe runs");
@@ -36,7 +50,10 @@ fn streams(path: &Path) -> (usize, usize) {
     let s = v["streams"].as_array().unwrap();
     let video = s.iter().find(|s| s["codec_type"] == "video").unwrap();
     let audio = s.iter().filter(|s| s["codec_type"] == "audio").count();
-    (video["nb_read_frames"].as_str().unwrap().parse().unwrap(), audio)
+    (
+        video["nb_read_frames"].as_str().unwrap().parse().unwrap(),
+        audio,
+    )
 }
 
 fn json(o: &Output) -> serde_json::Value {
@@ -60,18 +77,22 @@ fn two_chunks_join_to_the_whole_video_with_a_steady_seam() {
     let whole = json(&run("whole.mp4", &[]));
     for k in ["0/2", "1/2"] {
         let name = format!("c{}.mkv", &k[..1]);
-        let v = json(&run(&name, &["--chunk", k, "--lead-in", "3"]));
+        let v = json(&run(&name, &["--chunk", k, "--lead-in", "6"]));
         assert_eq!(v["has_audio"], false);
     }
     let (c0, c1, joined) = (d.join("c0.mkv"), d.join("c1.mkv"), d.join("joined.mp4"));
-    let (c0, c1, out) = (c0.to_str().unwrap(), c1.to_str().unwrap(), joined.to_str().unwrap());
+    let (c0, c1, out) = (
+        c0.to_str().unwrap(),
+        c1.to_str().unwrap(),
+        joined.to_str().unwrap(),
+    );
     // Given in any order: each chunk records its place.
     let v = json(&impasto(
         &["video", "join", c1, c0, "-o", out, "--source", &i, "--json"],
         d,
     ));
     assert_eq!(v["frames"], whole["frames"]);
-    assert_eq!(streams(&joined), (12, 1), "every frame, and the sound once");
+    assert_eq!(streams(&joined), (16, 1), "every frame, and the sound once");
     let seam = &v["seams"][0];
     let (seam_error, inside) = (
         seam["seam_error"].as_f64().unwrap(),
@@ -82,6 +103,25 @@ fn two_chunks_join_to_the_whole_video_with_a_steady_seam() {
         "seam {seam_error} vs inside {inside}: {v}"
     );
     assert!(v["worst_ratio"].as_f64().unwrap() <= 1.5);
+    // Cut at the seam instead, the two chunks' strokes do not match: the lead-in alone does
+    // not settle them, the cross-fade is what makes the seam steady.
+    let cut = json(&impasto(
+        &[
+            "video",
+            "join",
+            c0,
+            c1,
+            "-o",
+            out,
+            "--source",
+            &i,
+            "--cross-fade",
+            "0",
+            "--json",
+        ],
+        d,
+    ));
+    assert!(cut["worst_ratio"].as_f64().unwrap() > 1.5, "{cut}");
 
     // Bad chunk specs and incomplete sets: exit 2, naming the problem.
     assert_usage_error(&run("c.mkv", &["--chunk", "2/2"]), &["2/2", "I/N"]);

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::args::VideoArgs;
 
 /// Frames stylised before a chunk's first and cross-faded at the join (see BENCHMARKS.md).
-pub const DEFAULT_LEAD_IN: usize = 8;
+pub const DEFAULT_LEAD_IN: usize = 16;
 /// The Matroska tag holding a chunk's [`Record`] as JSON.
 pub const TAG: &str = "IMPASTO_CHUNK";
 
@@ -27,10 +27,18 @@ pub struct ChunkSpec {
 
 /// Parses `I/N` with `I < N` (clap's value parser for `--chunk`).
 pub fn parse_spec(s: &str) -> std::result::Result<ChunkSpec, String> {
-    let bad = |why: &str| format!("`{s}` is not a chunk: {why}; use I/N, e.g. 0/3 for the first of three");
+    let bad = |why: &str| {
+        format!("`{s}` is not a chunk: {why}; use I/N, e.g. 0/3 for the first of three")
+    };
     let (i, n) = s.split_once('/').ok_or_else(|| bad("no `/`"))?;
-    let index = i.trim().parse::<usize>().map_err(|_| bad("I is not a whole number"))?;
-    let count = n.trim().parse::<usize>().map_err(|_| bad("N is not a whole number"))?;
+    let index = i
+        .trim()
+        .parse::<usize>()
+        .map_err(|_| bad("I is not a whole number"))?;
+    let count = n
+        .trim()
+        .parse::<usize>()
+        .map_err(|_| bad("N is not a whole number"))?;
     if count == 0 {
         return Err(bad("N must be at least 1"));
     }
@@ -101,7 +109,9 @@ impl Plan {
         let Some(spec) = a.chunk else {
             return Ok(None);
         };
-        let total = info.frames.map(|n| (n as f64 * fps / info.fps).round() as usize);
+        let total = info
+            .frames
+            .map(|n| (n as f64 * fps / info.fps).round() as usize);
         let stretch = range.unwrap_or(0..usize::MAX);
         let lead_in = a.lead_in.unwrap_or(DEFAULT_LEAD_IN);
         Self::new(spec, lead_in, stretch, total).map(Some)
@@ -158,7 +168,14 @@ pub struct Record {
 
 impl Record {
     /// The record of `plan` after `read` frames (lead-in included) were stylised from `input`.
-    pub fn new(plan: &Plan, read: usize, input: &Path, a: &VideoArgs, size: (usize, usize), fps: f64) -> Result<Self> {
+    pub fn new(
+        plan: &Plan,
+        read: usize,
+        input: &Path,
+        a: &VideoArgs,
+        size: (usize, usize),
+        fps: f64,
+    ) -> Result<Self> {
         if read <= plan.lead_in {
             return Err(Error::input(
                 input,
@@ -192,10 +209,17 @@ impl Record {
     pub fn read(ff: &Ffmpeg, path: &Path) -> Result<Self> {
         let tags = ff.tags(path)?;
         let text = tags.get(TAG).ok_or_else(|| {
-            Error::input(path, "is not a chunk: make chunks with `impasto video IN -o CHUNK.mkv --chunk I/N`")
+            Error::input(
+                path,
+                "is not a chunk: make chunks with `impasto video IN -o CHUNK.mkv --chunk I/N`",
+            )
         })?;
-        serde_json::from_str(text)
-            .map_err(|e| Error::input(path, format!("has a damaged chunk record ({e}); make this chunk again")))
+        serde_json::from_str(text).map_err(|e| {
+            Error::input(
+                path,
+                format!("has a damaged chunk record ({e}); make this chunk again"),
+            )
+        })
     }
 }
 
@@ -213,8 +237,14 @@ pub fn describe(r: &Record) -> String {
 
 /// A file's name and size, to tell whether a join's `--source` is the chunks' input.
 pub fn source_id(path: &Path) -> (String, Option<u64>) {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let bytes = std::fs::metadata(path).ok().filter(|m| m.is_file()).map(|m| m.len());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let bytes = std::fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
     (name, bytes)
 }
 

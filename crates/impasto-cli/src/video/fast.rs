@@ -71,11 +71,14 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
     let plan = Plan::for_run(&a, &info, fps, input.range())?;
     let read_range = plan.as_ref().map(Plan::read_range).or(input.range());
     // Masks in a folder count frames as the user does (a volume's slices from its first).
-    let start_frame = a.frames.as_ref().map_or(0, |r| r.start) + plan.as_ref().map_or(0, Plan::skipped);
+    let start_frame =
+        a.frames.as_ref().map_or(0, |r| r.start) + plan.as_ref().map_or(0, Plan::skipped);
     let mut anatomy = crate::medical::anatomy(&a.input, input.grey(), a.anatomy)?;
     if let Some(n) = info.frames {
         let n = (n as f64 * fps / info.fps).round() as usize;
-        let end = read_range.as_ref().map_or(start_frame + n, |r| r.end.min(n));
+        let end = read_range
+            .as_ref()
+            .map_or(start_frame + n, |r| r.end.min(n));
         placement.check_frames(end)?;
     }
     let mut reader = ff.read(

@@ -40,7 +40,10 @@ pub fn run(a: JoinArgs) -> Result<()> {
         .zip(pieces.iter().skip(1))
         .map(|(before, after)| {
             let lead = after.record.lead_in;
-            a.cross_fade.unwrap_or(lead).min(lead).min(before.record.frames)
+            a.cross_fade
+                .unwrap_or(lead)
+                .min(lead)
+                .min(before.record.frames)
         })
         .collect();
     let out_dir = impasto_io::atomic::output_dir(&a.output)?;
@@ -48,7 +51,10 @@ pub fn run(a: JoinArgs) -> Result<()> {
         .prefix(".impasto-join")
         .tempdir_in(&out_dir)
         .map_err(|e| Error::output(&out_dir, e))?;
-    let mut pairs = Pairs::new(&pieces.iter().map(|p| p.record.frames).collect::<Vec<_>>(), &fades);
+    let mut pairs = Pairs::new(
+        &pieces.iter().map(|p| p.record.frames).collect::<Vec<_>>(),
+        &fades,
+    );
     let mut metric = WarpingError::default();
     let mut written = 0;
     let mut emit = |frame: Rgb| -> Result<()> {
@@ -65,7 +71,12 @@ pub fn run(a: JoinArgs) -> Result<()> {
                 pairs.record(written, metric.per_pair()[before]);
             }
         }
-        io::save(&tmp.path().join(format!("{written:06}.png")), &frame, None, BitDepth::Eight)?;
+        io::save(
+            &tmp.path().join(format!("{written:06}.png")),
+            &frame,
+            None,
+            BitDepth::Eight,
+        )?;
         written += 1;
         Ok(())
     };
@@ -81,8 +92,14 @@ pub fn run(a: JoinArgs) -> Result<()> {
         }
         for j in 0..fade_in {
             let after = next_frame(&mut reader, piece)?;
-            let before = held.pop_front().expect("held frames for each cross-faded one");
-            emit(blend(&before, &after, (j + 1) as f32 / (fade_in + 1) as f32))?;
+            let before = held
+                .pop_front()
+                .expect("held frames for each cross-faded one");
+            emit(blend(
+                &before,
+                &after,
+                (j + 1) as f32 / (fade_in + 1) as f32,
+            ))?;
         }
         for j in 0..r.frames {
             let frame = next_frame(&mut reader, piece)?;
@@ -113,7 +130,18 @@ pub fn run(a: JoinArgs) -> Result<()> {
     };
     ff.encode(tmp.path(), &a.output, &opts)?;
     let report = source.is_some().then(|| pairs.report(&fades));
-    print(&a, &Summary { chunks: pieces.len(), frames, width: w, height: h, fps, has_audio }, report.as_ref());
+    print(
+        &a,
+        &Summary {
+            chunks: pieces.len(),
+            frames,
+            width: w,
+            height: h,
+            fps,
+            has_audio,
+        },
+        report.as_ref(),
+    );
     Ok(())
 }
 
@@ -133,7 +161,9 @@ fn print(a: &JoinArgs, s: &Summary, report: Option<&SeamReport>) {
     if a.json {
         let mut v = serde_json::json!({ "output": a.output, "source": a.source });
         let extra = serde_json::to_value(s).expect("a summary serialises");
-        v.as_object_mut().expect("an object").extend(extra.as_object().expect("an object").clone());
+        v.as_object_mut()
+            .expect("an object")
+            .extend(extra.as_object().expect("an object").clone());
         let r = serde_json::to_value(report).expect("a report serialises");
         match r {
             serde_json::Value::Object(m) => v.as_object_mut().expect("an object").extend(m),
@@ -165,21 +195,36 @@ fn print(a: &JoinArgs, s: &Summary, report: Option<&SeamReport>) {
 fn ordered(ff: &Ffmpeg, paths: &[PathBuf]) -> Result<Vec<Piece>> {
     let mut pieces = paths
         .iter()
-        .map(|p| Ok(Piece { path: p.clone(), record: Record::read(ff, p)? }))
+        .map(|p| {
+            Ok(Piece {
+                path: p.clone(),
+                record: Record::read(ff, p)?,
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
     let n = pieces[0].record.count;
     let first = &pieces[0];
     for p in &pieces[1..] {
         let (r, f) = (&p.record, &first.record);
         let why = if r.count != n {
-            Some(format!("is chunk {}/{} but {} is one of {n}", r.index, r.count, first.path.display()))
+            Some(format!(
+                "is chunk {}/{} but {} is one of {n}",
+                r.index,
+                r.count,
+                first.path.display()
+            ))
         } else if (r.width, r.height) != (f.width, f.height) || r.fps != f.fps {
             Some(format!(
                 "has {}×{} frames at {} fps but {} has {}×{} at {} fps: make every chunk with the same --size and --fps",
                 r.width, r.height, r.fps, first.path.display(), f.width, f.height, f.fps
             ))
         } else if r.source != f.source {
-            Some(format!("comes from {} but {} from {}", r.source.0, first.path.display(), f.source.0))
+            Some(format!(
+                "comes from {} but {} from {}",
+                r.source.0,
+                first.path.display(),
+                f.source.0
+            ))
         } else {
             None
         };
@@ -255,11 +300,19 @@ fn next_frame(reader: &mut FrameReader, piece: &Piece) -> Result<Rgb> {
 
 /// The error for a chunk file that does not match its record.
 fn damaged(piece: &Piece, why: &str) -> Error {
-    Error::input(&piece.path, format!("{why}: the file is damaged; make this chunk again"))
+    Error::input(
+        &piece.path,
+        format!("{why}: the file is damaged; make this chunk again"),
+    )
 }
 
 /// `(1 - w)·a + w·b`.
 fn blend(a: &Rgb, b: &Rgb, w: f32) -> Rgb {
-    let data = a.data.iter().zip(&b.data).map(|(x, y)| x + w * (y - x)).collect();
+    let data = a
+        .data
+        .iter()
+        .zip(&b.data)
+        .map(|(x, y)| x + w * (y - x))
+        .collect();
     Rgb::new(a.width, a.height, data)
 }

@@ -36,7 +36,7 @@ use work::Work;
 pub fn dispatch(c: VideoCommand) -> Result<()> {
     match c {
         VideoCommand::Action(VideoAction::Join(a)) => join::run(a),
-        VideoCommand::Run(a) => run(*a),
+        VideoCommand::Run(a) => run(a),
     }
 }
 
@@ -74,7 +74,8 @@ fn run(a: VideoArgs) -> Result<()> {
     let read_range = plan.as_ref().map(Plan::read_range).or(input.range());
     let range = read_range.clone().unwrap_or(0..usize::MAX);
     // Masks in a folder count frames as the user does (a volume's slices from its first).
-    let mask_first = a.frames.as_ref().map_or(0, |r| r.start) + plan.as_ref().map_or(0, Plan::skipped);
+    let mask_first =
+        a.frames.as_ref().map_or(0, |r| r.start) + plan.as_ref().map_or(0, Plan::skipped);
     let expected = info
         .frames
         .map(|n| (n as f64 * fps / info.fps).round() as usize)

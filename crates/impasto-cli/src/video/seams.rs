@@ -94,7 +94,12 @@ impl Pairs {
     /// The seams' figures, `fades` frames cross-faded before each.
     pub fn report(&self, fades: &[usize]) -> SeamReport {
         let mean_of = |keep: &dyn Fn(Place) -> bool| {
-            let v: Vec<f64> = self.values.iter().filter(|(p, _)| keep(*p)).map(|&(_, v)| v).collect();
+            let v: Vec<f64> = self
+                .values
+                .iter()
+                .filter(|(p, _)| keep(*p))
+                .map(|&(_, v)| v)
+                .collect();
             (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
         };
         let seams: Vec<Seam> = fades
@@ -126,7 +131,9 @@ impl SeamReport {
     /// A table for the terminal, one line a seam, then the means.
     pub fn table(&self) -> String {
         let f = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.5}"));
-        let mut out = String::from("seam after chunk   seam error   inside error   ratio   cross-faded   their error\n");
+        let mut out = String::from(
+            "seam after chunk   seam error   inside error   ratio   cross-faded   their error\n",
+        );
         for s in &self.seams {
             out += &format!(
                 "{:>16}   {:>10}   {:>12}   {:>5}   {:>11}   {:>11}\n",
@@ -160,7 +167,17 @@ mod tests {
         use Place::*;
         assert_eq!(
             places,
-            [Inside(0), Fade(0), Fade(0), Seam(0), Inside(1), Inside(1), Seam(1), Inside(2), Inside(2)]
+            [
+                Inside(0),
+                Fade(0),
+                Fade(0),
+                Seam(0),
+                Inside(1),
+                Inside(1),
+                Seam(1),
+                Inside(2),
+                Inside(2)
+            ]
         );
     }
 
