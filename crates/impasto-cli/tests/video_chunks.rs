@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 
 use common::*;
 
-/// A 16-frame, 12 fps clip of a camera panning over the bundled photo, with a 440 Hz tone
+/// A 24-frame, 12 fps clip of a camera panning over the bundled photo, with a 440 Hz tone
 /// (cropped in RGB: a crop of 4:2:0 frames moves by even steps only, so every other pair
 /// would move more).
 fn clip(dir: &Path) -> PathBuf {
@@ -22,7 +22,7 @@ fn clip(dir: &Path) -> PathBuf {
             "-filter_complex",
             "[0:v]scale=160:160,format=rgb24,crop=64:48:x=20+3*n:y=30+n[v]",
         ])
-        .args(["-map", "[v]", "-map", "1:a", "-t", "1.3"])
+        .args(["-map", "[v]", "-map", "1:a", "-t", "2"])
         .args([
             "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "clip.mp4",
         ])
@@ -77,7 +77,7 @@ fn two_chunks_join_to_the_whole_video_with_a_steady_seam() {
     let whole = json(&run("whole.mp4", &[]));
     for k in ["0/2", "1/2"] {
         let name = format!("c{}.mkv", &k[..1]);
-        let v = json(&run(&name, &["--chunk", k, "--lead-in", "6"]));
+        let v = json(&run(&name, &["--chunk", k, "--lead-in", "10"]));
         assert_eq!(v["has_audio"], false);
     }
     let (c0, c1, joined) = (d.join("c0.mkv"), d.join("c1.mkv"), d.join("joined.mp4"));
@@ -92,7 +92,7 @@ fn two_chunks_join_to_the_whole_video_with_a_steady_seam() {
         d,
     ));
     assert_eq!(v["frames"], whole["frames"]);
-    assert_eq!(streams(&joined), (16, 1), "every frame, and the sound once");
+    assert_eq!(streams(&joined), (24, 1), "every frame, and the sound once");
     let seam = &v["seams"][0];
     let (seam_error, inside) = (
         seam["seam_error"].as_f64().unwrap(),
