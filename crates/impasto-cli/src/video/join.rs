@@ -129,64 +129,59 @@ pub fn run(a: JoinArgs) -> Result<()> {
         }),
     };
     ff.encode(tmp.path(), &a.output, &opts)?;
-    let report = source.is_some().then(|| pairs.report(&fades));
-    print(
-        &a,
-        &Summary {
-            chunks: pieces.len(),
-            frames,
-            width: w,
-            height: h,
-            fps,
-            has_audio,
-        },
-        report.as_ref(),
-    );
+    let summary = Summary {
+        output: &a.output,
+        source: a.source.as_deref(),
+        chunks: pieces.len(),
+        frames,
+        width: w,
+        height: h,
+        fps,
+        has_audio,
+        report: source.is_some().then(|| pairs.report(&fades)),
+    };
+    match a.json {
+        true => println!(
+            "{}",
+            serde_json::to_string(&summary).expect("a summary serialises")
+        ),
+        false => print!("{}", summary.text()),
+    }
     Ok(())
 }
 
-/// What was joined, for the summary.
+/// What was joined, and the seams' figures when the source was given.
 #[derive(Serialize)]
-struct Summary {
+struct Summary<'a> {
+    output: &'a Path,
+    source: Option<&'a Path>,
     chunks: usize,
     frames: usize,
     width: usize,
     height: usize,
     fps: f64,
     has_audio: bool,
+    #[serde(flatten)]
+    report: Option<SeamReport>,
 }
 
-/// Prints the summary and the seams' table (or one JSON object).
-fn print(a: &JoinArgs, s: &Summary, report: Option<&SeamReport>) {
-    if a.json {
-        let mut v = serde_json::json!({ "output": a.output, "source": a.source });
-        let extra = serde_json::to_value(s).expect("a summary serialises");
-        v.as_object_mut()
-            .expect("an object")
-            .extend(extra.as_object().expect("an object").clone());
-        let r = serde_json::to_value(report).expect("a report serialises");
-        match r {
-            serde_json::Value::Object(m) => v.as_object_mut().expect("an object").extend(m),
-            _ => {
-                v["seams"] = serde_json::Value::Null;
-            }
+impl Summary<'_> {
+    /// The summary line and the seams' table, for the terminal.
+    fn text(&self) -> String {
+        let head = format!(
+            "wrote {} ({} chunks, {} frames, {}×{}, {:.3} fps{})\n",
+            self.output.display(),
+            self.chunks,
+            self.frames,
+            self.width,
+            self.height,
+            self.fps,
+            if self.has_audio { ", with sound" } else { "" }
+        );
+        match &self.report {
+            Some(r) => head + &r.table(),
+            None => head + "give --source IN (the video the chunks were made from) to measure the seams and put its sound back\n",
         }
-        println!("{v}");
-        return;
-    }
-    println!(
-        "wrote {} ({} chunks, {} frames, {}×{}, {:.3} fps{})",
-        a.output.display(),
-        s.chunks,
-        s.frames,
-        s.width,
-        s.height,
-        s.fps,
-        if s.has_audio { ", with sound" } else { "" }
-    );
-    match report {
-        Some(r) => print!("{}", r.table()),
-        None => println!("give --source IN (the video the chunks were made from) to measure the seams and put its sound back"),
     }
 }
 
@@ -306,13 +301,13 @@ fn damaged(piece: &Piece, why: &str) -> Error {
     )
 }
 
-/// `(1 - w)·a + w·b`.
+/// `(1 - w)·a + w·b`, rounded to whole levels as the frame is written.
 fn blend(a: &Rgb, b: &Rgb, w: f32) -> Rgb {
     let data = a
         .data
         .iter()
         .zip(&b.data)
-        .map(|(x, y)| x + w * (y - x))
+        .map(|(x, y)| (x + w * (y - x)).round())
         .collect();
     Rgb::new(a.width, a.height, data)
 }
