@@ -42,7 +42,7 @@ impl Ffmpeg {
 }
 
 /// Checks before any work that `out` names a Matroska file (`.mkv`), the one container
-/// [`Ffmpeg::encode_lossless`] writes.
+/// [`Ffmpeg::encode_lossless`] writes, in a folder that exists.
 pub fn check_lossless_output(out: &Path) -> Result<()> {
     let mkv = out
         .extension()
@@ -53,5 +53,7 @@ pub fn check_lossless_output(out: &Path) -> Result<()> {
             out.display()
         )));
     }
-    Ok(())
+    crate::atomic::output_dir(out)
+        .map(|_| ())
+        .map_err(|e| Error::Usage(e.to_string()))
 }
