@@ -6,6 +6,7 @@
 //! by `video join` ([`join`]).
 
 pub mod chunk;
+mod chunk_style;
 mod fast;
 mod join;
 mod nifti_out;
@@ -70,12 +71,26 @@ fn run(a: VideoArgs) -> Result<()> {
     let precision = impasto::choose_precision(&a.look.precision)?;
     let model = crate::weights::load_model(a.look.weights.weights.as_deref(), a.json, precision)?;
     let plan = Plan::for_run(&a, &info, fps, input.range())?;
-    let fingerprint = fingerprint(&a, fps, &settings, precision, &placement.digest);
     let read_range = plan.as_ref().map(Plan::read_range).or(input.range());
     let range = read_range.clone().unwrap_or(0..usize::MAX);
     // Masks in a folder count frames as the user does (a volume's slices from its first).
-    let mask_first =
-        a.frames.as_ref().map_or(0, |r| r.start) + plan.as_ref().map_or(0, Plan::skipped);
+    let stretch_first = a.frames.as_ref().map_or(0, |r| r.start);
+    let mask_first = stretch_first + plan.as_ref().map_or(0, Plan::skipped);
+    let settings = match &plan {
+        Some(p) if p.skipped() > 0 => {
+            eprintln!("impasto: note: settling β on the video's first frame, as chunk 0 does");
+            let read = ReadOptions {
+                size: Some((w, h)),
+                fps: a.fps,
+                range: Some(p.stretch_start..p.stretch_start + 1),
+            };
+            let guides = placement.guides(stretch_first, (w, h))?;
+            let (input, styles) = (input.path(), styles.clone());
+            chunk_style::settle(&model, styles, settings, (&ff, input, read), guides)?
+        }
+        _ => settings,
+    };
+    let fingerprint = fingerprint(&a, fps, &settings, precision, &placement.digest);
     let expected = info
         .frames
         .map(|n| (n as f64 * fps / info.fps).round() as usize)
