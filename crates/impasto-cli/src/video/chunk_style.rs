@@ -11,8 +11,9 @@ use impasto::{StyleTargets, Vgg19};
 use impasto_io::video::{Ffmpeg, ReadOptions};
 use impasto_io::{Error, Result};
 
-/// `settings` with the first frame's β set to the one the stretch's first frame settles on
-/// (the frame `read` gives first, stylised coarse to fine with `guides`, and thrown away).
+/// `settings` with the first frame's β fixed (no style target: it would raise β again) at the
+/// one the stretch's first frame settles on (the frame `read` gives first, stylised coarse to
+/// fine with `guides`, and thrown away).
 pub fn settle(
     model: &Vgg19,
     styles: Arc<StyleTargets>,
@@ -30,5 +31,6 @@ pub fn settle(
     let first = stylizer.frame(&frame, &mut |_| {})?;
     let mut settings = settings;
     settings.first.weights.style = first.style_weight as f32;
+    settings.first.style_target = None;
     Ok(settings)
 }
