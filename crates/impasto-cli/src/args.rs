@@ -25,8 +25,9 @@ pub enum Command {
     /// Time the core step (VGG forward, losses, backward to the image), or with --model one
     /// pass of a trained network.
     Bench(BenchArgs),
-    /// Repaint a video frame by frame without flicker (optical flow, temporal loss).
-    Video(VideoArgs),
+    /// Repaint a video frame by frame without flicker (optical flow, temporal loss); `video
+    /// join` puts the chunks of a long video (`--chunk I/N`) back together.
+    Video(VideoCommand),
     /// Repaint many photos (folders, manifests) × styles: resumable, sharded across machines
     /// (--shard, Slurm job arrays, Kubernetes Indexed Jobs), a report and a contact sheet.
     #[command(args_override_self = true)]
@@ -319,6 +320,73 @@ pub struct LookArgs {
     pub weights: WeightsArg,
 }
 
+/// `impasto video IN -o OUT ...` (a run), or `impasto video join CHUNK... -o OUT`. Written
+/// by hand: clap's derive cannot make the run's required arguments give way to a subcommand.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // built once per process; like `Command`'s variants
+pub enum VideoCommand {
+    /// Stylise a video.
+    Run(VideoArgs),
+    /// A step on the chunks of a video.
+    Action(VideoAction),
+}
+
+impl clap::FromArgMatches for VideoCommand {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        match m.subcommand_name() {
+            Some(_) => VideoAction::from_arg_matches(m).map(Self::Action),
+            None => VideoArgs::from_arg_matches(m).map(Self::Run),
+        }
+    }
+
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl Args for VideoCommand {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        VideoAction::augment_subcommands(VideoArgs::augment_args(cmd))
+            .args_conflicts_with_subcommands(true)
+            .subcommand_negates_reqs(true)
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+/// What `video` does besides a run.
+#[derive(Subcommand, Debug)]
+pub enum VideoAction {
+    /// Concatenate the chunks of a video (from `video --chunk I/N`) into one, put the source's
+    /// sound back, and report the warping error across each seam.
+    Join(JoinArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct JoinArgs {
+    /// The chunk files (.mkv from `video --chunk I/N`), all N of them; each records its place.
+    #[arg(required = true, value_name = "CHUNK")]
+    pub chunks: Vec<PathBuf>,
+    /// Output: any that `video` writes (.mp4, .mkv, .webm, .avi, .gif, or a folder of PNG
+    /// frames). Written atomically.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: PathBuf,
+    /// The video the chunks were made from: its sound goes back in once, and its optical flow
+    /// measures the warping error across each seam.
+    #[arg(long, value_name = "IN")]
+    pub source: Option<PathBuf>,
+    /// Frames of each chunk's lead-in cross-faded into the end of the previous chunk (default:
+    /// the whole lead-in; 0 cuts at the seam).
+    #[arg(long, value_name = "N")]
+    pub cross_fade: Option<usize>,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Args, Debug)]
 pub struct VideoArgs {
     /// The video to repaint: a file ffmpeg reads (mp4, webm, avi, mov, mkv, gif), a folder of
@@ -363,6 +431,15 @@ pub struct VideoArgs {
     /// Continue an interrupted run of the same command from its last finished frame.
     #[arg(long)]
     pub resume: bool,
+    /// Stylise only chunk I of N (from 0): the frames (at the output rate, within --frames)
+    /// split into N contiguous stretches. OUT must be .mkv (lossless FFV1, no sound); put the
+    /// chunks together with `impasto video join`.
+    #[arg(long, value_name = "I/N", value_parser = crate::video::chunk::parse_spec)]
+    pub chunk: Option<crate::video::chunk::ChunkSpec>,
+    /// With --chunk: frames stylised before the chunk's first, so its temporal chain has
+    /// settled; `join` cross-fades them into the end of the previous chunk [default: 16].
+    #[arg(long, value_name = "K", requires = "chunk")]
+    pub lead_in: Option<usize>,
     /// Keep the stylised frames (PNG) in the work folder after encoding.
     #[arg(long)]
     pub keep_frames: bool,

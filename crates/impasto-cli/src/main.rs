@@ -48,7 +48,7 @@ fn main() -> ExitCode {
         args::Command::Fetch(a) => fetch(a).map_err(Failure::from),
         args::Command::Metrics(a) => metrics::run(a).map_err(Failure::from),
         args::Command::Bench(a) => bench::run(a).map_err(Failure::from),
-        args::Command::Video(a) => video::run(a).map_err(Failure::from),
+        args::Command::Video(a) => video::dispatch(a).map_err(Failure::from),
         args::Command::MetricsVideo(a) => metrics_video::run(a).map_err(Failure::from),
         args::Command::Studio(a) => studio::run(a),
         args::Command::Train(a) => train::run(a).map_err(Failure::from),

@@ -1,5 +1,6 @@
 //! `impasto video --model` as a user runs it: a tiny model trained here, a short panning clip,
-//! the steadied and frame-by-frame videos and their warping errors, and bad input.
+//! the steadied and frame-by-frame videos and their warping errors, the video in two chunks
+//! joined again, and bad input.
 
 mod common;
 
@@ -126,6 +127,36 @@ fn one_pass_video_is_steadier_than_frame_by_frame() {
         !dir.path().join("out.mp4.impasto-frames").exists(),
         "frames removed"
     );
+
+    // In two chunks (with a lead-in of 3 frames), joined back to the same 10 frames.
+    let chunk = |k: &str| {
+        let c = dir.path().join(format!("c{}.mkv", &k[..1]));
+        let c = c.to_str().unwrap().to_string();
+        let args = ["video", i, "--model", m, "-o", &c, "--size", "96"];
+        let run = impasto(
+            &[&args[..], &["--chunk", k, "--lead-in", "3"]].concat(),
+            dir.path(),
+        );
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        c
+    };
+    let (c0, c1) = (chunk("0/2"), chunk("1/2"));
+    let joined = dir.path().join("joined.mp4");
+    let j = joined.to_str().unwrap();
+    let run = impasto(
+        &["video", "join", &c0, &c1, "-o", j, "--source", i],
+        dir.path(),
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(frame_count(&joined), 10);
 
     // Bad input: exit 2 with a clear message.
     let bad = |extra: &[&str], words: &[&str]| {

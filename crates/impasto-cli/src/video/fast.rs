@@ -15,6 +15,7 @@ use impasto_io::model;
 use impasto_io::video::{AudioSource, EncodeOptions, Ffmpeg, ReadOptions};
 use impasto_io::{Error, Result};
 
+use super::chunk::{Plan, Record};
 use super::sibling;
 use crate::args::VideoArgs;
 use crate::guides::Placement;
@@ -47,7 +48,9 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
         )));
     }
     let ff = Ffmpeg::locate()?;
-    super::nifti_out::check_output(&a.output)?;
+    if a.chunk.is_none() {
+        super::nifti_out::check_output(&a.output)?;
+    }
     let m = model::load_model(model_path)?;
     let mix = match &a.style_mix {
         Some(spec) => Some(parse_mix(spec)?),
@@ -65,12 +68,17 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
     let fps = a.fps.unwrap_or(info.fps);
     let (w, h) = fit_longer_side(info.width, info.height, a.size);
     let placement = Placement::for_network(&a.look, (info.width, info.height), true)?;
+    let plan = Plan::for_run(&a, &info, fps, input.range())?;
+    let read_range = plan.as_ref().map(Plan::read_range).or(input.range());
     // Masks in a folder count frames as the user does (a volume's slices from its first).
-    let start_frame = a.frames.as_ref().map_or(0, |r| r.start);
+    let start_frame =
+        a.frames.as_ref().map_or(0, |r| r.start) + plan.as_ref().map_or(0, Plan::skipped);
     let mut anatomy = crate::medical::anatomy(&a.input, input.grey(), a.anatomy)?;
     if let Some(n) = info.frames {
         let n = (n as f64 * fps / info.fps).round() as usize;
-        let end = input.range().map_or(start_frame + n, |r| r.end.min(n));
+        let end = read_range
+            .as_ref()
+            .map_or(start_frame + n, |r| r.end.min(n));
         placement.check_frames(end)?;
     }
     let mut reader = ff.read(
@@ -78,7 +86,7 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
         &ReadOptions {
             size: Some((w, h)),
             fps: a.fps,
-            range: input.range(),
+            range: read_range.clone(),
         },
     )?;
     let frames_dir = fresh_dir(&a.output)?;
@@ -146,7 +154,7 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
         return Err(e);
     }
     let t = Instant::now();
-    let audio_start = input.range().map_or(0, |r| r.start);
+    let audio_start = read_range.map_or(0, |r| r.start);
     let opts = EncodeOptions {
         fps,
         audio: Some(AudioSource {
@@ -158,7 +166,17 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
     let encode = |run: &str, out: &Path| {
         super::nifti_out::encode(&ff, &frames_dir.join(run), out, frames, &opts, &input)
     };
-    encode("styled", &a.output)?;
+    let record = match &plan {
+        Some(p) => {
+            let r = Record::new(p, frames, &a.input, &a, (w, h), fps)?;
+            r.write(&ff, &frames_dir.join("styled"), &a.output)?;
+            Some(r)
+        }
+        None => {
+            encode("styled", &a.output)?;
+            None
+        }
+    };
     let independent_out = a
         .compare_independent
         .then(|| sibling(&a.output, "_independent"));
@@ -185,7 +203,8 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
             "model": model_path, "style_mix": blend, "steadiness": a.steadiness,
             "width": w, "height": h, "fps": fps, "frames": frames,
             "seconds": seconds, "frames_per_second": rate, "peak_rss_mb": peak_mb,
-            "precision": precision, "has_audio": info.has_audio,
+            "precision": precision, "has_audio": info.has_audio && record.is_none(),
+            "chunk": record,
             "styled": { "warping_error": styled_err, "fresh": fresh, "departure": departure },
             "independent": a.compare_independent.then(|| serde_json::json!({ "warping_error": plain_err })),
             "timing_seconds": timing,
@@ -196,7 +215,11 @@ pub fn run(a: VideoArgs, model_path: &Path) -> Result<()> {
     println!(
         "wrote {} ({frames} frames, {w}×{h}, {fps:.3} fps{}) in {seconds:.1} s: {rate:.1} frames per second, peak memory {peak_mb} MB",
         a.output.display(),
-        if info.has_audio { ", with sound" } else { "" },
+        match &record {
+            Some(r) => super::chunk::describe(r),
+            None if info.has_audio => ", with sound".into(),
+            None => String::new(),
+        },
     );
     let f = |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:.5}"));
     println!(

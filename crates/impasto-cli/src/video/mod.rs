@@ -2,11 +2,17 @@
 //! `--model`, one network pass per frame: [`fast`]),
 //! checkpoint every frame, encode with the input's sound and frame rate (or, for a NIfTI
 //! volume's slices, write an RGB NIfTI volume: [`nifti_out`]), report the warping error.
+//! A long video can run in chunks on several machines ([`chunk`]) and be put back together
+//! by `video join` ([`join`]).
 
+pub mod chunk;
+mod chunk_style;
 mod fast;
+mod join;
 mod nifti_out;
 mod progress;
 mod run;
+mod seams;
 mod slices;
 mod work;
 
@@ -19,21 +25,33 @@ use impasto::video::{FlowParams, VideoSettings};
 use impasto_io::video::{AudioSource, EncodeOptions, Ffmpeg, FrameReader, ReadOptions};
 use impasto_io::{Error, Result};
 
-use crate::args::VideoArgs;
+use crate::args::{VideoAction, VideoArgs, VideoCommand};
 use crate::guides::Placement;
 use crate::look;
+use chunk::{Plan, Record};
 use progress::VideoProgress;
 use run::{Run, RunSummary};
 use work::Work;
 
+/// Runs `impasto video` or `impasto video join`.
+pub fn dispatch(c: VideoCommand) -> Result<()> {
+    match c {
+        VideoCommand::Action(VideoAction::Join(a)) => join::run(a),
+        VideoCommand::Run(a) => run(a),
+    }
+}
+
 /// Runs `impasto video`.
-pub fn run(a: VideoArgs) -> Result<()> {
+fn run(a: VideoArgs) -> Result<()> {
+    chunk::check_args(&a)?;
     if let Some(model) = a.model.clone() {
         return fast::run(a, &model);
     }
     let start = Instant::now();
     let ff = Ffmpeg::locate()?;
-    nifti_out::check_output(&a.output)?;
+    if a.chunk.is_none() {
+        nifti_out::check_output(&a.output)?;
+    }
     let independent_out = a
         .compare_independent
         .then(|| sibling(&a.output, "_independent"));
@@ -52,10 +70,27 @@ pub fn run(a: VideoArgs) -> Result<()> {
     let (styles, placement) = Placement::new(&a.look, look::styles(&a.look)?, size, true)?;
     let precision = impasto::choose_precision(&a.look.precision)?;
     let model = crate::weights::load_model(a.look.weights.weights.as_deref(), a.json, precision)?;
-    let fingerprint = fingerprint(&a, fps, &settings, precision, &placement.digest);
-    let range = input.range().unwrap_or(0..usize::MAX);
+    let plan = Plan::for_run(&a, &info, fps, input.range())?;
+    let read_range = plan.as_ref().map(Plan::read_range).or(input.range());
+    let range = read_range.clone().unwrap_or(0..usize::MAX);
     // Masks in a folder count frames as the user does (a volume's slices from its first).
-    let mask_first = a.frames.as_ref().map_or(0, |r| r.start);
+    let stretch_first = a.frames.as_ref().map_or(0, |r| r.start);
+    let mask_first = stretch_first + plan.as_ref().map_or(0, Plan::skipped);
+    let settings = match &plan {
+        Some(p) if p.skipped() > 0 => {
+            eprintln!("impasto: note: settling β on the video's first frame, as chunk 0 does");
+            let read = ReadOptions {
+                size: Some((w, h)),
+                fps: a.fps,
+                range: Some(p.stretch_start..p.stretch_start + 1),
+            };
+            let guides = placement.guides(stretch_first, (w, h))?;
+            let (input, styles) = (input.path(), styles.clone());
+            chunk_style::settle(&model, styles, settings, (&ff, input, read), guides)?
+        }
+        _ => settings,
+    };
+    let fingerprint = fingerprint(&a, fps, &settings, precision, &placement.digest);
     let expected = info
         .frames
         .map(|n| (n as f64 * fps / info.fps).round() as usize)
@@ -68,7 +103,7 @@ pub fn run(a: VideoArgs) -> Result<()> {
         &ReadOptions {
             size: Some((w, h)),
             fps: a.fps,
-            range: input.range(),
+            range: read_range,
         },
     )?;
     let mut work = Work::open(&a.output, fingerprint, a.resume)?;
@@ -117,7 +152,17 @@ pub fn run(a: VideoArgs) -> Result<()> {
         };
         nifti_out::encode(&ff, &work.frames_dir(run)?, out, frames, &opts, &input)
     };
-    encode("styled", &a.output)?;
+    let record = match &plan {
+        Some(p) => {
+            let r = Record::new(p, frames, &a.input, &a, (w, h), fps)?;
+            r.write(&ff, &work.frames_dir("styled")?, &a.output)?;
+            Some(r)
+        }
+        None => {
+            encode("styled", &a.output)?;
+            None
+        }
+    };
     if let Some(out) = &independent_out {
         encode("independent", out)?;
     }
@@ -132,7 +177,7 @@ pub fn run(a: VideoArgs) -> Result<()> {
             "output": a.output, "independent_output": independent_out,
             "width": w, "height": h, "fps": fps, "frames": frames,
             "seconds": seconds, "peak_rss_mb": peak_mb, "precision": model.precision(),
-            "has_audio": info.has_audio,
+            "has_audio": info.has_audio && record.is_none(), "chunk": record,
             "styled": summaries[0],
             "independent": summaries.get(1),
         });
@@ -142,7 +187,11 @@ pub fn run(a: VideoArgs) -> Result<()> {
     println!(
         "wrote {} ({frames} frames, {w}×{h}, {fps:.3} fps{}) in {seconds:.1} s, peak memory {peak_mb} MB",
         a.output.display(),
-        if info.has_audio { ", with sound" } else { "" },
+        match &record {
+            Some(r) => chunk::describe(r),
+            None if info.has_audio => ", with sound".into(),
+            None => String::new(),
+        },
     );
     for s in &summaries {
         println!("{}", s.line());
@@ -243,6 +292,7 @@ fn fingerprint(
         "precision": precision,
         "masks": masks,
         "anatomy": format!("{:?}", a.anatomy),
+        "chunk": a.chunk.map(|c| [c.index, c.count, a.lead_in.unwrap_or(chunk::DEFAULT_LEAD_IN)]),
     })
     .to_string()
 }

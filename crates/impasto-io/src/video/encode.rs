@@ -98,7 +98,7 @@ impl Ffmpeg {
 
     /// Runs the encoding command `cmd` that writes `tmp` (standing in for `out` in messages), and
     /// checks that the `count` frames of `dir` are all in it.
-    fn run_encoder(
+    pub(super) fn run_encoder(
         &self,
         mut cmd: Command,
         tmp: &Path,
@@ -137,7 +137,7 @@ impl Ffmpeg {
 }
 
 /// Rejects options no output can satisfy.
-fn check(opts: &EncodeOptions) -> Result<()> {
+pub(super) fn check(opts: &EncodeOptions) -> Result<()> {
     if !(opts.fps.is_finite() && opts.fps > 0.0 && opts.fps <= MAX_FPS) {
         return Err(Error::Usage(format!(
             "cannot encode a video at {} frames per second; give a rate above 0 and up to {MAX_FPS}",
@@ -191,7 +191,7 @@ fn output_kind(out: &Path) -> Result<Kind> {
 
 /// ffmpeg's image-sequence pattern for the numbered frames of `dir` (a `%` in the folder's
 /// name doubled so it is not taken for a placeholder).
-fn frame_pattern(dir: &Path) -> OsString {
+pub(super) fn frame_pattern(dir: &Path) -> OsString {
     let dir = match dir.to_str() {
         Some(s) if s.contains('%') => PathBuf::from(s.replace('%', "%%")),
         _ => dir.to_path_buf(),

@@ -17,19 +17,24 @@
 //! | .gif               | one palette for the clip     | none   |
 //! | none, or a folder  | PNG frames 000000.png, …     | none   |
 //!
+//! [`Ffmpeg::encode_lossless`] writes the pieces of a video that are joined later: FFV1 in
+//! Matroska, RGB and bit-exact, with text tags and no sound.
+//!
 //! The video codecs store 4:2:0 colour, which needs even sides: an odd width or height
 //! grows by one pixel, a copy of the last column or row.
 
-// Dependencies run one way: `encode` → `numbered`, `probe`; `read` → `probe` → `folder`;
+// Dependencies run one way: `lossless` → `encode` → `numbered`, `probe`; `read` → `probe` → `folder`;
 // all → `tool`.
 mod encode;
 mod folder;
+mod lossless;
 mod numbered;
 mod probe;
 mod read;
 mod tool;
 
 pub use encode::{check_output, AudioSource, EncodeOptions};
+pub use lossless::check_lossless_output;
 pub use probe::VideoInfo;
 pub use read::{FrameReader, ReadOptions};
 pub use tool::Ffmpeg;

@@ -83,6 +83,15 @@ impl Ffmpeg {
             .any(|s| s.codec_type.as_deref() == Some("audio")))
     }
 
+    /// The container's tags (ffprobe's format tags, such as Matroska's), by name.
+    pub fn tags(&self, path: &Path) -> Result<HashMap<String, String>> {
+        Ok(self
+            .ffprobe_report(path)?
+            .format
+            .map(|f| f.tags)
+            .unwrap_or_default())
+    }
+
     /// The number of packets (one per frame) in the first video stream of a file just
     /// written; reads the file but decodes nothing. Fails with ffprobe's reason.
     pub(super) fn count_video_packets(&self, path: &Path) -> std::result::Result<usize, String> {
@@ -191,6 +200,8 @@ struct SideData {
 #[derive(Deserialize)]
 struct FormatReport {
     duration: Option<String>,
+    #[serde(default)]
+    tags: HashMap<String, String>,
 }
 
 /// Turns ffprobe's report into what the video holds (or the reason it holds no video).
