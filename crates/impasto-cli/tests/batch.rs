@@ -7,20 +7,14 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{assert_usage_error, impasto, repo, style, weights};
+use common::{assert_usage_error, impasto, repo, style, tiny_model, training_photos, weights};
 use serde_json::Value;
 
 /// A folder with `n` of the training photos and a broken one.
 fn photos(dir: &Path, n: usize) -> PathBuf {
     let photos = dir.join("photos");
     std::fs::create_dir_all(photos.join("more")).unwrap();
-    let mut src: Vec<_> = std::fs::read_dir(repo("../shared/data/train"))
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
-        .collect();
-    src.sort();
-    for (i, p) in src[..n].iter().enumerate() {
+    for (i, p) in training_photos(n).iter().enumerate() {
         // One in a subfolder: results keep the folders' shape.
         let to = match i {
             0 => photos.join("more"),
@@ -415,69 +409,25 @@ fn a_trained_model_paints_a_folder_in_one_pass_each() {
     let dir = tempfile::tempdir().unwrap();
     let photos = photos(dir.path(), 2);
     std::fs::remove_file(photos.join("broken.jpg")).unwrap();
-    let model = dir.path().join("starry.safetensors");
-    let s = style();
-    let train = impasto(
-        &[
-            "train",
-            "--style",
-            &s,
-            "--photos",
-            photos.to_str().unwrap(),
-            "-o",
-            model.to_str().unwrap(),
-            "--steps",
-            "2",
-            "--crop",
-            "64",
-            "--batch",
-            "1",
-            "--style-size",
-            "128",
-            "--channels",
-            "8,16",
-            "--blocks",
-            "1",
-        ],
-        dir.path(),
-    );
-    assert!(
-        train.status.success(),
-        "{}",
-        String::from_utf8_lossy(&train.stderr)
-    );
+    let model = tiny_model(dir.path(), &photos);
     let out = dir.path().join("out");
-    let (run, v) = batch(
-        dir.path(),
-        &[
-            photos.to_str().unwrap(),
-            "--model",
-            model.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ],
-    );
+    let args = [
+        photos.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    let (run, v) = batch(dir.path(), &args);
     assert!(
         run.status.success(),
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
     assert_eq!(v["done"], 2);
-    assert_eq!(
-        results(&out),
-        ["0002_bee_starry.png", "more/0001_alpaca_starry.png"]
-    );
-    let side = sidecar(&out, "0002_bee_starry.png");
+    assert_eq!(results(&out), ["0002_bee_m.png", "more/0001_alpaca_m.png"]);
+    let side = sidecar(&out, "0002_bee_m.png");
     assert_eq!(side["metrics"]["iters"], 1);
-    let (_, again) = batch(
-        dir.path(),
-        &[
-            photos.to_str().unwrap(),
-            "--model",
-            model.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ],
-    );
+    let (_, again) = batch(dir.path(), &args);
     assert_eq!(again["skipped"], 2);
 }

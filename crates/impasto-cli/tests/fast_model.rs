@@ -3,25 +3,7 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{assert_usage_error, content, impasto, repo, style};
-
-/// A folder with two of the training photos.
-fn photo_dir(dir: &Path) -> std::path::PathBuf {
-    let photos = dir.join("photos");
-    std::fs::create_dir(&photos).unwrap();
-    let mut src: Vec<_> = std::fs::read_dir(repo("../shared/data/train"))
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
-        .collect();
-    src.sort();
-    for p in &src[..2] {
-        std::fs::copy(p, photos.join(p.file_name().unwrap())).unwrap();
-    }
-    photos
-}
+use common::{assert_usage_error, content, impasto, photo_dir, style};
 
 fn json(out: &std::process::Output) -> serde_json::Value {
     assert!(

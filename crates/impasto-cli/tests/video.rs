@@ -38,20 +38,7 @@ fn clip(dir: &Path) -> PathBuf {
 
 /// `(frames, frame rate, audio seconds or None)` of a video, by ffprobe.
 fn probe(path: &Path) -> (usize, String, Option<f64>) {
-    let o = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-show_streams",
-            "-of",
-            "json",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe runs");
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let streams = v["streams"].as_array().unwrap();
+    let streams = common::streams(path);
     let video = streams.iter().find(|s| s["codec_type"] == "video").unwrap();
     let audio = streams.iter().find(|s| s["codec_type"] == "audio");
     (

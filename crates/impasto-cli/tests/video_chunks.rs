@@ -34,20 +34,7 @@ fn clip(dir: &Path) -> PathBuf {
 
 /// `(video frames, audio streams)` of a file, by ffprobe.
 fn streams(path: &Path) -> (usize, usize) {
-    let o = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-show_streams",
-            "-of",
-            "json",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe runs");
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let s = v["streams"].as_array().unwrap();
+    let s = common::streams(path);
     let video = s.iter().find(|s| s["codec_type"] == "video").unwrap();
     let audio = s.iter().filter(|s| s["codec_type"] == "audio").count();
     (

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{assert_usage_error, impasto, repo, style};
+use common::{assert_usage_error, impasto, photo_dir, repo, tiny_model};
 
 /// A 10-frame, 10 fps 96×64 clip of a camera panning over the bundled photo.
 fn clip(dir: &Path) -> PathBuf {
@@ -24,51 +24,6 @@ fn clip(dir: &Path) -> PathBuf {
     dir.join("clip.mp4")
 }
 
-/// A tiny model of Starry Night: 3 steps on 64 px crops of two training photos.
-fn tiny_model(dir: &Path) -> PathBuf {
-    let photos = dir.join("photos");
-    std::fs::create_dir(&photos).unwrap();
-    let mut src: Vec<_> = std::fs::read_dir(repo("../shared/data/train"))
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
-        .collect();
-    src.sort();
-    for p in &src[..2] {
-        std::fs::copy(p, photos.join(p.file_name().unwrap())).unwrap();
-    }
-    let model = dir.join("m.safetensors");
-    let (s, p, m) = (
-        style(),
-        photos.display().to_string(),
-        model.display().to_string(),
-    );
-    let args = [
-        "train",
-        "--style",
-        &s,
-        "--photos",
-        &p,
-        "-o",
-        &m,
-        "--steps",
-        "3",
-        "--crop",
-        "64",
-        "--batch",
-        "1",
-        "--channels",
-        "8,16",
-        "--blocks",
-        "1",
-        "--style-size",
-        "128",
-    ];
-    let o = impasto(&args, dir);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    model
-}
-
 fn frame_count(path: &Path) -> usize {
     let o = Command::new("ffprobe")
         .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
@@ -83,7 +38,7 @@ fn frame_count(path: &Path) -> usize {
 fn one_pass_video_is_steadier_than_frame_by_frame() {
     let dir = tempfile::tempdir().unwrap();
     let input = clip(dir.path());
-    let model = tiny_model(dir.path());
+    let model = tiny_model(dir.path(), &photo_dir(dir.path()));
     let out = dir.path().join("out.mp4");
     let (i, o, m) = (
         input.to_str().unwrap(),

@@ -57,3 +57,78 @@ pub fn assert_usage_error(out: &Output, words: &[&str]) {
         assert!(err.contains(w), "'{w}' missing from: {err}");
     }
 }
+
+/// The first `n` training photos (../shared/data/train, in name order).
+pub fn training_photos(n: usize) -> Vec<PathBuf> {
+    let mut src: Vec<_> = std::fs::read_dir(repo("../shared/data/train"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
+        .collect();
+    src.sort();
+    src.truncate(n);
+    src
+}
+
+/// A folder `dir/photos` with the first two training photos.
+pub fn photo_dir(dir: &Path) -> PathBuf {
+    let photos = dir.join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    for p in training_photos(2) {
+        std::fs::copy(&p, photos.join(p.file_name().unwrap())).unwrap();
+    }
+    photos
+}
+
+/// A tiny model of Starry Night, `dir/m.safetensors`: 3 steps on 64 px crops of the photos
+/// in `photos`.
+pub fn tiny_model(dir: &Path, photos: &Path) -> PathBuf {
+    let model = dir.join("m.safetensors");
+    let (s, p, m) = (
+        style(),
+        photos.display().to_string(),
+        model.display().to_string(),
+    );
+    let args = [
+        "train",
+        "--style",
+        &s,
+        "--photos",
+        &p,
+        "-o",
+        &m,
+        "--steps",
+        "3",
+        "--crop",
+        "64",
+        "--batch",
+        "1",
+        "--channels",
+        "8,16",
+        "--blocks",
+        "1",
+        "--style-size",
+        "128",
+    ];
+    let o = impasto(&args, dir);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    model
+}
+
+/// The streams of a media file, by ffprobe (frames counted).
+pub fn streams(path: &Path) -> Vec<serde_json::Value> {
+    let o = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_streams",
+            "-of",
+            "json",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs (apt-get install ffmpeg)");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["streams"].as_array().cloned().unwrap_or_default()
+}
