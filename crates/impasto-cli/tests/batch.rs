@@ -428,6 +428,12 @@ fn a_trained_model_paints_a_folder_in_one_pass_each() {
     assert_eq!(results(&out), ["0002_bee_m.png", "more/0001_alpaca_m.png"]);
     let side = sidecar(&out, "0002_bee_m.png");
     assert_eq!(side["metrics"]["iters"], 1);
+    assert_eq!(side["styles"], serde_json::json!(["starry_night:1"]));
     let (_, again) = batch(dir.path(), &args);
     assert_eq!(again["skipped"], 2);
+    // A bigger size is another result.
+    let mut bigger = args.to_vec();
+    bigger.extend(["--size", "96"]);
+    let (_, other) = batch(dir.path(), &bigger);
+    assert_eq!(other["done"], 2, "{other}");
 }

@@ -75,6 +75,16 @@ fn run_job(a: BatchArgs) -> Result<Report> {
         .filter(|(i, _)| shard.owns(*i))
         .map(|(_, it)| it.clone())
         .collect();
+    let blend = match &painter {
+        Painter::Network { model, mix, .. } => model
+            .net
+            .styles()
+            .iter()
+            .zip(mix)
+            .map(|(name, w)| format!("{name}:{w}"))
+            .collect(),
+        Painter::Optimise(_) => Vec::new(),
+    };
     let mut keyer = Keyer::new(&network_file)?;
     let tally = Tally::new(shard, all.len(), mine.len(), a.json);
     let json = a.json;
@@ -87,6 +97,7 @@ fn run_job(a: BatchArgs) -> Result<Report> {
         painter,
         measures: Mutex::default(),
         stop: stop::Stop::install()?,
+        blend,
     };
     let painters = a_jobs;
     let (to_paint, ready) = sync_channel(painters);

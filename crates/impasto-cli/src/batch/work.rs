@@ -104,6 +104,9 @@ pub struct Job {
     pub measures: Mutex<HashMap<(String, usize, &'static str), StyleGrams>>,
     /// Set when the shard is asked to stop.
     pub stop: Stop,
+    /// A model's blend of its styles, `NAME:WEIGHT` (empty for an optimisation): part of
+    /// every item's key, and the styles its sidecar names.
+    pub blend: Vec<String>,
 }
 
 /// An item read and keyed, waiting to be painted.
@@ -205,7 +208,11 @@ impl Job {
             let bytes = std::fs::read(&item.input)
                 .map_err(|e| format!("{}: cannot read it ({e})", item.input.display()))?;
             let key = keyer
-                .key(&bytes, &item.styles, &key_settings(&look))
+                .key(
+                    &bytes,
+                    &item.styles,
+                    &format!("{}|{:?}", key_settings(&look), self.blend),
+                )
                 .map_err(message)?;
             if Sidecar::is_done(&out, &key) {
                 return Ok(None);
@@ -341,7 +348,10 @@ impl Job {
         let sidecar = Sidecar {
             key: r.key.clone(),
             input: r.item.input.clone(),
-            styles: r.item.styles.clone(),
+            styles: match r.item.styles.is_empty() {
+                true => self.blend.clone(),
+                false => r.item.styles.clone(),
+            },
             output: out
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
