@@ -53,14 +53,10 @@ fn main() -> ExitCode {
         args::Command::Studio(a) => studio::run(a),
         args::Command::Train(a) => train::run(a).map_err(Failure::from),
         args::Command::Export(a) => export::run(a).map_err(Failure::from),
-        args::Command::Batch(a) => match batch::run(a) {
-            // Stopped by a signal: the shell's code for it (128 + the signal), as if killed.
-            Ok(report) if report.stopped_by.is_some() => {
-                return ExitCode::from(128 + report.stopped_by.unwrap_or(0) as u8)
-            }
-            // Some items failed: the report lists them; the exit code tells a scheduler.
-            Ok(report) if report.failed > 0 => return ExitCode::from(3),
-            Ok(_) => Ok(()),
+        // Failed items and a stop by a signal are told to the scheduler by the exit code.
+        args::Command::Batch(a) => match batch::run(a).map(|r| r.exit_code()) {
+            Ok(Some(code)) => return ExitCode::from(code),
+            Ok(None) => Ok(()),
             Err(e) => Err(e),
         },
     };

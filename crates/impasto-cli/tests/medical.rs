@@ -531,12 +531,7 @@ fn a_volume_is_written_back_as_a_nifti_volume_on_its_grid() {
         assert_eq!(o[..3], s[..3]);
         assert_eq!(o[3], s[3] + 88.0 * s[2]);
     }
-    let descrip = String::from_utf8_lossy(&h.descrip);
-    assert_eq!(descrip.trim_end_matches('\0'), "impasto stylised");
-    let mut bytes = Vec::new();
-    let gz = std::fs::File::open(&out).unwrap();
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz), &mut bytes).unwrap();
-    assert!(!has_canary(&bytes));
+    assert_private_nifti(&out, &h);
     let rgb = nifti::NiftiObject::volume(&obj).raw_data();
     assert_eq!(rgb.len(), 181 * 217 * 3 * 3);
     assert!(rgb.iter().any(|&b| b != rgb[0]));
@@ -626,12 +621,7 @@ fn a_dicom_series_is_written_back_as_a_nifti_volume_on_its_patient_grid() {
     assert!(near(world([1.0, 1.0, 2.0]), [39.5, -30.8, 7.5]));
     assert_eq!([h.quatern_b, h.quatern_c, h.quatern_d], [0.0, 0.0, 1.0]);
     assert_eq!([h.quatern_x, h.quatern_y, h.quatern_z], [40.0, -30.0, 2.5]);
-    let descrip = String::from_utf8_lossy(&h.descrip);
-    assert_eq!(descrip.trim_end_matches('\0'), "impasto stylised");
-    let mut bytes = Vec::new();
-    let gz = std::fs::File::open(&out).unwrap();
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz), &mut bytes).unwrap();
-    assert!(!has_canary(&bytes));
+    let bytes = assert_private_nifti(&out, &h);
     assert!(!bytes.windows(9).any(|w| w == b"2.25.4343"));
     let rgb = nifti::NiftiObject::volume(&obj).raw_data();
     assert_eq!(rgb.len(), 64 * 64 * 3 * 3);
@@ -696,4 +686,16 @@ fn a_volume_flythrough_has_one_frame_per_slice_and_bad_outputs_exit_2() {
         ],
     );
     assert!(!out.exists());
+}
+
+/// Asserts that the NIfTI volume at `out` (header `h`) says only "impasto stylised" and holds
+/// no canary of the source's patient data; returns its unzipped bytes.
+fn assert_private_nifti(out: &Path, h: &nifti::NiftiHeader) -> Vec<u8> {
+    let descrip = String::from_utf8_lossy(&h.descrip);
+    assert_eq!(descrip.trim_end_matches('\0'), "impasto stylised");
+    let mut bytes = Vec::new();
+    let gz = std::fs::File::open(out).unwrap();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz), &mut bytes).unwrap();
+    assert!(!has_canary(&bytes));
+    bytes
 }

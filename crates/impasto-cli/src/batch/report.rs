@@ -8,13 +8,13 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::shard::Shard;
 use super::work::Outcome;
 
 /// An item that could not be made.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FailedItem {
     /// The photo.
     pub input: PathBuf,
@@ -59,6 +59,16 @@ pub struct Report {
 }
 
 impl Report {
+    /// The process's exit code when not 0: 128 + the signal that stopped the shard (the
+    /// shell's code for it, as if killed), else 3 when some items failed.
+    pub fn exit_code(&self) -> Option<u8> {
+        match (self.stopped_by, self.failed) {
+            (Some(sig), _) => Some(128 + sig as u8),
+            (None, 0) => None,
+            (None, _) => Some(3),
+        }
+    }
+
     /// Where shard `s`'s report goes.
     pub fn path(out: &Path, s: Shard) -> PathBuf {
         out.join("reports")
@@ -123,10 +133,7 @@ impl Tally {
                 r.skipped += 1;
                 format!("skipped {} (done before)", item.output.display())
             }
-            Outcome::Stopped(item) => {
-                r.left += 1;
-                format!("stopped before {}", item.output.display())
-            }
+            Outcome::Stopped(item) => format!("stopped before {}", item.output.display()),
             Outcome::Failed(item, error) => {
                 r.failed += 1;
                 r.failures.push(FailedItem {
@@ -138,7 +145,7 @@ impl Tally {
                 format!("FAILED {}: {error}", item.origin)
             }
         };
-        let at = r.done + r.skipped + r.failed + r.left;
+        let at = r.done + r.skipped + r.failed;
         self.bar.set_position(at as u64);
         self.bar.set_message(format!(
             "done {} · skipped {} · failed {}",

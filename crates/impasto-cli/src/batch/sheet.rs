@@ -152,14 +152,7 @@ fn collect(root: &Path, dir: &Path, found: &mut Vec<(PathBuf, Sidecar)>) {
 fn failures(out: &Path) -> Vec<FailedItem> {
     #[derive(serde::Deserialize)]
     struct Failures {
-        failures: Vec<Failed>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Failed {
-        input: PathBuf,
-        output: PathBuf,
-        styles: Vec<String>,
-        error: String,
+        failures: Vec<FailedItem>,
     }
     let mut all = Vec::new();
     let Ok(entries) = std::fs::read_dir(out.join("reports")) else {
@@ -172,12 +165,7 @@ fn failures(out: &Path) -> Vec<FailedItem> {
             .ok()
             .and_then(|b| serde_json::from_slice::<Failures>(&b).ok())
         {
-            all.extend(r.failures.into_iter().map(|f| FailedItem {
-                input: f.input,
-                output: f.output,
-                styles: f.styles,
-                error: f.error,
-            }));
+            all.extend(r.failures);
         }
     }
     all

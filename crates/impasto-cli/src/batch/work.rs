@@ -116,7 +116,6 @@ pub struct Ready {
     look: Look,
     photo: Photo,
     styles: Option<Arc<StyleTargets>>,
-    started: Instant,
 }
 
 impl Ready {
@@ -134,6 +133,8 @@ pub struct Painted {
 
 /// A painting and what it is measured against.
 struct Paint {
+    /// When the painting began.
+    started: Instant,
     result: Rgb,
     reference: Rgb,
     iters: usize,
@@ -188,7 +189,6 @@ fn message(e: impl Into<Failure>) -> String {
 impl Job {
     /// Reads and keys `item`; ends it when its result is done or it cannot be read.
     pub fn prepare(&self, item: Item, keyer: &mut Keyer, styles: &mut StyleCache) -> Step<Ready> {
-        let started = Instant::now();
         let out = self.out.join(&item.output);
         let ready = (|| -> Result<Option<Ready>, String> {
             let look = match item.options.is_empty() {
@@ -226,7 +226,6 @@ impl Job {
                 look,
                 photo,
                 styles: targets,
-                started,
             }))
         })();
         match ready {
@@ -238,8 +237,7 @@ impl Job {
 
     /// Stylises a read item (on this thread, with all cores); `runner` is the model's
     /// executor when a model paints.
-    pub fn paint(&self, mut r: Ready, runner: Option<&Runner>) -> Step<Painted> {
-        r.started = Instant::now();
+    pub fn paint(&self, r: Ready, runner: Option<&Runner>) -> Step<Painted> {
         match self.paint_inner(&r, runner) {
             Ok(Some(paint)) => Step::Next(Painted { ready: r, paint }),
             Ok(None) => Step::End(Outcome::Stopped(r.item)),
@@ -249,6 +247,7 @@ impl Job {
 
     /// The painting, or `None` when the shard was asked to stop first.
     fn paint_inner(&self, r: &Ready, runner: Option<&Runner>) -> Result<Option<Paint>, String> {
+        let started = Instant::now();
         let image = &r.photo.decoded.image;
         let anatomy = medical::anatomy(&r.item.input, r.photo.grey, None).map_err(message)?;
         let (w, h) = resize::fit_longer_side(image.width, image.height, r.look.size);
@@ -294,6 +293,7 @@ impl Job {
             None => (result, None),
         };
         Ok(Some(Paint {
+            started,
             result,
             reference,
             iters,
@@ -306,7 +306,7 @@ impl Job {
     pub fn finish(&self, p: Painted) -> Outcome {
         match self.finish_inner(&p) {
             Ok(()) => Outcome::Done {
-                seconds: p.ready.started.elapsed().as_secs_f64(),
+                seconds: p.paint.started.elapsed().as_secs_f64(),
                 item: p.ready.item,
             },
             Err(e) => Outcome::Failed(p.ready.item, e),
@@ -362,7 +362,7 @@ impl Job {
                 "gram_cosine": gram, "iters": p.iters, "precision": p.precision,
                 "anatomy_share": p.anatomy_share,
             }),
-            seconds: r.started.elapsed().as_secs_f64(),
+            seconds: p.started.elapsed().as_secs_f64(),
             version: env!("CARGO_PKG_VERSION").to_string(),
         };
         sidecar.write(&out).map_err(message)
