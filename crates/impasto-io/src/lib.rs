@@ -15,6 +15,7 @@ pub mod error;
 pub mod medical;
 pub mod model;
 pub mod onnx;
+pub mod study;
 pub mod video;
 pub mod weights;
 

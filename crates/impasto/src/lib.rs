@@ -21,6 +21,7 @@ mod objective;
 mod ops;
 mod optim;
 pub mod plan;
+pub mod rating;
 mod precision;
 mod prior;
 pub mod schedule;

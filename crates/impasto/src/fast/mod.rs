@@ -6,7 +6,7 @@ mod arch;
 mod infer;
 mod net;
 mod params;
-mod rng;
+pub(crate) mod rng;
 mod run;
 mod tiles;
 mod train;
