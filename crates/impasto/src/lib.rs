@@ -23,6 +23,7 @@ mod optim;
 pub mod plan;
 mod precision;
 mod prior;
+pub mod rating;
 pub mod schedule;
 pub mod session;
 pub mod settings;
