@@ -13,6 +13,8 @@
 //! prior. The log-posterior is concave in `(θ, log ν)` (a log-sum-exp of linear functions), so
 //! Newton's method with a backtracking line search finds its unique maximum.
 
+use serde::Serialize;
+
 use super::linalg::solve_spd;
 use super::pairs::PairTable;
 use super::resample::{percentile_interval, RaterBootstrap};
@@ -27,7 +29,7 @@ pub const PRIOR_SD_LOG_TIE: f64 = 3.0;
 const MAX_ITERATIONS: usize = 100;
 
 /// A Bradley–Terry–Davidson fit.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct BtFit {
     /// Log-strength `θᵢ` of each method (natural log, mean 0 over methods); 0 for a method
     /// never compared.
@@ -95,7 +97,7 @@ fn fit(table: &PairTable) -> BtFit {
         };
         // Newton decrement λ²: twice the predicted gain; small means converged.
         let decrement: f64 = gradient.iter().zip(&step).map(|(g, s)| g * s).sum();
-        if !(decrement > 1e-18) {
+        if decrement.is_nan() || decrement <= 1e-18 {
             break;
         }
         iterations += 1;
@@ -243,6 +245,7 @@ mod tests {
 
     #[test]
     fn recovers_known_strengths_tie_and_ranking() {
+        // 0.4 and 0.6 are close: about 1 seed in 16 swaps them at this size; seed 1 does not.
         let comparisons = davidson_study(&TRUTH, TRUE_TIE, 40, 30, 1);
         let fit = bradley_terry(4, &comparisons);
         for (estimate, truth) in fit.strengths.iter().zip(TRUTH) {

@@ -8,7 +8,7 @@ pub(super) fn solve_spd(mut a: Vec<f64>, b: &[f64]) -> Option<Vec<f64>> {
     // a = L Lᵀ, L stored in the lower triangle.
     for j in 0..n {
         let diagonal = a[j * n + j] - (0..j).map(|k| a[j * n + k].powi(2)).sum::<f64>();
-        if !(diagonal > 0.0) {
+        if diagonal.is_nan() || diagonal <= 0.0 {
             return None;
         }
         let root = diagonal.sqrt();

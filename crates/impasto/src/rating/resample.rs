@@ -1,5 +1,5 @@
 //! The rater bootstrap shared by [`super::bradley_terry_ci`] and [`super::mos_ci`]: raters are
-//! the clusters (Davison & Hinkley 1997, §3.8), so a rater drawn twice counts all their answers
+//! the clusters (resampling hierarchical data, Davison & Hinkley 1997, ch. 3), so a rater drawn twice counts all their answers
 //! twice, and the 95 % interval is the percentile interval of the replicates (Efron 1979).
 
 use super::Interval;

@@ -1,10 +1,12 @@
 //! The observed win rates between methods, before any model.
 
+use serde::Serialize;
+
 use super::pairs::PairTable;
 use super::Comparison;
 
 /// Observed win rates among methods.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct WinRates {
     /// `rate[i][j]` = (wins of `i` over `j` + half the ties) / comparisons of `i` and `j`;
     /// `None` where never compared (and on the diagonal).
