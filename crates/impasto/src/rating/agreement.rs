@@ -86,6 +86,9 @@ fn units<K: Ord>(answers: impl Iterator<Item = (usize, K, f64)>) -> Vec<Vec<f64>
 fn alpha(units: &[Vec<f64>], metric: Metric) -> Option<f64> {
     let pairable: Vec<&Vec<f64>> = units.iter().filter(|u| u.len() >= 2).collect();
     let all: Vec<f64> = pairable.iter().flat_map(|u| u.iter().copied()).collect();
+    if all.is_empty() {
+        return None;
+    }
     let n = all.len() as f64;
     // D_o = (1/n) Σ_u pair_sum(u) / (m_u − 1);  D_e = pair_sum(all) / (n (n − 1)).
     let observed: f64 = pairable

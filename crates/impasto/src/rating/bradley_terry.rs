@@ -50,8 +50,9 @@ pub fn bradley_terry(n_methods: usize, comparisons: &[Comparison]) -> BtFit {
 
 /// [`bradley_terry`] with 95 % percentile-bootstrap intervals of the log-strengths,
 /// resampling the raters who answered (a rater drawn twice counts all their answers twice)
-/// `bootstrap` times from a generator seeded with `seed`. With no answers or `bootstrap == 0`
-/// each interval is its estimate alone.
+/// `bootstrap` times from a generator seeded with `seed`. A resample in which a method was never
+/// compared puts it at 0, the prior's mean. With no answers or `bootstrap == 0` each interval is
+/// its estimate alone.
 pub fn bradley_terry_ci(
     n_methods: usize,
     n_raters: usize,
@@ -95,7 +96,7 @@ fn fit(table: &PairTable) -> BtFit {
         let Some(step) = solve_spd(negative_hessian, &gradient) else {
             break;
         };
-        // Newton decrement λ²: twice the predicted gain; small means converged.
+        // The squared Newton decrement gᵀ(−H)⁻¹g, twice the predicted gain: small means converged.
         let decrement: f64 = gradient.iter().zip(&step).map(|(g, s)| g * s).sum();
         if decrement.is_nan() || decrement <= 1e-18 {
             break;
