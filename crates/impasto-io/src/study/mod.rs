@@ -1,5 +1,12 @@
-//! Rating studies on disk: the study's folder and file ([`layout`]).
+//! Rating studies on disk: the study's folder and file ([`layout`]), made from folders of
+//! results ([`matching`], [`create`]) with broken copies for gold trials ([`gold`]); the report's plot ([`plot`]).
 
+pub mod create;
+pub mod gold;
 pub mod layout;
+pub mod matching;
+pub mod plot;
 
+pub use create::{create, NewStudy};
 pub use layout::{Item, Study};
+pub use matching::{match_items, Matched, Matching, Source};
