@@ -39,6 +39,23 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A rater's request that a study refuses: a wrong key, an answer out of range, a trial
+    /// answered before. `why` tells a server which status to answer with.
+    #[error("{msg}")]
+    Refused {
+        /// What kind of refusal.
+        why: Refusal,
+        /// What is wrong, for the rater.
+        msg: String,
+    },
+    /// The study's database failed (locked too long, corrupt, disk full).
+    #[error("{}: {msg}", path.display())]
+    Database {
+        /// The database file.
+        path: PathBuf,
+        /// What went wrong.
+        msg: String,
+    },
     /// An error of the engine (building the network from the weights, say).
     #[error(transparent)]
     Engine(#[from] impasto::Error),
@@ -49,10 +66,12 @@ impl Error {
     /// should report it as a usage error (exit code 2) rather than an internal failure.
     pub fn is_user_error(&self) -> bool {
         match self {
-            Error::Input { .. } | Error::Usage(_) | Error::TooLarge(_) | Error::Weights { .. } => {
-                true
-            }
-            Error::Fetch(_) | Error::Output { .. } => false,
+            Error::Input { .. }
+            | Error::Usage(_)
+            | Error::TooLarge(_)
+            | Error::Weights { .. }
+            | Error::Refused { .. } => true,
+            Error::Fetch(_) | Error::Output { .. } | Error::Database { .. } => false,
             Error::Engine(e) => e.is_user_error(),
         }
     }
@@ -79,6 +98,14 @@ impl Error {
         }
     }
 
+    /// Shorthand for an [`Error::Refused`].
+    pub fn refused(why: Refusal, msg: impl Into<String>) -> Self {
+        Error::Refused {
+            why,
+            msg: msg.into(),
+        }
+    }
+
     /// Shorthand for an [`Error::Input`] about `path`.
     pub fn input(path: impl Into<PathBuf>, msg: impl Into<String>) -> Self {
         Error::Input {
@@ -86,6 +113,17 @@ impl Error {
             msg: msg.into(),
         }
     }
+}
+
+/// Why a rater's request was refused ([`Error::Refused`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The request is malformed or out of range (HTTP 400).
+    Invalid,
+    /// The rater's id and key do not match (HTTP 403).
+    Denied,
+    /// The trial has an answer already, which is kept (HTTP 409).
+    Answered,
 }
 
 /// `path: msg`, or just `msg` without a path.

@@ -22,4 +22,4 @@ pub mod weights;
 #[cfg(test)]
 mod testutil;
 
-pub use error::{Error, Result};
+pub use error::{Error, Refusal, Result};
