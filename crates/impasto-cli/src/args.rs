@@ -40,6 +40,9 @@ pub enum Command {
     Train(TrainArgs),
     /// Write a trained model as ONNX (for onnxruntime, browsers and phones).
     Export(ExportArgs),
+    /// Blind rating studies of results: `rate new` makes one from folders of results, `rate
+    /// serve` shows raters the page, `rate report` scores the methods, `rate export` gives CSV.
+    Rate(crate::rate::args::RateArgs),
 }
 
 #[derive(Args, Debug)]

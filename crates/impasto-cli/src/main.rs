@@ -13,6 +13,7 @@ mod metrics;
 mod metrics_video;
 mod plan;
 mod progress;
+mod rate;
 mod resume;
 mod studio;
 mod stylize;
@@ -53,6 +54,7 @@ fn main() -> ExitCode {
         args::Command::Studio(a) => studio::run(a),
         args::Command::Train(a) => train::run(a).map_err(Failure::from),
         args::Command::Export(a) => export::run(a).map_err(Failure::from),
+        args::Command::Rate(a) => rate::run(a),
         // Failed items and a stop by a signal are told to the scheduler by the exit code.
         args::Command::Batch(a) => match batch::run(a).map(|r| r.exit_code()) {
             Ok(Some(code)) => return ExitCode::from(code),

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test file uses part of it
 
 pub mod batch;
+pub mod rate;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
