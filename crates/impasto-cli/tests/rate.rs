@@ -153,7 +153,7 @@ fn simulated_raters_preferences_are_recovered_and_careless_raters_flagged() {
     let serve = Serve::start(&t.path().join("study"), &[]);
 
     // Bradley–Terry with Davidson's ties: log-strengths (mean 0) and the tie parameter.
-    let theta = [-0.7, 0.0, 0.7];
+    let theta: [f64; 3] = [-0.7, 0.0, 0.7];
     let nu: f64 = 0.3;
     for r in 0..40u64 {
         let mut first: HashMap<(usize, usize, usize), usize> = HashMap::new();

@@ -101,12 +101,18 @@ fn per_rater(study: &Study) -> usize {
 fn sources(from: &[String]) -> Result<Vec<Source>, Failure> {
     let mut out: Vec<Source> = Vec::new();
     for spec in from {
-        let (name, dir) = match spec.split_once('=') {
-            Some((n, d)) if !n.is_empty() && !Path::new(spec).is_dir() => {
-                (n.to_string(), PathBuf::from(d))
-            }
+        // NAME=DIR splits at the first `=` after which a folder is named (names may hold `=`).
+        let named = spec
+            .match_indices('=')
+            .map(|(i, _)| (&spec[..i], &spec[i + 1..]))
+            .find(|(n, d)| !n.is_empty() && Path::new(d).is_dir());
+        let (name, dir) = match named {
+            Some((n, d)) if !Path::new(spec).is_dir() => (n.to_string(), PathBuf::from(d)),
             _ => {
-                let dir = PathBuf::from(spec);
+                let dir = match spec.rsplit_once('=') {
+                    Some((_, d)) if !Path::new(spec).is_dir() => PathBuf::from(d),
+                    _ => PathBuf::from(spec),
+                };
                 let name = std::fs::canonicalize(&dir)
                     .ok()
                     .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))

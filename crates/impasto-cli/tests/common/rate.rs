@@ -1,5 +1,5 @@
 //! What the rating tests share: a study's source folders made from real photos and paintings,
-//! the `rate serve` process, and plain HTTP/1.1 JSON requests to it.
+//! the `rate serve` process, and plain HTTP/1.1 JSON posts to it.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -100,14 +100,9 @@ impl Serve {
     /// POSTs `body` as JSON to `path`: the status and the reply's body.
     pub fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
         let body = body.to_string();
-        let (status, reply) = request(self.addr, "POST", path, &[], body.as_bytes());
+        let (status, reply) = post(self.addr, path, body.as_bytes());
         let json = serde_json::from_slice(&reply).unwrap_or(serde_json::Value::Null);
         (status, json)
-    }
-
-    /// GETs `path`: the status and the body.
-    pub fn get(&self, path: &str) -> (u16, Vec<u8>) {
-        request(self.addr, "GET", path, &[], b"")
     }
 }
 
@@ -118,24 +113,14 @@ impl Drop for Serve {
     }
 }
 
-/// One HTTP/1.1 request with `Connection: close`: the status and the body.
-pub fn request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> (u16, Vec<u8>) {
+/// One HTTP/1.1 POST of JSON with `Connection: close`: the status and the body.
+fn post(addr: SocketAddr, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
     let mut s = TcpStream::connect(addr).unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n",
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
     s.write_all(head.as_bytes()).unwrap();
     s.write_all(body).unwrap();
     let mut reply = Vec::new();
