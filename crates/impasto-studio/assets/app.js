@@ -469,3 +469,6 @@ function connect() {
   });
 }
 connect();
+
+// The header links to the rating study when this studio serves one.
+fetch('/rate/api/study').then((r) => { $('rating-link').hidden = !r.ok; }, () => {});

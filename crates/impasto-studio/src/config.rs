@@ -24,6 +24,8 @@ pub struct Config {
     pub max_final_size: usize,
     /// Where each session's temporary folder is made.
     pub temp_root: PathBuf,
+    /// A rating study folder to serve under `/rate/` beside the studio.
+    pub study: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -41,6 +43,7 @@ impl Default for Config {
             },
             max_final_size: 2048,
             temp_root: std::env::temp_dir(),
+            study: None,
         }
     }
 }

@@ -24,6 +24,15 @@ pub enum Error {
     /// An upload over a size limit (HTTP 413).
     #[error("{0}")]
     TooLarge(String),
+    /// A rater's id and key do not match, or the study's token is missing (HTTP 403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The trial has an answer already, which is kept (HTTP 409).
+    #[error("{0}")]
+    Conflict(String),
+    /// The rating study's folder or database cannot be opened.
+    #[error(transparent)]
+    Study(impasto_io::Error),
     /// No such session or file (HTTP 404).
     #[error("{0}")]
     NotFound(String),
@@ -42,10 +51,22 @@ impl Error {
             Error::BadInput(_) => StatusCode::BAD_REQUEST,
             Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Bind { .. } | Error::Serve(_) | Error::Internal(_) => {
+            Error::Bind { .. } | Error::Serve(_) | Error::Study(_) | Error::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+        }
+    }
+
+    /// True when the error comes from what the user gave a front end (an address in use, a
+    /// study folder that is not one), so it should exit as a usage error.
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            Error::Bind { .. } => true,
+            Error::Study(e) => e.is_user_error(),
+            _ => false,
         }
     }
 }

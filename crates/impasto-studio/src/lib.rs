@@ -18,6 +18,7 @@ mod models;
 mod preview;
 pub mod protocol;
 mod queue;
+pub mod rate;
 mod routes;
 mod run;
 mod server;

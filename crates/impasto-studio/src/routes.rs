@@ -16,10 +16,11 @@ use serde::Deserialize;
 use crate::app::App;
 use crate::error::Error;
 use crate::protocol::{ImageInfo, InputsReply};
+use crate::rate::{self, Rating};
 use crate::{assets, mask, run, upload, ws};
 
-/// The router for `app`.
-pub fn router(app: Arc<App>) -> Router {
+/// The router for `app`, with the rating study's routes under `/rate/` when there is one.
+pub fn router(app: Arc<App>, rating: Option<Arc<Rating>>) -> Router {
     let uploads = Router::new()
         .route("/api/session/{id}/content", post(upload_content))
         .route("/api/session/{id}/style", post(upload_style))
@@ -31,14 +32,18 @@ pub fn router(app: Arc<App>) -> Router {
             Arc::clone(&app),
             refuse_announced_oversize,
         ));
-    Router::new()
+    let studio = Router::new()
         .route("/ws", get(ws::upgrade))
         .merge(uploads)
         .route("/api/session/{id}/final.png", get(download_final))
         .route("/api/status", get(status))
         .layer(DefaultBodyLimit::max(app.config.max_upload_bytes))
         .fallback(assets::serve)
-        .with_state(app)
+        .with_state(app);
+    match rating {
+        Some(r) => studio.merge(rate::router(r)),
+        None => studio,
+    }
 }
 
 /// The upload's file name, for messages.

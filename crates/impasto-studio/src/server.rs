@@ -10,25 +10,32 @@ use crate::app::App;
 use crate::config::Config;
 use crate::error::Error;
 use crate::models::Models;
+use crate::rate::Rating;
 use crate::routes;
 
 /// A bound studio server, not yet serving.
 pub struct Server {
     listener: tokio::net::TcpListener,
     app: Arc<App>,
+    rating: Option<Arc<Rating>>,
 }
 
 impl Server {
     /// Listens on `config.host:config.port` for a studio running `model` and offering the
-    /// trained `models`.
+    /// trained `models`, and the rating study of `config.study` under `/rate/`.
     pub async fn bind(config: Config, model: Arc<Vgg19>, models: Models) -> Result<Self, Error> {
         let addr = SocketAddr::new(config.host, config.port);
+        let rating = match &config.study {
+            Some(dir) => Some(Rating::open(dir, config.host)?),
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| Error::Bind { addr, source })?;
         Ok(Self {
             listener,
             app: Arc::new(App::new(config, model, models)),
+            rating,
         })
     }
 
@@ -39,13 +46,18 @@ impl Server {
             .expect("a bound listener has an address")
     }
 
+    /// The link to give raters of the study served beside the studio, if there is one.
+    pub fn rating_link(&self) -> Option<String> {
+        self.rating.as_ref().map(|r| r.link(self.local_addr()))
+    }
+
     /// Serves until `shutdown` completes, then ends every session and removes their folders.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
         let app = Arc::clone(&self.app);
-        let served = axum::serve(self.listener, routes::router(self.app))
+        let served = axum::serve(self.listener, routes::router(self.app, self.rating))
             .with_graceful_shutdown(shutdown)
             .await;
         app.close_all();
@@ -54,7 +66,7 @@ impl Server {
 }
 
 /// Completes on Ctrl-C, or on SIGTERM where there is one.
-async fn stop_signal() {
+pub(crate) async fn stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

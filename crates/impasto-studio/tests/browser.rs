@@ -7,138 +7,12 @@
 
 mod common;
 
-use std::future::Future;
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
+use common::chrome::{browser, poll, text, Driver};
 use common::{
     example, half_mask_png, halves_diff, http, png_size, repo, write_model, TestServer, PATIENCE,
 };
 use fantoccini::key::Key;
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const INSTALL: &str = "install them with `apt-get install -y chromium chromium-driver` \
-                       (.ci/run does this)";
-
-/// chromedriver on a free port, stopped when dropped.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Driver {
-    async fn start() -> Self {
-        for exe in [CHROMEDRIVER, CHROMIUM] {
-            assert!(
-                Path::new(exe).exists(),
-                "{exe} is missing: the browser test needs Chromium and ChromeDriver; {INSTALL}"
-            );
-        }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER}: {e}; {INSTALL}"));
-        let driver = Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        poll(
-            "chromedriver to listen",
-            Duration::from_secs(30),
-            || async {
-                tokio::net::TcpStream::connect(("127.0.0.1", port))
-                    .await
-                    .ok()
-                    .map(|_| ())
-            },
-        )
-        .await;
-        driver
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Calls `probe` every 100 ms until it gives a value, failing the test after `limit`.
-async fn poll<T, F, Fut>(what: &str, limit: Duration, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn text(c: &Client, id: &str) -> String {
-    c.find(Locator::Id(id)).await.unwrap().text().await.unwrap()
-}
-
-async fn attr(c: &Client, id: &str, name: &str) -> Option<String> {
-    c.find(Locator::Id(id))
-        .await
-        .unwrap()
-        .attr(name)
-        .await
-        .unwrap()
-}
-
-/// Types `value` into the number field `id` and leaves it (which fires `change`).
-async fn set_number(c: &Client, id: &str, value: &str) {
-    let field = c.find(Locator::Id(id)).await.unwrap();
-    field.clear().await.unwrap();
-    field.send_keys(value).await.unwrap();
-    field.send_keys(&Key::Tab.to_string()).await.unwrap();
-}
-
-async fn browser(driver: &Driver, profile: &Path) -> Client {
-    let caps = serde_json::json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": CHROMIUM,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                format!("--user-data-dir={}", profile.display()),
-                "--window-size=1400,1150",
-            ],
-        },
-    });
-    let serde_json::Value::Object(caps) = caps else {
-        unreachable!()
-    };
-    ClientBuilder::new(HttpConnector::new())
-        .capabilities(caps)
-        .connect(&driver.url)
-        .await
-        .unwrap_or_else(|e| panic!("chromedriver could not start Chromium: {e}; {INSTALL}"))
-}
+use fantoccini::{Client, Locator};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_studio_works_in_headless_chromium() {
@@ -347,6 +221,23 @@ for (const x of arguments[0]) {
 }
 return [r.width, r.height];
 "#;
+
+async fn attr(c: &Client, id: &str, name: &str) -> Option<String> {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .attr(name)
+        .await
+        .unwrap()
+}
+
+/// Types `value` into the number field `id` and leaves it (which fires `change`).
+async fn set_number(c: &Client, id: &str, value: &str) {
+    let field = c.find(Locator::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+    field.send_keys(&Key::Tab.to_string()).await.unwrap();
+}
 
 async fn click(c: &Client, id: &str) {
     c.find(Locator::Id(id))

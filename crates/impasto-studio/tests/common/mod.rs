@@ -17,6 +17,9 @@ use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Message;
 
+pub mod chrome;
+pub mod study;
+
 /// How long any awaited event may take before the test fails.
 pub const PATIENCE: Duration = Duration::from_secs(120);
 

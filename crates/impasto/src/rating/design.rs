@@ -225,12 +225,24 @@ mod tests {
                 (Shown::Pair { left, right }, None) => {
                     assert_ne!(left, right);
                     let key = (t.item, left.min(right), left.max(right));
-                    assert!(seen.insert(key), "trial {i} shown twice without being a repeat");
+                    assert!(
+                        seen.insert(key),
+                        "trial {i} shown twice without being a repeat"
+                    );
                 }
                 (Shown::Pair { left, right }, Some(o)) => {
-                    assert!(o + 1 < i, "a repeat comes at least two trials after its original");
+                    assert!(
+                        o + 1 < i,
+                        "a repeat comes at least two trials after its original"
+                    );
                     assert_eq!(plan[o].item, t.item);
-                    assert_eq!(plan[o].shown, Shown::Pair { left: right, right: left });
+                    assert_eq!(
+                        plan[o].shown,
+                        Shown::Pair {
+                            left: right,
+                            right: left
+                        }
+                    );
                 }
                 (_, r) => assert_eq!(r, None),
             }
