@@ -567,6 +567,9 @@ pub struct StudioArgs {
     /// Folder of trained models (NAME.safetensors) the page offers [default: models, if there].
     #[arg(long, value_name = "DIR")]
     pub models: Option<PathBuf>,
+    /// A rating study (from `impasto rate new`) to serve under /rate/ beside the studio.
+    #[arg(long, value_name = "STUDY")]
+    pub study: Option<PathBuf>,
     #[command(flatten)]
     pub weights: WeightsArg,
 }

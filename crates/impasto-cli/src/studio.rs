@@ -33,6 +33,7 @@ pub fn run(a: StudioArgs) -> Result<(), Failure> {
         port: a.port,
         max_runs: a.max_runs,
         max_sessions: a.max_sessions,
+        study: a.study.clone(),
         ..Config::default()
     };
     let open = a.open;

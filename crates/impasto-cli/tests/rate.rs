@@ -87,7 +87,13 @@ fn rate_all(
         let item = study
             .items
             .iter()
-            .position(|i| refs(i) == (trial["photo"].as_str().unwrap().to_string(), trial["painting"].as_str().unwrap().to_string()))
+            .position(|i| {
+                refs(i)
+                    == (
+                        trial["photo"].as_str().unwrap().to_string(),
+                        trial["painting"].as_str().unwrap().to_string(),
+                    )
+            })
             .expect("the trial's photo and painting are an item's");
         let response = choose(left, right, item);
         let (status, next) = serve.post(
@@ -143,9 +149,22 @@ fn simulated_raters_preferences_are_recovered_and_careless_raters_flagged() {
     let study = new_study(
         t.path(),
         &[
-            "--from", &weak, "--from", &mid, "--from", &strong, "--photos",
-            ph.to_str().unwrap(), "--paintings", pa.to_str().unwrap(), "--trials", "18",
-            "--gold", "3", "--repeats", "3",
+            "--from",
+            &weak,
+            "--from",
+            &mid,
+            "--from",
+            &strong,
+            "--photos",
+            ph.to_str().unwrap(),
+            "--paintings",
+            pa.to_str().unwrap(),
+            "--trials",
+            "18",
+            "--gold",
+            "3",
+            "--repeats",
+            "3",
         ],
     );
     assert_eq!(study.items.len(), 6);
@@ -203,11 +222,22 @@ fn simulated_raters_preferences_are_recovered_and_careless_raters_flagged() {
         .map(|m| m["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, [hostile, "mid", "weak"], "{r:#}");
-    for (m, truth) in r["methods"].as_array().unwrap().iter().zip([0.7, 0.0, -0.7]) {
+    for (m, truth) in r["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip([0.7, 0.0, -0.7])
+    {
         let s = &m["score"];
         let (lo, hi) = (s["low"].as_f64().unwrap(), s["high"].as_f64().unwrap());
-        assert!(lo <= truth && truth <= hi, "{truth} not in [{lo}, {hi}]: {r:#}");
-        assert!(hi - lo < 0.8, "interval too wide to tell methods apart: {r:#}");
+        assert!(
+            lo <= truth && truth <= hi,
+            "{truth} not in [{lo}, {hi}]: {r:#}"
+        );
+        assert!(
+            hi - lo < 0.8,
+            "interval too wide to tell methods apart: {r:#}"
+        );
     }
     let flagged: Vec<&str> = r["raters"]
         .as_array()
@@ -234,10 +264,20 @@ fn simulated_raters_preferences_are_recovered_and_careless_raters_flagged() {
     let csv_path = t.path().join("answers.csv");
     let study_dir = t.path().join("study");
     let out = impasto(
-        &["rate", "export", study_dir.to_str().unwrap(), "-o", csv_path.to_str().unwrap()],
+        &[
+            "rate",
+            "export",
+            study_dir.to_str().unwrap(),
+            "-o",
+            csv_path.to_str().unwrap(),
+        ],
         &t.path().join("cache"),
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let csv = std::fs::read_to_string(&csv_path).unwrap();
     let rows = csv.lines().count() - 1;
     assert_eq!(rows, 43 * 24);
@@ -252,26 +292,44 @@ fn acr_studies_give_mean_opinion_scores_that_cover_the_truth() {
     let study = new_study(
         t.path(),
         &[
-            "--mode", "acr", "--from", dirs[0].to_str().unwrap(), "--from",
-            dirs[1].to_str().unwrap(), "--photos", ph.to_str().unwrap(), "--paintings",
-            pa.to_str().unwrap(), "--trials", "8", "--repeats", "2", "--gold", "2",
+            "--mode",
+            "acr",
+            "--from",
+            dirs[0].to_str().unwrap(),
+            "--from",
+            dirs[1].to_str().unwrap(),
+            "--photos",
+            ph.to_str().unwrap(),
+            "--paintings",
+            pa.to_str().unwrap(),
+            "--trials",
+            "8",
+            "--repeats",
+            "2",
+            "--gold",
+            "2",
         ],
     );
     let serve = Serve::start(&t.path().join("study"), &[]);
     // Scores spread evenly over {1,2,3} (mean 2) and {3,4,5} (mean 4).
     for r in 0..24u64 {
         let mut first: HashMap<(usize, usize), u64> = HashMap::new();
-        rate_all(&serve, &study, &format!("rater {r}"), |shown, _, item| match shown {
-            Shows::Broken => json!(1),
-            Shows::Method(m) => {
-                let s = *first.entry((item, m)).or_insert_with(|| {
-                    let u = unit(&[r, m as u64, item as u64]);
-                    1 + 2 * m as u64 + (u * 3.0) as u64
-                });
-                json!(s)
-            }
-            other => panic!("{other:?}"),
-        });
+        rate_all(
+            &serve,
+            &study,
+            &format!("rater {r}"),
+            |shown, _, item| match shown {
+                Shows::Broken => json!(1),
+                Shows::Method(m) => {
+                    let s = *first.entry((item, m)).or_insert_with(|| {
+                        let u = unit(&[r, m as u64, item as u64]);
+                        1 + 2 * m as u64 + (u * 3.0) as u64
+                    });
+                    json!(s)
+                }
+                other => panic!("{other:?}"),
+            },
+        );
     }
     drop(serve);
     let r = report(t.path(), &[]);
@@ -280,9 +338,16 @@ fn acr_studies_give_mean_opinion_scores_that_cover_the_truth() {
     for (m, truth) in m.iter().zip([4.0, 2.0]) {
         let s = &m["score"];
         let (lo, hi) = (s["low"].as_f64().unwrap(), s["high"].as_f64().unwrap());
-        assert!(lo <= truth && truth <= hi, "{truth} not in [{lo}, {hi}]: {r:#}");
+        assert!(
+            lo <= truth && truth <= hi,
+            "{truth} not in [{lo}, {hi}]: {r:#}"
+        );
     }
-    assert!(r["raters"].as_array().unwrap().iter().all(|x| x["flagged"].is_null()));
+    assert!(r["raters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x["flagged"].is_null()));
 }
 
 #[test]
@@ -299,7 +364,10 @@ fn bad_studies_are_refused_with_the_way_out() {
     // Results without a sidecar need the reference folders.
     let out = impasto(&["rate", "new", s, "--from", a, "--from", b], &cache);
     assert_usage_error(&out, &["--photos"]);
-    let out = impasto(&["rate", "new", s, "--from", a, "--from", "nowhere"], &cache);
+    let out = impasto(
+        &["rate", "new", s, "--from", a, "--from", "nowhere"],
+        &cache,
+    );
     assert_usage_error(&out, &["nowhere", "not a folder"]);
     let out = impasto(&["rate", "new", s, "--from", a, "--from", a], &cache);
     assert_usage_error(&out, &["NAME=DIR"]);
@@ -311,8 +379,19 @@ fn bad_studies_are_refused_with_the_way_out() {
     let ph = t.path().join("photos");
     let pa = t.path().join("paintings");
     let out = impasto(
-        &["rate", "new", s, "--from", a, "--from", b, "--photos", ph.to_str().unwrap(),
-          "--paintings", pa.to_str().unwrap()],
+        &[
+            "rate",
+            "new",
+            s,
+            "--from",
+            a,
+            "--from",
+            b,
+            "--photos",
+            ph.to_str().unwrap(),
+            "--paintings",
+            pa.to_str().unwrap(),
+        ],
         &cache,
     );
     assert_usage_error(&out, &["already exists"]);

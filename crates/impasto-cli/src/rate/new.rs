@@ -83,10 +83,7 @@ pub fn run(a: NewArgs) -> Result<(), Failure> {
         study.methods.join(", "),
         per_rater(&study)
     );
-    println!(
-        "Serve it with: impasto rate serve {}",
-        a.study.display()
-    );
+    println!("Serve it with: impasto rate serve {}", a.study.display());
     Ok(())
 }
 

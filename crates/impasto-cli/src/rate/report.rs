@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use impasto::rating::{
-    alpha_comparisons, alpha_ratings, bradley_terry, bradley_terry_ci, mos_ci, win_rates,
-    Interval, Mode, Thresholds,
+    alpha_comparisons, alpha_ratings, bradley_terry, bradley_terry_ci, mos_ci, win_rates, Interval,
+    Mode, Thresholds,
 };
 use impasto_io::study::plot::{self, Plot, Row};
 use impasto_io::study::store::Store;
@@ -81,7 +81,12 @@ pub fn run(a: ReportArgs) -> Result<(), Failure> {
             report.tie_parameter = Some(fit.tie);
             report.agreement = alpha_comparisons(&t.comparisons);
             let ci = bradley_terry_ci(m, t.used, &t.comparisons, a.bootstrap, a.seed);
-            let count = |k| t.comparisons.iter().filter(|c| c.a == k || c.b == k).count();
+            let count = |k| {
+                t.comparisons
+                    .iter()
+                    .filter(|c| c.a == k || c.b == k)
+                    .count()
+            };
             (0..m)
                 .map(|k| (k, fit.compared[k].then_some(ci[k]), count(k)))
                 .collect()
@@ -111,8 +116,14 @@ pub fn run(a: ReportArgs) -> Result<(), Failure> {
         let w = win_rates(m, &t.comparisons);
         report.win_rates = Some(WinTable {
             methods: report.methods.iter().map(|s| s.name.clone()).collect(),
-            rate: order.iter().map(|&i| order.iter().map(|&j| w.rate[i][j]).collect()).collect(),
-            count: order.iter().map(|&i| order.iter().map(|&j| w.count[i][j]).collect()).collect(),
+            rate: order
+                .iter()
+                .map(|&i| order.iter().map(|&j| w.rate[i][j]).collect())
+                .collect(),
+            count: order
+                .iter()
+                .map(|&i| order.iter().map(|&j| w.count[i][j]).collect())
+                .collect(),
         });
     }
     write_plot(&report)?;
@@ -168,7 +179,13 @@ fn print_text(r: &Report) {
         }
     );
     println!("\n{}, 95% interval over raters:", r.scale);
-    let width = r.methods.iter().map(|m| m.name.chars().count()).max().unwrap_or(6).max(6);
+    let width = r
+        .methods
+        .iter()
+        .map(|m| m.name.chars().count())
+        .max()
+        .unwrap_or(6)
+        .max(6);
     for m in &r.methods {
         match m.score {
             Some(s) => println!(

@@ -124,7 +124,11 @@ fn checks(mine: &BTreeMap<usize, &AnswerRow>) -> Checks {
         match (a.trial.shown, a.response) {
             (Shown::GoldPair { good_left, .. }, r) => {
                 c.gold_total += 1;
-                let good = if good_left { Response::Left } else { Response::Right };
+                let good = if good_left {
+                    Response::Left
+                } else {
+                    Response::Right
+                };
                 c.gold_passed += usize::from(r == good);
             }
             (Shown::GoldSingle, r) => {
@@ -138,12 +142,21 @@ fn checks(mine: &BTreeMap<usize, &AnswerRow>) -> Checks {
         };
         c.repeats_total += 1;
         let agree = match (first.trial.shown, first.response, a.trial.shown, a.response) {
-            (Shown::Pair { left: l1, right: r1 }, x, Shown::Pair { left: l2, right: r2 }, y) => {
-                match (outcome(x), outcome(y)) {
-                    (Some(x), Some(y)) => consistent_comparison((l1, r1, x), (l2, r2, y)),
-                    _ => false,
-                }
-            }
+            (
+                Shown::Pair {
+                    left: l1,
+                    right: r1,
+                },
+                x,
+                Shown::Pair {
+                    left: l2,
+                    right: r2,
+                },
+                y,
+            ) => match (outcome(x), outcome(y)) {
+                (Some(x), Some(y)) => consistent_comparison((l1, r1, x), (l2, r2, y)),
+                _ => false,
+            },
             (_, Response::Score(x), _, Response::Score(y)) => consistent_rating(x, y),
             _ => false,
         };

@@ -136,7 +136,9 @@ impl Copier<'_> {
     /// The study name of a broken copy of `result`.
     fn gold(&mut self, result: &Path, seed: u64) -> Result<String> {
         let bytes = crate::codec::read_input(result)?;
-        let image = decode(&bytes, self.limits).map_err(|e| e.named(result))?.image;
+        let image = decode(&bytes, self.limits)
+            .map_err(|e| e.named(result))?
+            .image;
         let png = encode(&broken(&image, seed), None, Format::Png8)?;
         let name = format!("{}.png", random_hex()?);
         atomic::write(&self.dir.join(&name), &png)?;

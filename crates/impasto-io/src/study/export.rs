@@ -49,14 +49,28 @@ pub fn write_csv(
         let Some(r) = raters.iter().find(|r| r.id == a.rater) else {
             continue;
         };
-        let item = study.items.get(a.trial.item).map_or("", |i| i.name.as_str());
+        let item = study
+            .items
+            .get(a.trial.item)
+            .map_or("", |i| i.name.as_str());
         let (kind, left, right, one, good) = match a.trial.shown {
             Shown::Pair { left, right } => ("pair", method(left), method(right), "".into(), ""),
             Shown::Single { method: m } => ("single", "".into(), "".into(), method(m), ""),
-            Shown::GoldPair { method: m, good_left } => (
+            Shown::GoldPair {
+                method: m,
+                good_left,
+            } => (
                 "gold_pair",
-                if good_left { method(m) } else { "broken".into() },
-                if good_left { "broken".into() } else { method(m) },
+                if good_left {
+                    method(m)
+                } else {
+                    "broken".into()
+                },
+                if good_left {
+                    "broken".into()
+                } else {
+                    method(m)
+                },
                 "".into(),
                 if good_left { "left" } else { "right" },
             ),

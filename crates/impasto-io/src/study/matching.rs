@@ -104,10 +104,7 @@ fn images_in(dir: &Path) -> Result<BTreeMap<String, PathBuf>> {
         let Some((stem, ext)) = name.rsplit_once('.') else {
             continue;
         };
-        let image = matches!(
-            ext.to_ascii_lowercase().as_str(),
-            "png" | "jpg" | "jpeg"
-        );
+        let image = matches!(ext.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg");
         if image && !stem.is_empty() && !name.starts_with('.') && path.is_file() {
             if let Some(other) = out.insert(stem.to_string(), path.clone()) {
                 return Err(Error::Input {
@@ -178,7 +175,12 @@ mod tests {
             std::fs::create_dir(&p).unwrap();
             p
         });
-        for n in ["cat_monet.png", "dog_the_wave.jpg", "only_a_monet.png", ".hidden.png"] {
+        for n in [
+            "cat_monet.png",
+            "dog_the_wave.jpg",
+            "only_a_monet.png",
+            ".hidden.png",
+        ] {
             touch(&a, n);
         }
         for n in ["cat_monet.png", "dog_the_wave.png", "notes.txt"] {
@@ -199,8 +201,14 @@ mod tests {
         assert_eq!(names, ["cat_monet", "dog_the_wave"]);
         assert_eq!(m.items[1].photo, ph.join("dog.png"));
         assert_eq!(m.items[1].painting, pa.join("the_wave.png"));
-        assert_eq!(m.items[1].results, [a.join("dog_the_wave.jpg"), b.join("dog_the_wave.png")]);
-        assert_eq!(m.left_out, [("only_a_monet".to_string(), vec!["B".to_string()])]);
+        assert_eq!(
+            m.items[1].results,
+            [a.join("dog_the_wave.jpg"), b.join("dog_the_wave.png")]
+        );
+        assert_eq!(
+            m.left_out,
+            [("only_a_monet".to_string(), vec!["B".to_string()])]
+        );
     }
 
     #[test]

@@ -44,7 +44,10 @@ pub fn svg(p: &Plot) -> String {
     let top = 60.0;
     let forest_h = top + ROW * n as f64 + 50.0;
     let matrix_w = p.win_rates.as_ref().map_or(0.0, |_| 60.0 + CELL * n as f64);
-    let matrix_h = p.win_rates.as_ref().map_or(0.0, |_| top + 90.0 + CELL * n as f64);
+    let matrix_h = p
+        .win_rates
+        .as_ref()
+        .map_or(0.0, |_| top + 90.0 + CELL * n as f64);
     let (w, h) = (LABEL + CHART + 40.0 + matrix_w, forest_h.max(matrix_h));
     let mut s = String::new();
     let _ = write!(
@@ -64,7 +67,11 @@ pub fn svg(p: &Plot) -> String {
 fn forest(s: &mut String, p: &Plot, top: f64) {
     let (lo, hi) = p.range.unwrap_or_else(|| {
         let lo = p.rows.iter().map(|r| r.low).fold(f64::INFINITY, f64::min);
-        let hi = p.rows.iter().map(|r| r.high).fold(f64::NEG_INFINITY, f64::max);
+        let hi = p
+            .rows
+            .iter()
+            .map(|r| r.high)
+            .fold(f64::NEG_INFINITY, f64::max);
         let (lo, hi) = match p.reference {
             Some(r) => (lo.min(r), hi.max(r)),
             None => (lo, hi),

@@ -102,9 +102,9 @@ fn alpha(units: &[Vec<f64>], metric: Metric) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use crate::fast::rng::Rng;
     use super::super::Outcome;
     use super::*;
+    use crate::fast::rng::Rng;
 
     /// Krippendorff's (2011) worked example: 4 raters, 12 units, values 1–5, `0` missing.
     const RELIABILITY_DATA: [[u8; 12]; 4] = [

@@ -55,9 +55,9 @@ fn means(
 
 #[cfg(test)]
 mod tests {
-    use crate::fast::rng::Rng;
     use super::super::simulate::unit;
     use super::*;
+    use crate::fast::rng::Rng;
 
     /// Each method's scores before a rater's leaning: probabilities of 1..=5.
     const METHODS: [[f64; 5]; 3] = [

@@ -1,7 +1,7 @@
 //! Simulated studies with known answers, for the tests.
 
-use crate::fast::rng::Rng;
 use super::{Comparison, Outcome};
+use crate::fast::rng::Rng;
 
 /// Uniform in `[0, 1)`.
 pub fn unit(rng: &mut Rng) -> f64 {
