@@ -37,9 +37,12 @@ pub fn run(a: StudioArgs) -> Result<(), Failure> {
         ..Config::default()
     };
     let open = a.open;
-    impasto_studio::run_blocking(config, model, models, |addr| {
+    impasto_studio::run_blocking(config, model, models, |addr, rating| {
         let url = format!("http://{addr}/");
         eprintln!("Impasto Studio is at {url} (Ctrl-C stops it)");
+        if let Some(link) = rating {
+            eprintln!("The rating study's page for raters: {link}");
+        }
         if !addr.ip().is_loopback() {
             eprintln!("impasto: warning: listening on {addr}, reachable from other machines");
         }

@@ -82,12 +82,13 @@ pub(crate) async fn stop_signal() {
 }
 
 /// Runs the studio on its own runtime until Ctrl-C (or SIGTERM); `on_ready` hears the address
-/// first. Every session's folder is removed before it returns.
+/// and the rating study's link for raters (with `config.study`) first. Every session's folder
+/// is removed before it returns.
 pub fn run_blocking(
     config: Config,
     model: Arc<Vgg19>,
     models: Models,
-    on_ready: impl FnOnce(SocketAddr),
+    on_ready: impl FnOnce(SocketAddr, Option<String>),
 ) -> Result<(), Error> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -96,7 +97,7 @@ pub fn run_blocking(
         .map_err(Error::Serve)?;
     rt.block_on(async {
         let server = Server::bind(config, model, models).await?;
-        on_ready(server.local_addr());
+        on_ready(server.local_addr(), server.rating_link());
         server.run(stop_signal()).await
     })
 }

@@ -192,7 +192,7 @@ fn print_text(r: &Report) {
                 "  {:<width$}  {:>6.2}  [{:>6.2}, {:>6.2}]  ({} answers)",
                 m.name, s.estimate, s.low, s.high, m.answers
             ),
-            None => println!("  {:<width$}  no answers yet", m.name),
+            None => println!("  {:<width$}  no answers from the raters used", m.name),
         }
     }
     if let Some(w) = &r.win_rates {

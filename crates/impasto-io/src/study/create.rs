@@ -36,15 +36,13 @@ pub struct NewStudy {
 pub const PAIRS_INSTRUCTIONS: &str = "Each trial shows a photo, a painting, and two versions \
 of the photo repainted in the painting's style, A and B. Choose the one that is the better \
 painting of the photo in that style: the photo's content still clear, with the painting's \
-colours, brushwork and texture. If you really cannot choose, press \"Can't tell\". Click a \
-picture to see it at full size. There are no right answers; go with your first impression.";
+colours, brushwork and texture. If you really cannot choose, press \"Can't tell\".";
 
 /// The instructions for absolute-rating studies.
 pub const ACR_INSTRUCTIONS: &str = "Each trial shows a photo, a painting, and one version of \
 the photo repainted in the painting's style. Rate how good a painting of the photo in that \
 style it is, from 1 (bad) to 5 (excellent): the photo's content still clear, with the \
-painting's colours, brushwork and texture. Click a picture to see it at full size. There are \
-no right answers; go with your first impression.";
+painting's colours, brushwork and texture.";
 
 /// Makes the study folder `dir` (which must not exist) for `sources` and their matched
 /// `items`, checking that every image decodes within `limits`.
