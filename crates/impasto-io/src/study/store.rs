@@ -3,8 +3,8 @@
 //! SQLite in WAL mode with a busy timeout, so several servers on one study folder (and many
 //! threads in each) write without losing an answer. Every write that reads first is an
 //! `IMMEDIATE` transaction, which waits for the write lock instead of failing on a stale
-//! snapshot. A rater's secret key is kept only as its SHA-256. Schema version 1
-//! (`PRAGMA user_version`):
+//! snapshot; every commit is synced to disk, so an acknowledged answer survives a power cut.
+//! A rater's secret key is kept only as its SHA-256. Schema version 1 (`PRAGMA user_version`):
 //!
 //! - `raters(id, key_sha256, pseudonym, consent, instructions_version, viewport_width,
 //!   viewport_height, device_pixel_ratio, seed, started)` — `seed` as decimal text (a `u64`
@@ -190,7 +190,7 @@ impl Store {
                 msg: format!("cannot switch to WAL journaling (got {mode})"),
             });
         }
-        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
             .map_err(db)?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
