@@ -106,7 +106,7 @@ impl From<impasto_studio::Error> for Failure {
     fn from(e: impasto_studio::Error) -> Self {
         Self {
             message: e.to_string(),
-            user: matches!(e, impasto_studio::Error::Bind { .. }),
+            user: e.is_user_error(),
         }
     }
 }

@@ -374,6 +374,11 @@ fn bad_studies_are_refused_with_the_way_out() {
     // A folder that is not a study.
     let out = impasto(&["rate", "report", t.path().to_str().unwrap()], &cache);
     assert_usage_error(&out, &["study.json", "impasto rate new"]);
+    let out = impasto(
+        &["rate", "serve", t.path().to_str().unwrap(), "--port", "0"],
+        &cache,
+    );
+    assert_usage_error(&out, &["study.json", "impasto rate new"]);
     // An existing study is never overwritten.
     std::fs::create_dir(&study).unwrap();
     let ph = t.path().join("photos");

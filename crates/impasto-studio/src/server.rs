@@ -90,14 +90,19 @@ pub fn run_blocking(
     models: Models,
     on_ready: impl FnOnce(SocketAddr, Option<String>),
 ) -> Result<(), Error> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(Error::Serve)?;
-    rt.block_on(async {
+    runtime()?.block_on(async {
         let server = Server::bind(config, model, models).await?;
         on_ready(server.local_addr(), server.rating_link());
         server.run(stop_signal()).await
     })
+}
+
+/// The small runtime a server runs on when it runs on its own (its work is I/O and short
+/// blocking calls; the engine has its own threads).
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(Error::Serve)
 }

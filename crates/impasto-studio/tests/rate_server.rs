@@ -398,6 +398,12 @@ async fn off_loopback_every_request_needs_the_studys_token() {
     assert_eq!(r.status, 403);
 
     // The link's token opens the page and sets the cookie the page's requests carry.
+    // Without the trailing slash, the link leads to the page with its token.
+    let bare = http(addr, "GET", &format!("/rate?t={}", study.token), &[], &[]).await;
+    assert_eq!(
+        bare.header("location"),
+        Some(format!("/rate/?t={}", study.token).as_str())
+    );
     let page = http(addr, "GET", &format!("/rate/?t={}", study.token), &[], &[]).await;
     assert_eq!(page.status, 200);
     let set = page.header("set-cookie").expect("the token's cookie");

@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::Uri;
 use axum::middleware;
+use axum::response::Redirect;
 use axum::routing::{get, post};
 use axum::Router;
 use impasto_io::study::{Store, Study};
@@ -82,5 +84,14 @@ pub fn router(rating: Arc<Rating>) -> Router {
             Arc::clone(&rating),
             access::guard,
         ))
+        .route("/rate", get(to_page))
         .with_state(rating)
+}
+
+/// A redirect to the page, keeping the query (the access link's `?t=`).
+async fn to_page(uri: Uri) -> Redirect {
+    Redirect::to(&match uri.query() {
+        Some(q) => format!("/rate/?{q}"),
+        None => "/rate/".into(),
+    })
 }

@@ -5,11 +5,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::http::Uri;
-use axum::response::Redirect;
 use axum::routing::get;
 
-use super::{router, Rating};
+use super::{router, to_page, Rating};
 use crate::error::Error;
 
 /// A bound rating server, not yet serving.
@@ -46,14 +44,8 @@ impl RateServer {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
-        // The bare address leads to the page, keeping a `?t=`.
-        let root = |uri: Uri| async move {
-            Redirect::to(&match uri.query() {
-                Some(q) => format!("/rate/?{q}"),
-                None => "/rate/".into(),
-            })
-        };
-        let app = router(self.rating).route("/", get(root));
+        // The bare address leads to the page.
+        let app = router(self.rating).route("/", get(to_page));
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
@@ -69,12 +61,7 @@ pub fn run_blocking(
     port: u16,
     on_ready: impl FnOnce(SocketAddr, &str),
 ) -> Result<(), Error> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(Error::Serve)?;
-    rt.block_on(async {
+    crate::server::runtime()?.block_on(async {
         let server = RateServer::bind(study, host, port).await?;
         on_ready(server.local_addr(), &server.link());
         server.run(crate::server::stop_signal()).await
