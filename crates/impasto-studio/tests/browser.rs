@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::chrome::{browser, poll, text, Driver};
+use common::chrome::{browser, click, poll, text, Driver};
 use common::{
     example, half_mask_png, halves_diff, http, png_size, repo, write_model, TestServer, PATIENCE,
 };
@@ -237,15 +237,6 @@ async fn set_number(c: &Client, id: &str, value: &str) {
     field.clear().await.unwrap();
     field.send_keys(value).await.unwrap();
     field.send_keys(&Key::Tab.to_string()).await.unwrap();
-}
-
-async fn click(c: &Client, id: &str) {
-    c.find(Locator::Id(id))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
 }
 
 /// Opens the studio at `addr` and waits for its session.

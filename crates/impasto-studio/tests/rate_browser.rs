@@ -8,7 +8,7 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
-use common::chrome::{browser, poll, text, Driver};
+use common::chrome::{browser, click, poll, text, Driver};
 use common::study::{make_study, RateTest};
 use common::PATIENCE;
 use fantoccini::key::Key;
@@ -34,15 +34,6 @@ async fn enabled(c: &Client, id: &str) -> bool {
         .is_enabled()
         .await
         .unwrap()
-}
-
-async fn click(c: &Client, id: &str) {
-    c.find(Locator::Id(id))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
 }
 
 /// Presses `key` on the page.
