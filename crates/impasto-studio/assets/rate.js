@@ -36,10 +36,17 @@ async function api(path, body) {
   return data;
 }
 
-// Sets `img` to `url` and resolves once it has loaded.
+// Sets `img` to `url` and resolves once it has loaded. A result is never shown larger than
+// its own pixels (one image pixel to one device pixel at most): upscaling would blur it and
+// change what raters judge.
 function load(img, url) {
   return new Promise((resolve, reject) => {
-    img.onload = () => resolve();
+    img.onload = () => {
+      if (img.classList.contains('result')) {
+        img.style.width = `min(100%, ${img.naturalWidth / (window.devicePixelRatio || 1)}px)`;
+      }
+      resolve();
+    };
     img.onerror = () => reject(new Error('an image did not load; reload the page'));
     img.src = url;
     if (img.complete && img.naturalWidth > 0) resolve();
