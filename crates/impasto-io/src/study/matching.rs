@@ -212,6 +212,33 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_sidecar_names_the_photo_and_painting() {
+        let t = tempfile::tempdir().unwrap();
+        let [a, b] = ["a", "b"].map(|d| {
+            let p = t.path().join(d);
+            std::fs::create_dir(&p).unwrap();
+            p
+        });
+        touch(t.path(), "bee.jpg");
+        touch(t.path(), "wave.png");
+        touch(&a, "x.png");
+        touch(&b, "x.png");
+        let sidecar = serde_json::json!({
+            "key": "k", "input": t.path().join("bee.jpg"), "output": "x.png",
+            "styles": [format!("{}:0.5", t.path().join("wave.png").display())],
+            "settings": {}, "metrics": {}, "seconds": 1.0, "version": "0"
+        });
+        std::fs::write(b.join("x.json"), sidecar.to_string()).unwrap();
+        let sources = [("A", &a), ("B", &b)].map(|(n, d)| Source {
+            name: n.into(),
+            dir: d.clone(),
+        });
+        let m = match_items(&sources, None, None).unwrap();
+        assert_eq!(m.items[0].photo, t.path().join("bee.jpg"));
+        assert_eq!(m.items[0].painting, t.path().join("wave.png"));
+    }
+
+    #[test]
     fn a_result_without_references_is_refused_with_the_way_out() {
         let t = tempfile::tempdir().unwrap();
         touch(t.path(), "cat_monet.png");
