@@ -251,6 +251,26 @@ fn simulated_raters_preferences_are_recovered_and_careless_raters_flagged() {
     let win = &r["win_rates"]["rate"];
     assert!(win[0][2].as_f64().unwrap() > 0.65, "{win}");
     assert!(r["agreement"].as_f64().is_some());
+    // Two raters answer a pair alike as often as the model says: p² + q² + t², averaged over
+    // the three pairs (each rater sees every pair of every item).
+    let expected = [(0, 1), (0, 2), (1, 2)]
+        .iter()
+        .map(|&(lo, hi): &(usize, usize)| {
+            let (pl, ph) = (theta[lo].exp(), theta[hi].exp());
+            let tie = nu * (pl * ph).sqrt();
+            let total = pl + ph + tie;
+            [pl, ph, tie]
+                .iter()
+                .map(|p| (p / total).powi(2))
+                .sum::<f64>()
+        })
+        .sum::<f64>()
+        / 3.0;
+    let plain = r["pairwise_agreement"].as_f64().unwrap();
+    assert!(
+        (plain - expected).abs() < 0.05,
+        "{plain} against {expected}"
+    );
 
     // Kept on request, the careless raters are counted, still flagged.
     assert_eq!(report(t.path(), &["--keep-flagged"])["raters_used"], 43);

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use impasto::rating::{
-    alpha_comparisons, alpha_ratings, bradley_terry, bradley_terry_ci, mos_ci, win_rates, Interval,
-    Mode, Thresholds,
+    alpha_comparisons, alpha_ratings, bradley_terry, bradley_terry_ci, mos_ci, pairwise_agreement,
+    win_rates, Interval, Mode, Thresholds,
 };
 use impasto_io::study::plot::{self, Plot, Row};
 use impasto_io::study::store::Store;
@@ -38,6 +38,8 @@ struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     tie_parameter: Option<f64>,
     agreement: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pairwise_agreement: Option<f64>,
     raters: Vec<RaterSummary>,
     raters_used: usize,
     flagged_kept: bool,
@@ -68,6 +70,7 @@ pub fn run(a: ReportArgs) -> Result<(), Failure> {
         win_rates: None,
         tie_parameter: None,
         agreement: None,
+        pairwise_agreement: None,
         raters_used: t.used,
         flagged_kept: a.keep_flagged,
         bootstrap: a.bootstrap,
@@ -80,6 +83,7 @@ pub fn run(a: ReportArgs) -> Result<(), Failure> {
             let fit = bradley_terry(m, &t.comparisons);
             report.tie_parameter = Some(fit.tie);
             report.agreement = alpha_comparisons(&t.comparisons);
+            report.pairwise_agreement = pairwise_agreement(&t.comparisons);
             let ci = bradley_terry_ci(m, t.used, &t.comparisons, a.bootstrap, a.seed);
             let count = |k| {
                 t.comparisons
@@ -214,9 +218,14 @@ fn print_text(r: &Report) {
             println!();
         }
     }
-    match r.agreement {
-        Some(a) => println!("\nRater agreement (Krippendorff's alpha): {a:.2}"),
-        None => println!("\nRater agreement: not enough overlapping answers yet"),
+    match (r.agreement, r.pairwise_agreement) {
+        (Some(a), Some(p)) => println!(
+            "\nRater agreement: Krippendorff's alpha {a:.2}; two raters gave the same answer to \
+             the same pair {:.0}% of the time",
+            p * 100.0
+        ),
+        (Some(a), None) => println!("\nRater agreement (Krippendorff's alpha): {a:.2}"),
+        _ => println!("\nRater agreement: not enough overlapping answers yet"),
     }
     for x in r.raters.iter().filter(|x| x.flagged.is_some()) {
         println!(

@@ -13,6 +13,21 @@ use super::{Comparison, Rating};
 /// Krippendorff's alpha of 2AFC answers. The unit is an item and an unordered pair of methods;
 /// the value (nominal) is which of the two won, or a tie, whichever side each was shown on.
 pub fn alpha_comparisons(comparisons: &[Comparison]) -> Option<f64> {
+    alpha(&comparison_units(comparisons), Metric::Nominal)
+}
+
+/// The share of pairs of raters on the same item and method pair who gave the same answer
+/// (`1 − D_o`, nominal): plain agreement, which stays high when raters agree on a ranking that
+/// every pair shares, where alpha (agreement beyond the answers' overall spread) falls to 0.
+pub fn pairwise_agreement(comparisons: &[Comparison]) -> Option<f64> {
+    let units = comparison_units(comparisons);
+    let (observed, _) = disagreement(&units, Metric::Nominal)?;
+    Some(1.0 - observed)
+}
+
+/// 2AFC answers as a reliability table: per item and method pair, which of the two won or a
+/// tie, whichever side each was shown on.
+fn comparison_units(comparisons: &[Comparison]) -> Vec<Vec<f64>> {
     let answers = comparisons.iter().map(|c| {
         let (lo, hi) = (c.a.min(c.b), c.a.max(c.b));
         let value = match c.winner() {
@@ -22,7 +37,7 @@ pub fn alpha_comparisons(comparisons: &[Comparison]) -> Option<f64> {
         };
         (c.rater, (c.item, lo, hi), value)
     });
-    alpha(&units(answers), Metric::Nominal)
+    units(answers)
 }
 
 /// Krippendorff's alpha of absolute category ratings. The unit is an item and a method; the
@@ -84,6 +99,13 @@ fn units<K: Ord>(answers: impl Iterator<Item = (usize, K, f64)>) -> Vec<Vec<f64>
 
 /// Krippendorff's alpha of a reliability table: each unit's values, from different raters.
 fn alpha(units: &[Vec<f64>], metric: Metric) -> Option<f64> {
+    let (observed, expected) = disagreement(units, metric)?;
+    (expected > 0.0).then(|| 1.0 - observed / expected)
+}
+
+/// The observed and expected disagreements `(D_o, D_e)` of a reliability table, `None` when
+/// no value can be paired.
+fn disagreement(units: &[Vec<f64>], metric: Metric) -> Option<(f64, f64)> {
     let pairable: Vec<&Vec<f64>> = units.iter().filter(|u| u.len() >= 2).collect();
     let all: Vec<f64> = pairable.iter().flat_map(|u| u.iter().copied()).collect();
     if all.is_empty() {
@@ -97,7 +119,7 @@ fn alpha(units: &[Vec<f64>], metric: Metric) -> Option<f64> {
         .sum::<f64>()
         / n;
     let expected = metric.pair_sum(&all) / (n * (n - 1.0));
-    (expected > 0.0).then(|| 1.0 - observed / expected)
+    Some((observed, expected))
 }
 
 #[cfg(test)]
@@ -188,6 +210,7 @@ mod tests {
             comparisons.push(answer(2, item, 0, 1, outcome));
         }
         assert_eq!(alpha_comparisons(&comparisons), Some(1.0));
+        assert_eq!(pairwise_agreement(&comparisons), Some(1.0));
         let ratings: Vec<_> = (0..3)
             .flat_map(|rater| {
                 (0..5).map(move |item| Rating {
@@ -222,6 +245,28 @@ mod tests {
             })
             .collect();
         assert!(alpha_ratings(&ratings).unwrap().abs() < 0.05);
+    }
+
+    #[test]
+    fn a_shared_ranking_agrees_plainly_though_alpha_is_zero() {
+        // On every item four raters of five prefer method 1: the raters agree on the ranking,
+        // but nothing varies between items for alpha to find.
+        let comparisons: Vec<_> = (0..5)
+            .flat_map(|rater| (0..40).map(move |item| (rater, item)))
+            .map(|(rater, item)| {
+                let outcome = if (rater + item) % 5 == 0 {
+                    Outcome::A
+                } else {
+                    Outcome::B
+                };
+                answer(rater, item, 0, 1, outcome)
+            })
+            .collect();
+        let plain = pairwise_agreement(&comparisons).unwrap();
+        // 4·3 of the 5·4 ordered pairs of raters on an item agree.
+        assert!((plain - 0.6).abs() < 1e-12, "{plain}");
+        assert!(alpha_comparisons(&comparisons).unwrap() < 0.05);
+        assert_eq!(pairwise_agreement(&[]), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //!   a probability and [`win_rates`] tabulates what was observed.
 //! - [`mos_ci`] gives mean opinion scores with intervals.
 //! - [`alpha_comparisons`] and [`alpha_ratings`] measure how much raters agree (Krippendorff's
-//!   alpha).
+//!   alpha), [`pairwise_agreement`] plainly.
 //! - [`flag`], [`consistent_comparison`] and [`consistent_rating`] judge each rater's gold and
 //!   repeated trials.
 //!
@@ -30,7 +30,7 @@ mod resample;
 mod simulate;
 mod win_rates;
 
-pub use agreement::{alpha_comparisons, alpha_ratings};
+pub use agreement::{alpha_comparisons, alpha_ratings, pairwise_agreement};
 pub use bradley_terry::{
     bradley_terry, bradley_terry_ci, preference, BtFit, PRIOR_SD_LOG_STRENGTH, PRIOR_SD_LOG_TIE,
 };
