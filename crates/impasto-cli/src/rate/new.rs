@@ -98,31 +98,27 @@ fn per_rater(study: &Study) -> usize {
 fn sources(from: &[String]) -> Result<Vec<Source>, Failure> {
     let mut out: Vec<Source> = Vec::new();
     for spec in from {
-        // NAME=DIR splits at the first `=` after which a folder is named (names may hold `=`).
-        let named = spec
-            .match_indices('=')
-            .map(|(i, _)| (&spec[..i], &spec[i + 1..]))
-            .find(|(n, d)| !n.is_empty() && Path::new(d).is_dir());
-        let (name, dir) = match named {
-            Some((n, d)) if !Path::new(spec).is_dir() => (n.to_string(), PathBuf::from(d)),
-            _ => {
-                let dir = match spec.rsplit_once('=') {
-                    Some((_, d)) if !Path::new(spec).is_dir() => PathBuf::from(d),
-                    _ => PathBuf::from(spec),
-                };
-                let name = std::fs::canonicalize(&dir)
-                    .ok()
-                    .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-                    .unwrap_or_else(|| spec.clone());
-                (name, dir)
-            }
+        let (name, dir) = if Path::new(spec).is_dir() {
+            let name = std::fs::canonicalize(spec)
+                .ok()
+                .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| spec.clone());
+            (name, PathBuf::from(spec))
+        } else {
+            // NAME=DIR splits at the first `=` after which a folder is named (names may
+            // hold `=`).
+            spec.match_indices('=')
+                .map(|(i, _)| (&spec[..i], &spec[i + 1..]))
+                .find(|(n, d)| !n.is_empty() && Path::new(d).is_dir())
+                .map(|(n, d)| (n.to_string(), PathBuf::from(d)))
+                .ok_or_else(|| {
+                    Failure::usage(format!(
+                        "--from {spec}: {} is not a folder; give a folder of results, as DIR \
+                         or NAME=DIR",
+                        spec.rsplit_once('=').map_or(spec.as_str(), |(_, d)| d)
+                    ))
+                })?
         };
-        if !dir.is_dir() {
-            return Err(Failure::usage(format!(
-                "--from {spec}: {} is not a folder; give a folder of results",
-                dir.display()
-            )));
-        }
         if out.iter().any(|s| s.name == name) {
             return Err(Failure::usage(format!(
                 "two methods are called {name}; name them with --from NAME=DIR"

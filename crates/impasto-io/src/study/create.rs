@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use impasto::image::Rgb;
 use impasto::rating::Mode;
 
 use super::gold::broken;
@@ -70,19 +71,23 @@ pub fn create(
         };
         let mut out = Vec::new();
         for (i, m) in items.iter().enumerate() {
-            let results = m
-                .results
-                .iter()
-                .map(|r| copier.copy(r))
-                .collect::<Result<Vec<_>>>()?;
             // The gold copy breaks the result of a different method for each item.
-            let gold = copier.gold(&m.results[i % m.results.len()], i as u64)?;
+            let broken_one = i % m.results.len();
+            let mut results = Vec::new();
+            let mut gold = None;
+            for (k, r) in m.results.iter().enumerate() {
+                let (name, image) = copier.copy(r)?;
+                if k == broken_one {
+                    gold = Some(copier.gold(image, r, i as u64)?);
+                }
+                results.push(name);
+            }
             out.push(Item {
                 name: m.name.clone(),
-                photo: Some(copier.copy(&m.photo)?),
-                painting: Some(copier.copy(&m.painting)?),
+                photo: Some(copier.copy(&m.photo)?.0),
+                painting: Some(copier.copy(&m.painting)?.0),
                 results,
-                gold,
+                gold: gold.expect("every item has a result to break"),
             });
         }
         let study = Study {
@@ -117,26 +122,29 @@ struct Copier<'a> {
 }
 
 impl Copier<'_> {
-    /// The study name of `path`'s image, copied byte for byte the first time.
-    fn copy(&mut self, path: &Path) -> Result<String> {
+    /// The study name of `path`'s image, copied byte for byte the first time, with the image
+    /// as decoded then (`None` when it was copied before).
+    fn copy(&mut self, path: &Path) -> Result<(String, Option<Rgb>)> {
         if let Some(name) = self.done.get(path) {
-            return Ok(name.clone());
+            return Ok((name.clone(), None));
         }
         let bytes = crate::codec::read_input(path)?;
-        decode(&bytes, self.limits).map_err(|e| e.named(path))?;
+        let image = decode(&bytes, self.limits)
+            .map_err(|e| e.named(path))?
+            .image;
         let jpeg = bytes.starts_with(&[0xff, 0xd8]);
         let name = format!("{}.{}", random_hex()?, if jpeg { "jpg" } else { "png" });
         atomic::write(&self.dir.join(&name), &bytes)?;
         self.done.insert(path.to_path_buf(), name.clone());
-        Ok(name)
+        Ok((name, Some(image)))
     }
 
-    /// The study name of a broken copy of `result`.
-    fn gold(&mut self, result: &Path, seed: u64) -> Result<String> {
-        let bytes = crate::codec::read_input(result)?;
-        let image = decode(&bytes, self.limits)
-            .map_err(|e| e.named(result))?
-            .image;
+    /// The study name of a broken copy of the result `path` (`image`, when already decoded).
+    fn gold(&mut self, image: Option<Rgb>, path: &Path, seed: u64) -> Result<String> {
+        let image = match image {
+            Some(image) => image,
+            None => crate::codec::load(path, self.limits)?.image,
+        };
         let png = encode(&broken(&image, seed), None, Format::Png8)?;
         let name = format!("{}.png", random_hex()?);
         atomic::write(&self.dir.join(&name), &png)?;

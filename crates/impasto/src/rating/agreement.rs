@@ -124,6 +124,7 @@ fn disagreement(units: &[Vec<f64>], metric: Metric) -> Option<(f64, f64)> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::simulate::answer;
     use super::super::Outcome;
     use super::*;
     use crate::fast::rng::Rng;
@@ -149,16 +150,6 @@ mod tests {
             }
         }
         ratings
-    }
-
-    fn answer(rater: usize, item: usize, a: usize, b: usize, outcome: Outcome) -> Comparison {
-        Comparison {
-            rater,
-            item,
-            a,
-            b,
-            outcome,
-        }
     }
 
     #[test]

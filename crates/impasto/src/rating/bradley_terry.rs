@@ -221,7 +221,7 @@ fn derivatives(table: &PairTable, params: &[f64]) -> (Vec<f64>, Vec<f64>) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::simulate::davidson_study;
+    use super::super::simulate::{answer, davidson_study};
     use super::super::Outcome;
     use super::*;
 
@@ -232,16 +232,6 @@ mod tests {
         let mut order: Vec<usize> = (0..strengths.len()).collect();
         order.sort_by(|&i, &j| strengths[j].total_cmp(&strengths[i]));
         order
-    }
-
-    fn answer(rater: usize, a: usize, b: usize, outcome: Outcome) -> Comparison {
-        Comparison {
-            rater,
-            item: 0,
-            a,
-            b,
-            outcome,
-        }
     }
 
     #[test]
@@ -274,7 +264,7 @@ mod tests {
         comparisons.retain(|c| c.a != 0 && c.b != 0);
         for rater in 0..10 {
             for other in 1..4 {
-                comparisons.push(answer(rater, other, 0, Outcome::B));
+                comparisons.push(answer(rater, 0, other, 0, Outcome::B));
             }
         }
         let fit = bradley_terry(4, &comparisons);
@@ -297,7 +287,7 @@ mod tests {
     #[test]
     fn ties_only_give_equal_methods_and_a_large_tie_parameter() {
         let comparisons: Vec<_> = (0..30)
-            .map(|k| answer(k % 5, k % 3, (k + 1) % 3, Outcome::Tie))
+            .map(|k| answer(k % 5, 0, k % 3, (k + 1) % 3, Outcome::Tie))
             .collect();
         let fit = bradley_terry(3, &comparisons);
         assert!(
@@ -333,7 +323,7 @@ mod tests {
                 (0.0, 0.0, 0.0)
             );
         }
-        let one = bradley_terry_ci(2, 1, &[answer(0, 0, 1, Outcome::A)], 0, 1);
+        let one = bradley_terry_ci(2, 1, &[answer(0, 0, 0, 1, Outcome::A)], 0, 1);
         assert!(one
             .iter()
             .all(|i| i.low == i.estimate && i.high == i.estimate));
@@ -382,6 +372,7 @@ mod tests {
                     let (a, b) = (k % 2, 1 - k % 2);
                     answer(
                         rater,
+                        0,
                         a,
                         b,
                         if a == favourite {

@@ -86,18 +86,13 @@ impl PairTable {
 
 #[cfg(test)]
 mod tests {
+    use super::super::simulate::answer;
     use super::super::Outcome;
     use super::*;
 
     #[test]
     fn swapped_sides_count_for_the_same_method() {
-        let answer = |a, b, outcome| Comparison {
-            rater: 0,
-            item: 0,
-            a,
-            b,
-            outcome,
-        };
+        let answer = |a, b, outcome| answer(0, 0, a, b, outcome);
         let comparisons = [
             answer(0, 1, Outcome::A),
             answer(1, 0, Outcome::B),

@@ -3,6 +3,17 @@
 use super::{Comparison, Outcome};
 use crate::fast::rng::Rng;
 
+/// One 2AFC answer.
+pub fn answer(rater: usize, item: usize, a: usize, b: usize, outcome: Outcome) -> Comparison {
+    Comparison {
+        rater,
+        item,
+        a,
+        b,
+        outcome,
+    }
+}
+
 /// Uniform in `[0, 1)`.
 pub fn unit(rng: &mut Rng) -> f64 {
     (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64

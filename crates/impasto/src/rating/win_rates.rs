@@ -42,18 +42,13 @@ pub fn win_rates(n_methods: usize, comparisons: &[Comparison]) -> WinRates {
 
 #[cfg(test)]
 mod tests {
+    use super::super::simulate::answer;
     use super::super::Outcome;
     use super::*;
 
     #[test]
     fn wins_and_half_ties_over_comparisons_either_side() {
-        let answer = |a, b, outcome| Comparison {
-            rater: 0,
-            item: 0,
-            a,
-            b,
-            outcome,
-        };
+        let answer = |a, b, outcome| answer(0, 0, a, b, outcome);
         let comparisons = [
             answer(0, 1, Outcome::A),
             answer(1, 0, Outcome::B),
